@@ -1,0 +1,32 @@
+// The forward pass's side of hooks: at every hook point it asks the visitor whether anyone wants the
+// activation, and if so hands over a mutable view. Reading, ablating, patching and steering all live in hooks/;
+// core only knows this interface, so dependencies point one way.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/hook_site.h"
+
+namespace resid {
+
+struct ActivationView {
+  HookPointId point;
+  float* data;                  // row-major, contiguous; writes change what the forward uses next
+  std::vector<int64_t> shape;   // see hook_shape(): [batch, pos, ...] or [batch, n_heads, q_pos, k_pos]
+  const std::vector<int>* lengths;  // real (unpadded) length of each sequence in the batch
+  int64_t start_pos;            // position of index 0 along `pos` (non-zero when continuing from a KV cache)
+};
+
+class HookVisitor {
+ public:
+  virtual ~HookVisitor() = default;
+  // Cheap test asked before any work: a hook point nobody wants costs nothing (no copy, no extra buffer).
+  virtual bool wants(HookPointId point) const = 0;
+  // Called in forward order; may modify act.data in place.
+  virtual void visit(ActivationView& act) = 0;
+  // The forward stops after this block when nothing downstream is wanted (n_layers - 1 = run everything,
+  // including ln_final and the unembedding).
+  virtual int last_layer_needed(int n_layers) const { return n_layers; }
+};
+
+}  // namespace resid
