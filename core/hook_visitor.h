@@ -24,9 +24,9 @@ class HookVisitor {
   virtual bool wants(HookPointId point) const = 0;
   // Called in forward order; may modify act.data in place.
   virtual void visit(ActivationView& act) = 0;
-  // The forward stops after this block when nothing downstream is wanted (n_layers - 1 = run everything,
-  // including ln_final and the unembedding).
-  virtual int last_layer_needed(int n_layers) const { return n_layers; }
+  // How many blocks the forward must run for this visitor. With ForwardOptions::logits == None the forward
+  // stops after that many blocks: a hook nobody downstream reads costs no layers.
+  virtual int blocks_needed(int n_layers) const { return n_layers; }
 };
 
 }  // namespace resid

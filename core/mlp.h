@@ -29,7 +29,8 @@ class Mlp {
   const MlpConfig& config() const { return config_; }
   const std::vector<Linear>& layers() const { return layers_; }
 
-  // x: [batch, d_in] -> [batch, d_out]. Hooks are named layers.{i}.hook_pre / layers.{i}.hook_post.
+  // x: [batch, d_in] -> [batch, d_out]. Hooks, named in TransformerLens style: hook_embed (the input),
+  // blocks.{i}.mlp.hook_pre / blocks.{i}.mlp.hook_post for each hidden layer i, unembed.hook_out (the output).
   RowMatrix forward(const RowMatrix& x, HookVisitor* hooks = nullptr) const;
 
  private:

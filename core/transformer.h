@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/hook_visitor.h"
 #include "core/kv_cache.h"
+#include "core/rotary.h"
 #include "core/weights.h"
 
 namespace resid {
@@ -56,6 +57,7 @@ class Transformer {
  private:
   Config config_;
   TransformerWeights weights_;
+  std::shared_ptr<const Rotary> rotary_;  // cos/sin tables for every position up to n_ctx
 };
 
 }  // namespace resid

@@ -1,0 +1,61 @@
+// resid generate MODEL --prompt TEXT: autoregressive text, streamed as it is produced.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "core/error.h"
+#include "core/generate.h"
+
+namespace resid::cli {
+
+int run_generate(const std::vector<std::string>& args) {
+  ModelOptions model_opts;
+  std::string prompt;
+  int steps = 256;
+  float temperature = 0.0f, top_p = 0.9f;
+  uint64_t seed = 42;
+  bool quiet = false;
+  po::options_description desc("resid generate options");
+  desc.add_options()("model", po::value(&model_opts.model)->required(), "model path")(
+      "prompt", po::value(&prompt)->default_value(""), "text to continue (encoded with BOS; empty = from BOS)")(
+      "steps", po::value(&steps)->default_value(256), "positions to run, prompt included (capped at n_ctx)")(
+      "temperature", po::value(&temperature)->default_value(0.0f), "0 = greedy; otherwise sample softmax(logits / T)")(
+      "top-p", po::value(&top_p)->default_value(0.9f), "nucleus sampling threshold when temperature > 0")(
+      "seed", po::value(&seed)->default_value(42), "sampling seed")(
+      "quiet", po::bool_switch(&quiet), "no timing line on stderr");
+  model_opts.add_to(desc);
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  po::variables_map vm;
+  if (!parse(args, desc, pos, vm, "resid generate MODEL [--prompt TEXT] [--steps N] [--temperature T] [--seed S]"))
+    return 0;
+  if (steps < 1) throw InputError("--steps = " + std::to_string(steps) + " must be at least 1");
+  if (temperature < 0) throw InputError("--temperature must not be negative");
+
+  const LoadedModel m = model_opts.load();
+  const Transformer& model = require_transformer(m);
+  const Tokenizer& tok = require_tokenizer(m);
+  std::vector<int32_t> ids;
+  for (int id : tok.encode(prompt, true)) ids.push_back(id);
+
+  std::cout << tok.decode(ids) << std::flush;
+  Sampler sampler(temperature, top_p, seed);
+  GenerateOptions options;
+  options.steps = steps;
+  options.stop_token_a = tok.bos_id();
+  options.stop_token_b = tok.eos_id();
+  const auto start = std::chrono::steady_clock::now();
+  const auto out = generate(model, ids, sampler, options, [&](int32_t prev, int32_t next) {
+    std::cout << tok.decode_token(prev, next) << std::flush;
+  });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << "\n";
+  if (!quiet)
+    std::fprintf(stderr, "generated %zu tokens in %.3f s (%.1f tokens/s)\n", out.size() - ids.size(), seconds,
+                 (out.size() - ids.size()) / std::max(seconds, 1e-9));
+  return 0;
+}
+
+}  // namespace resid::cli

@@ -1,0 +1,77 @@
+#include "cli/common.h"
+
+#include <omp.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace resid::cli {
+
+void ModelOptions::add_to(po::options_description& desc) {
+  desc.add_options()
+      ("tokenizer", po::value(&tokenizer), "tokenizer file (.bin llama2.c or .model SentencePiece); default: the one "
+                                           "embedded in the model or found beside it")
+      ("threads", po::value(&threads)->default_value(0), "worker threads (0 = all cores)");
+}
+
+LoadedModel ModelOptions::load() const {
+  if (threads < 0) throw InputError("--threads = " + std::to_string(threads) + " must not be negative");
+  if (threads > 0) omp_set_num_threads(threads);
+  LoadOptions options;
+  options.tokenizer_path = tokenizer;
+  return load_model(model, options);
+}
+
+bool parse(const std::vector<std::string>& args, const po::options_description& desc,
+           const po::positional_options_description& positional, po::variables_map& vm, const std::string& usage) {
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::cout << "usage: " << usage << "\n\n" << desc << "\n";
+      return false;
+    }
+  }
+  try {
+    po::store(po::command_line_parser(args).options(desc).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(std::string(e.what()) + " (usage: " + usage + ")");
+  }
+  return true;
+}
+
+std::vector<int32_t> parse_token_list(const std::string& text) {
+  std::vector<int32_t> ids;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    while (used < item.size() && std::isspace(static_cast<unsigned char>(item[used]))) ++used;
+    if (used == 0 || used != item.size() || v < INT32_MIN || v > INT32_MAX)
+      throw InputError("--tokens: '" + item + "' is not a token id (expected comma-separated integers)");
+    ids.push_back(static_cast<int32_t>(v));
+  }
+  if (ids.empty()) throw InputError("--tokens: no token ids given");
+  return ids;
+}
+
+const Transformer& require_transformer(const LoadedModel& model) {
+  if (!model.transformer) throw InputError(model.path + ": is a plain MLP, this command needs a language model");
+  return *model.transformer;
+}
+
+const Tokenizer& require_tokenizer(const LoadedModel& model) {
+  if (!model.tokenizer)
+    throw InputError(model.path + ": no tokenizer found (embedded, or tokenizer.bin/.model beside the model); "
+                                  "give one with --tokenizer");
+  return *model.tokenizer;
+}
+
+}  // namespace resid::cli

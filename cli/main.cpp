@@ -1,0 +1,60 @@
+// resid: one binary, one subcommand per job.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+namespace resid::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> list = {
+      {"info", "show a model's config, parameter count and tensor table", run_info},
+      {"run", "run a prompt or token ids; print each position's top next tokens (--json for all logits)", run_run},
+      {"generate", "generate text from a prompt (greedy or sampled)", run_generate},
+  };
+  return list;
+}
+
+namespace {
+void print_help() {
+  std::cout << "resid " RESID_VERSION " - a workbench for mechanistic interpretability\n\n"
+               "usage: resid <command> [options]   (resid <command> --help for its options)\n\ncommands:\n";
+  for (const Command& c : commands()) std::cout << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary << "\n";
+  std::cout << "\nmodels are given by path: llama2.c .bin, GGUF, a .safetensors file or a Hugging Face directory;\n"
+               "the format is read from the file's content. Errors print one line and exit with code 2.\n";
+}
+}  // namespace
+
+}  // namespace resid::cli
+
+int main(int argc, char** argv) {
+  using namespace resid::cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_help();
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    std::cout << "resid " RESID_VERSION "\n";
+    return 0;
+  }
+  for (const Command& c : commands()) {
+    if (args[0] != c.name) continue;
+    try {
+      return c.run(std::vector<std::string>(args.begin() + 1, args.end()));
+    } catch (const resid::Error& e) {
+      std::cerr << "resid " << c.name << ": error: " << e.what() << "\n";
+      return 2;
+    } catch (const std::bad_alloc&) {
+      std::cerr << "resid " << c.name << ": error: out of memory\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "resid " << c.name << ": internal error: " << e.what() << "\n";
+      return 3;
+    }
+  }
+  std::cerr << "resid: error: unknown command '" << args[0] << "' (see resid --help)\n";
+  return 2;
+}

@@ -1,0 +1,97 @@
+#include "core/activations.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <limits>
+
+namespace resid {
+
+float activate(ActFn fn, float x) {
+  switch (fn) {
+    case ActFn::ReLU: return relu(x);
+    case ActFn::GeLU: return gelu_erf(x);
+    case ActFn::GeLUTanh: return gelu_tanh(x);
+    case ActFn::SiLU: return silu(x);
+  }
+  return x;
+}
+
+namespace {
+using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
+constexpr int64_t kChunk = 1 << 14;  // elements per OpenMP work item; small arrays stay on one thread
+
+template <typename Fn>
+void chunked(float* x, int64_t n, Fn fn) {
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t begin = c * kChunk;
+    ArrayMap a(x + begin, std::min(kChunk, n - begin));
+    fn(a);
+  }
+}
+}  // namespace
+
+void apply_activation(ActFn fn, float* x, int64_t n) {
+  switch (fn) {
+    case ActFn::ReLU:
+      chunked(x, n, [](ArrayMap& a) { a = a.max(0.0f); });
+      return;
+    case ActFn::SiLU:
+      // x * sigmoid(x) = x / (1 + exp(-x)); exp(-x) may overflow to inf for very negative x, giving -0: correct.
+      chunked(x, n, [](ArrayMap& a) { a = a / (1.0f + (-a).exp()); });
+      return;
+    case ActFn::GeLU:
+      chunked(x, n, [](ArrayMap& a) { a = a.unaryExpr([](float v) { return gelu_erf(v); }); });
+      return;
+    case ActFn::GeLUTanh:
+      chunked(x, n, [](ArrayMap& a) {
+        a = 0.5f * a * (1.0f + (0.79788456080286536f * (a + 0.044715f * a.cube())).tanh());
+      });
+      return;
+  }
+}
+
+void apply_sigmoid(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = sigmoid(x[i]);
+}
+
+void apply_tanh(float* x, int64_t n) {
+  chunked(x, n, [](ArrayMap& a) { a = a.tanh(); });
+}
+
+void softmax_rows(float* x, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    ArrayMap a(x + r * cols, cols);
+    const float max = a.maxCoeff();
+    if (max == -std::numeric_limits<float>::infinity()) {  // fully masked row: no distribution, all zeros
+      a.setZero();
+      continue;
+    }
+    a = (a - max).exp();
+    a /= a.sum();
+  }
+}
+
+void log_softmax_rows(float* x, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    ArrayMap a(x + r * cols, cols);
+    const float max = a.maxCoeff();
+    const float log_sum = std::log((a - max).exp().sum());
+    a = a - max - log_sum;
+  }
+}
+
+std::vector<float> softmax(std::span<const float> x) {
+  std::vector<float> out(x.begin(), x.end());
+  softmax_rows(out.data(), 1, static_cast<int64_t>(out.size()));
+  return out;
+}
+
+std::vector<float> log_softmax(std::span<const float> x) {
+  std::vector<float> out(x.begin(), x.end());
+  log_softmax_rows(out.data(), 1, static_cast<int64_t>(out.size()));
+  return out;
+}
+
+}  // namespace resid
