@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what resid needs from Debian's packages (only what is missing) and builds it in Release.
+# Usage: scripts/setup.sh [build-dir]     (sourced by the two top-level commands in README.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR="${1:-build}"
+
+PACKAGES=(build-essential cmake ninja-build pkg-config
+          libeigen3-dev libhdf5-dev libboost-program-options-dev libgtest-dev libgmock-dev
+          libsentencepiece-dev nlohmann-json3-dev zlib1g-dev python3-h5py python3-numpy)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"
