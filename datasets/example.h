@@ -1,0 +1,31 @@
+// One example of a dataset, tokenised, with its labels. Labels are either per sequence (one value) or per token
+// (one class id per token, aligned to `tokens`).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace resid {
+
+// A label column. Class labels keep their class names in first-seen order; id 0 of a per-token column is "none".
+struct LabelColumn {
+  enum class Kind { SequenceNumber, SequenceClass, TokenClass };
+  std::string name;
+  Kind kind;
+  std::vector<std::string> classes;  // SequenceClass / TokenClass: id -> name
+  // Returns the id of `cls`, adding it when new.
+  int32_t class_id(const std::string& cls);
+};
+
+struct Example {
+  std::vector<int32_t> tokens;  // with BOS when the dataset adds it
+  std::string text;             // the source text ("" for pre-tokenised input)
+  size_t source_line = 0;       // 1-based line (or window index) in the dataset file, for error messages
+  // Indexed like Dataset::labels(): sequence columns use `sequence_values[i]` (a number, or a class id),
+  // token columns use `token_classes[i]` (one id per token).
+  std::vector<double> sequence_values;
+  std::vector<std::vector<int32_t>> token_classes;
+};
+
+}  // namespace resid
