@@ -2,6 +2,8 @@
 
 #include <sentencepiece_processor.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/mapped_file.h"
 
@@ -84,7 +86,9 @@ std::unique_ptr<Tokenizer> load_sentencepiece_tokenizer(const std::string& path)
   const std::string_view bytes(reinterpret_cast<const char*>(file->data()), file->size());
   const auto status = sp->LoadFromSerializedProto(bytes);
   if (!status.ok()) {
-    throw FormatError(path, "not a valid SentencePiece model (" + std::string(status.message()) + ")");
+    std::string why = status.message();
+    std::replace(why.begin(), why.end(), '\n', ' ');  // messages are one line
+    throw FormatError(path, "not a valid SentencePiece model (" + why + ")");
   }
   if (sp->GetPieceSize() <= 0) throw FormatError(path, "SentencePiece model has no pieces");
   return std::make_unique<SentencePieceTokenizer>(std::move(sp), path);

@@ -1,7 +1,9 @@
 #include "core/tokenizer/spm_tokenizer.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
+#include <cstring>
 #include <queue>
 #include <utility>
 
@@ -15,8 +17,9 @@ constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // U+2581, SentencePiec
 
 using PieceIndex = std::unordered_map<std::string_view, int>;
 
-// Byte length of the UTF-8 character led by `lead`, read as llama.cpp reads it: from the high nibble alone, so a
-// stray continuation byte is a character of its own (the caller clips sequences cut off by the end of the text).
+// Byte length of the UTF-8 character led by `lead`, read as llama.cpp reads it: from the high nibble alone,
+// so a stray continuation byte is a character of its own (the caller clips sequences cut off by the end of
+// the text).
 size_t utf8_char_len(uint8_t lead) {
   static constexpr uint8_t kLengths[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
   return kLengths[lead >> 4];
@@ -51,8 +54,8 @@ struct BigramOrder {
   }
 };
 
-// The merge loop of llama.cpp's llm_tokenizer_spm_session: start from UTF-8 characters and repeatedly merge the
-// best-scoring adjacent pair whose concatenation is a piece.
+// The merge loop of llama.cpp's llm_tokenizer_spm_session: start from UTF-8 characters and repeatedly merge
+// the best-scoring adjacent pair whose concatenation is a piece.
 class SymbolMerger {
  public:
   SymbolMerger(std::string_view text, const PieceIndex& ids, const std::vector<float>& scores)
@@ -150,9 +153,8 @@ SpmTokenizer::SpmTokenizer(SpmVocab vocab, std::string description)
     if (vocab_.types[id] == PieceType::UserDefined && !vocab_.pieces[id].empty()) user_defined_.push_back(id);
   }
   // Longest first, so a user-defined piece that contains another one wins (llama.cpp's order).
-  std::stable_sort(user_defined_.begin(), user_defined_.end(), [this](int a, int b) {
-    return vocab_.pieces[a].size() > vocab_.pieces[b].size();
-  });
+  std::stable_sort(user_defined_.begin(), user_defined_.end(),
+                   [this](int a, int b) { return vocab_.pieces[a].size() > vocab_.pieces[b].size(); });
 }
 
 void SpmTokenizer::check_vocab() const {
@@ -210,8 +212,8 @@ int SpmTokenizer::find_piece(std::string_view text) const {
 
 void SpmTokenizer::check_id(int id) const {
   if (id < 0 || id >= vocab_size()) {
-    throw InputError("token id " + std::to_string(id) + " is out of range [0, " + std::to_string(vocab_size()) +
-                     ") of " + description_);
+    throw InputError("token id " + std::to_string(id) + " is out of range [0, " +
+                     std::to_string(vocab_size()) + ") of " + description_);
   }
 }
 
@@ -300,7 +302,8 @@ void SpmTokenizer::encode_segment(std::string_view raw, size_t base, bool space_
     } else if (vocab_.unk_id >= 0) {
       out.push_back({vocab_.unk_id, escaped.source[begin].first, escaped.source[last].second});
     } else {
-      throw InputError(description_ + ": cannot encode byte offset " + std::to_string(escaped.source[begin].first) +
+      throw InputError(description_ + ": cannot encode byte offset " +
+                       std::to_string(escaped.source[begin].first) +
                        ": no piece, no byte piece and no unk piece");
     }
   }
@@ -341,31 +344,78 @@ std::string normalize_llama2c_piece(std::string piece) {
   return out;
 }
 
+// A bounds-checked cursor over tokenizer.bin whose errors say which piece the file ends in.
+class Llama2cReader {
+ public:
+  explicit Llama2cReader(const MappedFile& file) : file_(file) {}
+
+  bool at_end() const { return pos_ >= file_.size(); }
+
+  int32_t read_max_token_length() {
+    const int32_t max_length = read<int32_t>("max_token_length header");
+    if (max_length <= 0) {
+      throw FormatError(file_.path(), "max_token_length " + std::to_string(max_length) +
+                                          " is not positive (not a llama2.c tokenizer.bin?)");
+    }
+    return max_length;
+  }
+
+  // One record: f32 score, int32 length, `length` bytes.
+  void read_piece(int32_t max_length, SpmVocab& vocab) {
+    index_ = vocab.pieces.size();
+    const float score = read<float>("score");
+    const int32_t length = read<int32_t>("length");
+    if (length < 0 || length > max_length) {
+      throw FormatError(file_.path(), "piece " + std::to_string(index_) + " has length " +
+                                          std::to_string(length) + ", outside [0, max_token_length " +
+                                          std::to_string(max_length) + "]");
+    }
+    const uint8_t* bytes = take(static_cast<size_t>(length), "bytes");
+    vocab.scores.push_back(score);
+    vocab.pieces.push_back(
+        normalize_llama2c_piece(std::string(reinterpret_cast<const char*>(bytes), length)));
+  }
+
+ private:
+  template <typename T>
+  T read(const char* what) {
+    T value;
+    std::memcpy(&value, take(sizeof value, what), sizeof value);
+    return value;
+  }
+
+  const uint8_t* take(size_t n, const char* what) {
+    if (n > file_.size() - pos_) {
+      throw FormatError(file_.path(), "truncated: piece " + std::to_string(index_) + " " + what +
+                                          " at offset " + std::to_string(pos_) + " needs " +
+                                          std::to_string(n) + " bytes but the file ends at " +
+                                          std::to_string(file_.size()));
+    }
+    const uint8_t* p = file_.data() + pos_;
+    pos_ += n;
+    return p;
+  }
+
+  const MappedFile& file_;
+  size_t pos_ = 0;
+  size_t index_ = 0;
+};
+
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_llama2c_tokenizer(const std::string& path, int vocab_size) {
-  const auto file = MappedFile::open(path);
-  ByteReader reader(*file);
-  const int32_t max_token_length = reader.read<int32_t>("max_token_length");
-  if (max_token_length <= 0) {
-    throw FormatError(path, "max_token_length " + std::to_string(max_token_length) +
-                                " is not positive (not a llama2.c tokenizer.bin?)");
-  }
   if (vocab_size < 0) throw InputError(path + ": negative vocab_size " + std::to_string(vocab_size));
-  SpmVocab vocab;  // BOS 1, EOS 2, unk 0, dummy prefix: llama2.c's fixed conventions
-  while (vocab_size > 0 ? static_cast<int>(vocab.pieces.size()) < vocab_size : reader.pos() < file->size()) {
-    const float score = reader.read<float>("piece score");
-    const int32_t length = reader.read<int32_t>("piece length");
-    if (length < 0) {
-      throw FormatError(path, "piece " + std::to_string(vocab.pieces.size()) + " has negative length " +
-                                  std::to_string(length));
-    }
-    vocab.scores.push_back(score);
-    vocab.pieces.push_back(normalize_llama2c_piece(reader.read_string(static_cast<uint64_t>(length), "piece bytes")));
+  const auto file = MappedFile::open(path);
+  Llama2cReader reader(*file);
+  const int32_t max_length = reader.read_max_token_length();
+  SpmVocab vocab;  // BOS 1, EOS 2, unk 0 and the dummy prefix are llama2.c's fixed conventions
+  // Without a vocab_size the pieces run to the end of the file; with one, any bytes after them are ignored.
+  while (vocab_size > 0 ? static_cast<int>(vocab.pieces.size()) < vocab_size : !reader.at_end()) {
+    reader.read_piece(max_length, vocab);
   }
   if (vocab.pieces.size() < 3) {
     throw FormatError(path, "only " + std::to_string(vocab.pieces.size()) +
-                                " pieces; a llama2.c tokenizer needs at least <unk>, <s>, </s>");
+                                " pieces; a llama2.c tokenizer has at least <unk>, <s>, </s>");
   }
   const std::string description =
       "llama2.c tokenizer.bin, " + std::to_string(vocab.pieces.size()) + " pieces, " + path;

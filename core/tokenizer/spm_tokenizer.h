@@ -1,7 +1,7 @@
 // A SentencePiece-style tokenizer over a vocabulary of (piece, score, type): the algorithm of llama.cpp's SPM
-// tokenizer (and llama2.c's encode): spaces become "▁", a dummy-prefix "▁" is added, then adjacent symbols are
-// merged best-score first; characters the vocabulary lacks fall back to <0xNN> byte pieces.
-// Serves llama2.c tokenizer.bin files and GGUF-embedded vocabularies.
+// tokenizer (and llama2.c's encode): spaces become "▁", a dummy-prefix "▁" is added, then adjacent symbols
+// are merged best-score first; characters the vocabulary lacks fall back to <0xNN> byte pieces. Serves
+// llama2.c tokenizer.bin files and GGUF-embedded vocabularies.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -15,7 +15,14 @@
 namespace resid {
 
 // SentencePiece piece types (as in GGUF's tokenizer.ggml.token_type).
-enum class PieceType : int32_t { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
+enum class PieceType : int32_t {
+  Normal = 1,
+  Unknown = 2,
+  Control = 3,
+  UserDefined = 4,
+  Unused = 5,
+  Byte = 6
+};
 
 struct SpmVocab {
   std::vector<std::string> pieces;
@@ -27,14 +34,15 @@ struct SpmVocab {
   bool add_space_prefix = true;
 };
 
-// Encoding follows llama.cpp's llm_tokenizer_spm bit for bit, including its quirks: any piece of the vocabulary
-// (control and byte pieces too) can be formed by merging, user-defined pieces are cut out of the text before
-// merging, and the dummy-prefix space is added at the start and again after each user-defined piece.
-// Where llama.cpp would abort (a byte with neither a <0xNN> nor a one-byte piece) the symbol becomes unk.
+// Encoding follows llama.cpp's llm_tokenizer_spm bit for bit, including its quirks: any piece of the
+// vocabulary (control and byte pieces too) can be formed by merging, user-defined pieces are cut out of the
+// text before merging, and the dummy-prefix space is added at the start and again after each user-defined
+// piece. Where llama.cpp would abort (a byte with neither a <0xNN> nor a one-byte piece) the symbol becomes
+// unk.
 class SpmTokenizer : public Tokenizer {
  public:
-  // Throws InputError (prefixed with `description`) if the vocabulary is inconsistent: no pieces, scores/types
-  // of another length, BOS/EOS/unk ids out of range (-1 = none is allowed).
+  // Throws InputError (prefixed with `description`) if the vocabulary is inconsistent: no pieces,
+  // scores/types of another length, BOS/EOS/unk ids out of range (-1 = none is allowed).
   SpmTokenizer(SpmVocab vocab, std::string description);
   // The piece index holds views into vocab_, so the object stays where it was built.
   SpmTokenizer(const SpmTokenizer&) = delete;
@@ -68,7 +76,8 @@ class SpmTokenizer : public Tokenizer {
   void check_id(int id) const;
   std::vector<Segment> split_user_defined(std::string_view text) const;
   // Tokenizes one plain-text segment starting at `base` in the input, appending to `out`.
-  void encode_segment(std::string_view raw, size_t base, bool space_prefix, std::vector<TokenSpan>& out) const;
+  void encode_segment(std::string_view raw, size_t base, bool space_prefix,
+                      std::vector<TokenSpan>& out) const;
 
   SpmVocab vocab_;
   std::string description_;

@@ -49,33 +49,45 @@ T read_le(const uint8_t* p) {
   return v;
 }
 
-// llama2.c tokenizer.bin: int32 max_token_length (small and positive), then the first piece's f32 score and
-// int32 length (at most max_token_length). A protobuf .model cannot pass: its first four bytes read as an int32
-// far above any plausible max_token_length.
+// llama2.c tokenizer.bin: int32 max_token_length (small and positive), then records of f32 score, int32
+// length (at most max_token_length), bytes. The first few records must make sense; a truncated record does
+// not disqualify the file, so the loader can report the truncation. A protobuf .model fails at once (its
+// first four bytes read as an int32 far above any max_token_length), and so does a llama2.c checkpoint (its
+// weights read as lengths).
 bool looks_like_llama2c(const MappedFile& file) {
+  constexpr int kRecordsChecked = 8;
   if (file.size() < 12) return false;
   const int32_t max_token_length = read_le<int32_t>(file.data());
-  const float score = read_le<float>(file.data() + 4);
-  const int32_t length = read_le<int32_t>(file.data() + 8);
-  return max_token_length > 0 && max_token_length <= 65536 && std::isfinite(score) && length >= 0 &&
-         length <= max_token_length;
+  if (max_token_length <= 0 || max_token_length > 65536) return false;
+  size_t pos = 4;
+  for (int i = 0; i < kRecordsChecked && file.size() - pos >= 8; ++i) {
+    const float score = read_le<float>(file.data() + pos);
+    const int32_t length = read_le<int32_t>(file.data() + pos + 4);
+    if (!std::isfinite(score) || length < 0 || length > max_token_length) return false;
+    pos += 8 + static_cast<size_t>(length);
+    if (pos >= file.size()) break;
+  }
+  return true;
 }
 
 // A SentencePiece ModelProto starts with field 1 (repeated SentencePiece pieces), length-delimited: tag 0x0a.
-bool looks_like_sentencepiece(const MappedFile& file) { return file.size() > 0 && file.data()[0] == 0x0a; }
+bool looks_like_sentencepiece(const MappedFile& file) {
+  return file.size() > 0 && file.data()[0] == 0x0a;
+}
 
 }  // namespace
 
 std::string Tokenizer::decode_token(int prev, int id) const {
   if (id < 0 || id >= vocab_size()) {
-    throw InputError("token id " + std::to_string(id) + " is out of range [0, " + std::to_string(vocab_size()) +
-                     ") of " + describe());
+    throw InputError("token id " + std::to_string(id) + " is out of range [0, " +
+                     std::to_string(vocab_size()) + ") of " + describe());
   }
   if (id == bos_id() || id == eos_id()) return "";
   const std::string p = piece(id);
   if (const auto byte = parse_byte_piece(p)) return std::string(1, static_cast<char>(*byte));
   std::string text = unescape_spaces(p);
-  // The first piece after BOS carries the dummy-prefix space, which is not part of the text (llama2.c, PR #89).
+  // The first piece after BOS carries the dummy-prefix space, which is not part of the text (llama2.c, PR
+  // #89).
   if (prev >= 0 && prev == bos_id() && !text.empty() && text[0] == ' ') text.erase(0, 1);
   return text;
 }

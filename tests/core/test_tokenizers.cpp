@@ -41,16 +41,16 @@ SpmVocab tiny_vocab(bool with_bytes, float bc_score = -2.0f) {
   if (with_bytes) {
     for (int b = 0; b < 256; ++b) add(byte_piece(b), 0);
   }
-  add("\xE2\x96\x81", -10);  // ▁
+  add("▁", -10);
   add("a", -20);
   add("b", -21);
   add("c", -22);
-  add("\xC3\xA9", -23);  // é
-  add("\xE2\x96\x81" "a", -1);
+  add("é", -23);
+  add("▁a", -1);
   add("bc", bc_score);
   add("ab", -3);
   add("aa", -4);
-  add("\xE2\x96\x81" "b", -5);
+  add("▁b", -5);
   return v;
 }
 
@@ -64,9 +64,10 @@ std::vector<std::string> encode_pieces(const Tokenizer& tok, std::string_view te
   return pieces_of(tok, tok.encode(text, add_bos));
 }
 
-const std::string kA = "\xE2\x96\x81" "a";  // ▁a
-const std::string kB = "\xE2\x96\x81" "b";  // ▁b
-const std::string kMark = "\xE2\x96\x81";   // ▁
+// The source is UTF-8: "▁" is U+2581 (E2 96 81), "é" C3 A9, "ü" C3 BC, "🦙" F0 9F A6 99.
+const std::string kA = "▁a";
+const std::string kB = "▁b";
+const std::string kMark = "▁";
 
 struct Span {
   std::string piece;
@@ -81,7 +82,9 @@ std::ostream& operator<<(std::ostream& os, const Span& s) {
 
 std::vector<Span> spans_of(const Tokenizer& tok, std::string_view text, bool add_bos = false) {
   std::vector<Span> out;
-  for (const TokenSpan& s : tok.encode_with_offsets(text, add_bos)) out.push_back({tok.piece(s.id), s.begin, s.end});
+  for (const TokenSpan& s : tok.encode_with_offsets(text, add_bos)) {
+    out.push_back({tok.piece(s.id), s.begin, s.end});
+  }
   return out;
 }
 
@@ -122,14 +125,14 @@ TEST(SpmTokenizer, MissingCharactersFallBackToBytes) {
   SpmTokenizer tok(tiny_vocab(true), "tiny");
   EXPECT_EQ(encode_pieces(tok, "ax"), (std::vector<std::string>{kA, "<0x78>"}));
   // é is a piece; ü (C3 BC) is not and becomes two byte pieces; a 4-byte emoji becomes four.
-  EXPECT_EQ(encode_pieces(tok, "a\xC3\xA9\xC3\xBC"), (std::vector<std::string>{kA, "\xC3\xA9", "<0xC3>", "<0xBC>"}));
-  EXPECT_EQ(encode_pieces(tok, "\xF0\x9F\xA6\x99"),
+  EXPECT_EQ(encode_pieces(tok, "aéü"), (std::vector<std::string>{kA, "é", "<0xC3>", "<0xBC>"}));
+  EXPECT_EQ(encode_pieces(tok, "🦙"),
             (std::vector<std::string>{kMark, "<0xF0>", "<0x9F>", "<0xA6>", "<0x99>"}));
 }
 
 TEST(SpmTokenizer, WithoutBytePiecesAMissingCharacterIsOneUnk) {
   SpmTokenizer tok(tiny_vocab(false), "tiny");
-  EXPECT_EQ(encode_pieces(tok, "a\xC3\xBC" "b"), (std::vector<std::string>{kA, "<unk>", "b"}));
+  EXPECT_EQ(encode_pieces(tok, "aüb"), (std::vector<std::string>{kA, "<unk>", "b"}));
 }
 
 TEST(SpmTokenizer, InvalidUtf8IsSplitLikeLlamaCpp) {
@@ -137,7 +140,8 @@ TEST(SpmTokenizer, InvalidUtf8IsSplitLikeLlamaCpp) {
   v.add_space_prefix = false;
   SpmTokenizer tok(v, "tiny");
   // A stray continuation byte is a character of its own; a lead byte cut off by the end takes what is left.
-  EXPECT_EQ(encode_pieces(tok, "a\xA9" "a\xE2\x96"), (std::vector<std::string>{"a", "<0xA9>", "a", "<0xE2>", "<0x96>"}));
+  const std::string text = std::string("a") + '\xA9' + "a" + '\xE2' + '\x96';
+  EXPECT_EQ(encode_pieces(tok, text), (std::vector<std::string>{"a", "<0xA9>", "a", "<0xE2>", "<0x96>"}));
 }
 
 TEST(SpmTokenizer, EmptyTextAndBos) {
@@ -194,19 +198,19 @@ TEST(SpmTokenizer, OffsetsPointIntoTheInput) {
   // "▁a" covers only "a": its ▁ is the dummy prefix. "▁b" was made from the input space, so it covers it.
   EXPECT_EQ(spans_of(tok, "a b", true), (std::vector<Span>{{"<s>", 0, 0}, {kA, 0, 1}, {kB, 1, 3}}));
   // A dummy prefix left alone covers nothing; byte pieces cover one byte each.
-  EXPECT_EQ(spans_of(tok, "\xC3\xBC" "c"),
+  EXPECT_EQ(spans_of(tok, "üc"),
             (std::vector<Span>{{kMark, 0, 0}, {"<0xC3>", 0, 1}, {"<0xBC>", 1, 2}, {"c", 2, 3}}));
   EXPECT_EQ(spans_of(tok, " a"), (std::vector<Span>{{kMark, 0, 0}, {kA, 0, 2}}));
-  EXPECT_EQ(spans_of(tok, "x \xC3\xA9"),
-            (std::vector<Span>{{kMark, 0, 0}, {"<0x78>", 0, 1}, {kMark, 1, 2}, {"\xC3\xA9", 2, 4}}));
+  EXPECT_EQ(spans_of(tok, "x é"),
+            (std::vector<Span>{{kMark, 0, 0}, {"<0x78>", 0, 1}, {kMark, 1, 2}, {"é", 2, 4}}));
 }
 
 // --- decoding ---
 
 TEST(Tokenizer, DecodeFollowsLlama2cRules) {
   SpmTokenizer tok(tiny_vocab(true), "tiny");
-  const std::vector<int> ids = tok.encode("a b\xC3\xBC!", true);
-  EXPECT_EQ(tok.decode(ids), "a b\xC3\xBC!");
+  const std::vector<int> ids = tok.encode("a bü!", true);
+  EXPECT_EQ(tok.decode(ids), "a bü!");
   const int a = tok.encode("a", false)[0];
   EXPECT_EQ(tok.decode_token(tok.bos_id(), a), "a");  // after BOS the leading space goes
   EXPECT_EQ(tok.decode_token(a, a), " a");
@@ -223,14 +227,24 @@ TEST(Tokenizer, DecodeFollowsLlama2cRules) {
 // Writes a tokenizer.bin the way llama2.c's exporter does: ▁ as ' ', BOS/EOS as "\n<s>\n" / "\n</s>\n".
 void write_llama2c(const std::string& path, const SpmVocab& v) {
   std::ofstream out(path, std::ios::binary);
-  auto put = [&out](const void* p, size_t n) { out.write(static_cast<const char*>(p), static_cast<std::streamsize>(n)); };
+  auto put = [&out](const void* p, size_t n) {
+    out.write(static_cast<const char*>(p), static_cast<std::streamsize>(n));
+  };
   std::vector<std::string> pieces;
   for (size_t i = 0; i < v.pieces.size(); ++i) {
     std::string p = v.pieces[i];
     if (i == 1) p = "\n<s>\n";
     if (i == 2) p = "\n</s>\n";
-    for (size_t at; (at = p.find(kMark)) != std::string::npos;) p.replace(at, kMark.size(), " ");
-    pieces.push_back(p);
+    std::string with_spaces;
+    for (size_t k = 0; k < p.size(); ++k) {
+      if (p.compare(k, kMark.size(), kMark) == 0) {
+        with_spaces += ' ';
+        k += kMark.size() - 1;
+      } else {
+        with_spaces += p[k];
+      }
+    }
+    pieces.push_back(with_spaces);
   }
   int32_t max_len = 0;
   for (const auto& p : pieces) max_len = std::max(max_len, static_cast<int32_t>(p.size()));
@@ -253,8 +267,8 @@ TEST(Llama2cTokenizer, ReadsPiecesBackInSentencePieceForm) {
   EXPECT_EQ(tok->piece(1), "<s>");
   EXPECT_EQ(tok->piece(2), "</s>");
   for (int id = 0; id < ref.vocab_size(); ++id) EXPECT_EQ(tok->piece(id), ref.piece(id)) << id;
-  EXPECT_EQ(tok->encode("a bc \xC3\xBC", true), ref.encode("a bc \xC3\xBC", true));
-  EXPECT_EQ(tok->decode(tok->encode("a bc \xC3\xBC", true)), "a bc \xC3\xBC");
+  EXPECT_EQ(tok->encode("a bc ü", true), ref.encode("a bc ü", true));
+  EXPECT_EQ(tok->decode(tok->encode("a bc ü", true)), "a bc ü");
   EXPECT_NE(tok->describe().find(path), std::string::npos);
   EXPECT_EQ(load_llama2c_tokenizer(path, 10)->vocab_size(), 10);
   EXPECT_NE(load_tokenizer(path)->describe().find("llama2.c"), std::string::npos);
@@ -277,7 +291,7 @@ TEST(Llama2cTokenizer, TruncatedFileIsAFormatErrorNamingIt) {
   std::filesystem::resize_file(path, full - 3);  // cuts into the last piece's bytes
   expect_format_error_naming([&] { load_llama2c_tokenizer(path); }, path);
   expect_format_error_naming([&] { load_tokenizer(path); }, path);
-  std::filesystem::resize_file(path, 100);  // cuts into a piece header
+  std::filesystem::resize_file(path, 4 + 13 + 13 + 14 + 6);  // cuts into the fourth piece's header
   expect_format_error_naming([&] { load_llama2c_tokenizer(path); }, path);
   // Asking for more pieces than the file holds is a truncation too.
   write_llama2c(path, tiny_vocab(true));
@@ -343,15 +357,16 @@ std::vector<VocabTest> read_vocab_tests(const std::string& inp_path, const std::
   return tests;
 }
 
-#define RESID_REQUIRE_LLAMA_VECTORS(var)                                                            \
-  RESID_REQUIRE_SHARED(inp_##var, "models/llama2-tokenizer/ggml-vocab-llama-spm.gguf.inp");        \
-  RESID_REQUIRE_SHARED(out_##var, "models/llama2-tokenizer/ggml-vocab-llama-spm.gguf.out");        \
-  const std::vector<VocabTest> var = read_vocab_tests(inp_##var, out_##var);                        \
+#define RESID_REQUIRE_LLAMA_VECTORS(var)                                                    \
+  RESID_REQUIRE_SHARED(inp_##var, "models/llama2-tokenizer/ggml-vocab-llama-spm.gguf.inp"); \
+  RESID_REQUIRE_SHARED(out_##var, "models/llama2-tokenizer/ggml-vocab-llama-spm.gguf.out"); \
+  const std::vector<VocabTest> var = read_vocab_tests(inp_##var, out_##var);                \
   ASSERT_GT(var.size(), 30u);
 
 void expect_vectors(const Tokenizer& tok, const std::vector<VocabTest>& tests) {
   for (size_t i = 0; i < tests.size(); ++i) {
-    EXPECT_EQ(tok.encode(tests[i].text, false), tests[i].ids) << "test " << i << ": \"" << tests[i].text << "\"";
+    EXPECT_EQ(tok.encode(tests[i].text, false), tests[i].ids)
+        << "test " << i << ": \"" << tests[i].text << "\"";
   }
 }
 
@@ -370,7 +385,8 @@ void expect_spans_cover(const Tokenizer& tok, const std::string& text) {
     last_begin = s.begin;
     for (size_t k = s.begin; k < s.end; ++k) covered[k] = true;
   }
-  for (size_t k = 0; k < text.size(); ++k) EXPECT_TRUE(covered[k]) << "byte " << k << " of \"" << text << "\"";
+  for (size_t k = 0; k < text.size(); ++k)
+    EXPECT_TRUE(covered[k]) << "byte " << k << " of \"" << text << "\"";
 }
 
 TEST(RealTokenizers, LlamaCppVectorsThroughSentencePiece) {
@@ -430,6 +446,26 @@ TEST(RealTokenizers, OffsetsCoverTheInput) {
   EXPECT_EQ(sp_spans[1].end, 11u);
 }
 
+TEST(RealTokenizers, BinAgreesWithSentencePieceOnTinyStories) {
+  RESID_REQUIRE_SHARED(bin_path, "models/llama2-tokenizer/tokenizer.bin");
+  RESID_REQUIRE_SHARED(model_path, "models/llama2-tokenizer/tokenizer.model");
+  RESID_REQUIRE_SHARED(text_path, "data/tinystories/tinystories_sample.txt");
+  const auto bin = load_llama2c_tokenizer(bin_path);
+  const auto model = load_sentencepiece_tokenizer(model_path);
+  std::ifstream in(text_path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  int paragraphs = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t next = text.find("\n\n", pos);
+    if (next == std::string::npos) next = text.size();
+    const std::string paragraph = text.substr(pos, next - pos);
+    EXPECT_EQ(bin->encode(paragraph, true), model->encode(paragraph, true)) << paragraph;
+    ++paragraphs;
+    pos = next + 2;
+  }
+  EXPECT_GT(paragraphs, 1000);
+}
+
 TEST(RealTokenizers, Stories260KOnceUponATime) {
   RESID_REQUIRE_SHARED(path, "models/stories260K/tok512.bin");
   RESID_REQUIRE_SHARED(ref_path, "models/stories260K/reference/once_upon_a_time.tokens.txt");
@@ -444,6 +480,11 @@ TEST(RealTokenizers, Stories260KOnceUponATime) {
   EXPECT_EQ(tok->decode(expected), text);
   EXPECT_EQ(tok->piece(1), "<s>");
   expect_spans_cover(*tok, text);
+}
+
+TEST(RealTokenizers, ACheckpointIsNotATokenizer) {
+  RESID_REQUIRE_SHARED(path, "models/stories260K/stories260K.bin");
+  expect_format_error_naming([&] { load_tokenizer(path); }, path);
 }
 
 TEST(RealTokenizers, TinyStoriesSampleRoundTrips) {
@@ -464,9 +505,9 @@ TEST(RealTokenizers, BabyLlamaModelRoundTrips) {
   const auto tok = load_tokenizer(path);
   EXPECT_EQ(tok->vocab_size(), 105);
   EXPECT_NE(tok->describe().find("SentencePiece"), std::string::npos);
-  for (const std::string text : {"Once upon a time, there was a little girl named Lily.",
-                                 "She said, \"Look! A big red ball.\" Tom was happy; they played all day.",
-                                 "x"}) {
+  for (const std::string text :
+       {"Once upon a time, there was a little girl named Lily.",
+        "She said, \"Look! A big red ball.\" Tom was happy; they played all day.", "x"}) {
     const std::vector<int> ids = tok->encode(text, true);
     EXPECT_EQ(ids.front(), tok->bos_id());
     EXPECT_EQ(tok->decode(ids), text);
