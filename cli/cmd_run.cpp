@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/interventions_cli.h"
 #include "core/activations.h"
 #include "core/error.h"
 
@@ -42,6 +43,10 @@ int run_run(const std::vector<std::string>& args) {
       "json", po::bool_switch(&as_json), "print JSON: tokens, per-position top-k with logits and probabilities")(
       "all-logits", po::bool_switch(&all_logits), "with --json: include the full logit vector of every position");
   model_opts.add_to(desc);
+  InterventionOptions interventions;
+  po::options_description intervention_desc("interventions (hook patterns as in `resid hooks`)");
+  interventions.add_to(intervention_desc);
+  desc.add(intervention_desc);
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
@@ -59,7 +64,11 @@ int run_run(const std::vector<std::string>& args) {
   } else {
     ids = parse_token_list(tokens_arg);
   }
-  const RowMatrix logits = model.forward(TokenBatch::single(ids));  // [n_pos, d_vocab]
+  HookSet hooks;
+  interventions.install(m, hooks);
+  ForwardOptions forward_options;
+  forward_options.hooks = hooks.empty() ? nullptr : &hooks;
+  const RowMatrix logits = model.forward(TokenBatch::single(ids), forward_options);  // [n_pos, d_vocab]
   const int vocab = static_cast<int>(logits.cols());
   for (Eigen::Index r = 0; r < logits.rows(); ++r)
     for (int v = 0; v < vocab; ++v)

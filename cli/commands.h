@@ -17,5 +17,6 @@ const std::vector<Command>& commands();
 int run_info(const std::vector<std::string>& args);
 int run_generate(const std::vector<std::string>& args);
 int run_run(const std::vector<std::string>& args);
+int run_hooks(const std::vector<std::string>& args);
 
 }  // namespace resid::cli

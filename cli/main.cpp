@@ -13,6 +13,7 @@ const std::vector<Command>& commands() {
       {"info", "show a model's config, parameter count and tensor table", run_info},
       {"run", "run a prompt or token ids; print each position's top next tokens (--json for all logits)", run_run},
       {"generate", "generate text from a prompt (greedy or sampled)", run_generate},
+      {"hooks", "list every hook point of a model with its shape", run_hooks},
   };
   return list;
 }
