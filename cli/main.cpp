@@ -10,6 +10,7 @@ namespace resid::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
+      {"demo", "the embedded default: build a seeded model, save, load, run, inspect and generate", run_demo},
       {"info", "show a model's config, parameter count and tensor table", run_info},
       {"run", "run a prompt or token ids; print each position's top next tokens (--json for all logits)", run_run},
       {"generate", "generate text from a prompt (greedy or sampled)", run_generate},

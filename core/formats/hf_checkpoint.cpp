@@ -140,9 +140,10 @@ CheckpointFiles locate(const std::string& path) {
       else
         f.weights = path;
     } else if (base != kConfigName) {
-      throw FormatError(path,
-                        "not a Hugging Face checkpoint (expected its directory, config.json, a .safetensors file "
-                        "or model.safetensors.index.json)");
+      throw FormatError(
+          path,
+          "not a Hugging Face checkpoint (expected its directory, config.json, a .safetensors file "
+          "or model.safetensors.index.json)");
     }
   }
   f.config = (f.dir / kConfigName).string();
@@ -155,8 +156,8 @@ CheckpointFiles locate(const std::string& path) {
     else if (fs::is_regular_file(f.dir / kIndexName, ec))
       f.index = (f.dir / kIndexName).string();
     else
-      throw FormatError(f.dir.string(), "has config.json but neither model.safetensors nor " +
-                                            std::string(kIndexName));
+      throw FormatError(f.dir.string(),
+                        "has config.json but neither model.safetensors nor " + std::string(kIndexName));
   }
   return f;
 }
@@ -191,7 +192,8 @@ class JsonConfig {
     if (!v.is_number()) throw type_error(key, "a number");
     const double d = v.get<double>();
     // Converting an out-of-range double to float is undefined behaviour.
-    if (!(std::abs(d) <= FLT_MAX)) throw FormatError(path_, std::string(key) + " = " + v.dump() + " is out of range");
+    if (!(std::abs(d) <= FLT_MAX))
+      throw FormatError(path_, std::string(key) + " = " + v.dump() + " is out of range");
     return static_cast<float>(d);
   }
 
@@ -209,7 +211,8 @@ class JsonConfig {
 
  private:
   FormatError type_error(const char* key, const char* expected) const {
-    return FormatError(path_, std::string(key) + " must be " + expected + ", got " + one_line(j_[key].dump()));
+    return FormatError(path_,
+                       std::string(key) + " must be " + expected + ", got " + one_line(j_[key].dump()));
   }
   const json& j_;
   std::string path_;
@@ -239,7 +242,8 @@ Config config_from_hf(const json& doc, const std::string& path, std::vector<std:
   c.n_kv_heads = j.integer("num_key_value_heads", c.n_heads);
   c.d_head = j.integer("head_dim", c.n_heads > 0 ? c.d_model / c.n_heads : 0);
   c.d_vocab = j.integer("vocab_size");
-  if (!j.has("max_position_embeddings")) notes->push_back("config.json has no max_position_embeddings: n_ctx = 2048");
+  if (!j.has("max_position_embeddings"))
+    notes->push_back("config.json has no max_position_embeddings: n_ctx = 2048");
   c.n_ctx = j.integer("max_position_embeddings", 2048);  // LlamaConfig's default
   c.eps = j.number("rms_norm_eps", 1e-6f);               // LlamaConfig's default
   c.rotary_base = j.number("rope_theta", 10000.0f);
@@ -249,7 +253,8 @@ Config config_from_hf(const json& doc, const std::string& path, std::vector<std:
   c.gated_mlp = j.boolean("resid_gated_mlp", true);
   const std::string style = j.string("resid_rotary_style", "half");
   if (style != "half" && style != "interleaved")
-    throw ConfigError(path + ": resid_rotary_style = '" + one_line(style) + "' (expected half or interleaved)");
+    throw ConfigError(path + ": resid_rotary_style = '" + one_line(style) +
+                      "' (expected half or interleaved)");
   c.rotary_style = style == "half" ? RotaryStyle::Half : RotaryStyle::Interleaved;
   with_path(path, [&] { c.validate(); });
   return c;
@@ -257,19 +262,26 @@ Config config_from_hf(const json& doc, const std::string& path, std::vector<std:
 
 const char* hf_act_name(ActFn a) {
   switch (a) {
-    case ActFn::ReLU: return "relu";
-    case ActFn::GeLU: return "gelu";
-    case ActFn::GeLUTanh: return "gelu_pytorch_tanh";
-    case ActFn::SiLU: return "silu";
+    case ActFn::ReLU:
+      return "relu";
+    case ActFn::GeLU:
+      return "gelu";
+    case ActFn::GeLUTanh:
+      return "gelu_pytorch_tanh";
+    case ActFn::SiLU:
+      return "silu";
   }
   return "silu";
 }
 
 const char* torch_dtype_name(DType t) {
   switch (t) {
-    case DType::F16: return "float16";
-    case DType::BF16: return "bfloat16";
-    default: return "float32";
+    case DType::F16:
+      return "float16";
+    case DType::BF16:
+      return "bfloat16";
+    default:
+      return "float32";
   }
 }
 
@@ -335,8 +347,8 @@ class TensorSource {
     const SafetensorsFile& file = *it->second;
     const SafetensorsEntry& e = file.entries().at(name);
     if (e.shape != expected)
-      throw FormatError(file.path(), "tensor '" + name + "' has shape " + shape_string(e.shape) + ", expected " +
-                                         shape_string(expected) + " from config.json");
+      throw FormatError(file.path(), "tensor '" + name + "' has shape " + shape_string(e.shape) +
+                                         ", expected " + shape_string(expected) + " from config.json");
     bool mapped = false;
     Tensor t = file.tensor(name, &mapped);
     records_.push_back({name, e.dtype, e.shape, mapped});
@@ -367,8 +379,8 @@ class TensorSource {
         const fs::path shard_path = dir / shard;
         std::error_code ec;
         if (!fs::is_regular_file(shard_path, ec))
-          throw FormatError(index_path, "weight_map names shard '" + shard + "' (for tensor '" + one_line(name) +
-                                            "') which does not exist in " + dir.string());
+          throw FormatError(index_path, "weight_map names shard '" + shard + "' (for tensor '" +
+                                            one_line(name) + "') which does not exist in " + dir.string());
         file = std::make_shared<const SafetensorsFile>(shard_path.string());
       }
       if (!file->has(name))
@@ -497,7 +509,8 @@ std::vector<std::pair<std::string, Tensor>> hf_tensors(const Config& c, const Tr
     const std::string p = "model.layers." + std::to_string(l) + ".";
     const LayerWeights& L = w.layers[l];
     out.emplace_back(p + "input_layernorm.weight", L.attn_norm);
-    out.emplace_back(p + "self_attn.q_proj.weight", permute ? qk_rows_interleaved_to_half(L.w_q, c.n_heads) : L.w_q);
+    out.emplace_back(p + "self_attn.q_proj.weight",
+                     permute ? qk_rows_interleaved_to_half(L.w_q, c.n_heads) : L.w_q);
     out.emplace_back(p + "self_attn.k_proj.weight",
                      permute ? qk_rows_interleaved_to_half(L.w_k, c.n_kv_heads) : L.w_k);
     out.emplace_back(p + "self_attn.v_proj.weight", L.w_v);
@@ -572,9 +585,10 @@ std::map<int, LinearEntry> group_linear_layers(const SafetensorsFile& file) {
   for (const auto& [name, entry] : file.entries()) {
     LinearName ln;
     if (!parse_linear_name(name, &ln))
-      throw FormatError(path, "tensor '" + one_line(name) +
-                                  "' is not a Linear layer <prefix><N>.weight / .bias (and the file has no "
-                                  "model.embed_tokens.weight for a Hugging Face Llama checkpoint)");
+      throw FormatError(path,
+                        "tensor '" + one_line(name) +
+                            "' is not a Linear layer <prefix><N>.weight / .bias (nor a Hugging Face Llama "
+                            "tensor model.*)");
     if (prefix.empty()) prefix = ln.prefix;
     if (ln.prefix != prefix)
       throw FormatError(path, "tensor '" + one_line(name) + "' does not share the layer prefix '" + prefix +
@@ -597,12 +611,12 @@ std::vector<Linear> take_linear_layers(const SafetensorsFile& file, const std::m
   std::string prev_name;
   int64_t prev_out = -1;
   for (const auto& [index, names] : layers) {
-    if (names.weight.empty())
-      throw FormatError(path, "tensor '" + names.bias + "' has no matching .weight");
+    if (names.weight.empty()) throw FormatError(path, "tensor '" + names.bias + "' has no matching .weight");
     const SafetensorsEntry& we = file.entries().at(names.weight);
-    if (we.shape.size() != 2 || we.shape[0] <= 0 || we.shape[1] <= 0)
+    if (we.shape.size() != 2 || we.shape[0] <= 0 || we.shape[1] <= 0 || we.shape[0] > INT_MAX ||
+        we.shape[1] > INT_MAX)
       throw FormatError(path, "tensor '" + names.weight + "' has shape " + shape_string(we.shape) +
-                                  "; a Linear weight is [d_out, d_in] with both positive");
+                                  "; a Linear weight is [d_out, d_in] with both in [1, 2^31)");
     if (prev_out >= 0 && we.shape[1] != prev_out)
       throw FormatError(path, "tensor '" + names.weight + "' has shape " + shape_string(we.shape) +
                                   ", expected [*, " + std::to_string(prev_out) + "] to follow '" + prev_name +
@@ -617,8 +631,9 @@ std::vector<Linear> take_linear_layers(const SafetensorsFile& file, const std::m
     } else {
       const SafetensorsEntry& be = file.entries().at(names.bias);
       if (be.shape != std::vector<int64_t>{we.shape[0]})
-        throw FormatError(path, "tensor '" + names.bias + "' has shape " + shape_string(be.shape) + ", expected [" +
-                                    std::to_string(we.shape[0]) + "] to match '" + names.weight + "'");
+        throw FormatError(path, "tensor '" + names.bias + "' has shape " + shape_string(be.shape) +
+                                    ", expected [" + std::to_string(we.shape[0]) + "] to match '" +
+                                    names.weight + "'");
       layer.bias = file.tensor(names.bias, &mapped);
       records->push_back({names.bias, be.dtype, be.shape, mapped});
     }
@@ -643,16 +658,33 @@ LoadedModel load_mlp(const SafetensorsFile& file) {
     model.notes.push_back("no resid_act_fn in the metadata: ReLU assumed");
   }
   auto mlp = std::make_shared<const Mlp>(std::move(linear), act, file.path());
-  model.format_detail =
-      "safetensors MLP " + mlp_widths(mlp->config()) + " " + act_fn_name(act) + " (" + dtypes_of(model.tensors) + ")";
+  model.format_detail = "safetensors MLP " + mlp_widths(mlp->config()) + " " + act_fn_name(act) + " (" +
+                        dtypes_of(model.tensors) + ")";
   model.mlp = std::move(mlp);
   return model;
 }
 
+// LlamaForCausalLM names; checked over all tensors because one shard of a sharded checkpoint may lack the
+// embedding. Specific enough that an nn.Sequential saved as "model.0.weight" stays an MLP.
+bool has_llama_names(const SafetensorsFile& file) {
+  for (const auto& [name, entry] : file.entries()) {
+    if (name == kEmbedName || name == "model.norm.weight" || name == kLmHeadName) return true;
+    if (name.rfind("model.layers.", 0) == 0 &&
+        (name.find(".self_attn.") != std::string::npos || name.find(".mlp.") != std::string::npos ||
+         name.find("layernorm.") != std::string::npos))
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-Tensor qk_rows_interleaved_to_half(const Tensor& w, int n_heads) { return permute_rows(w, n_heads, true); }
-Tensor qk_rows_half_to_interleaved(const Tensor& w, int n_heads) { return permute_rows(w, n_heads, false); }
+Tensor qk_rows_interleaved_to_half(const Tensor& w, int n_heads) {
+  return permute_rows(w, n_heads, true);
+}
+Tensor qk_rows_half_to_interleaved(const Tensor& w, int n_heads) {
+  return permute_rows(w, n_heads, false);
+}
 
 LoadedModel load_hf_checkpoint(const std::string& path) {
   const CheckpointFiles files = locate(path);
@@ -674,7 +706,7 @@ LoadedModel load_hf_checkpoint(const std::string& path) {
 
 LoadedModel load_safetensors_file(const std::string& path) {
   const SafetensorsFile file(path);
-  if (file.has(kEmbedName)) {
+  if (has_llama_names(file)) {
     std::error_code ec;
     const fs::path p(path);
     const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
@@ -694,8 +726,8 @@ void save_hf_checkpoint(const std::string& dir, const Config& config, const Tran
   write_text_atomically((fs::path(dir) / kConfigName).string(), config_to_hf(config, dtype).dump(2) + "\n");
 }
 
-void save_hf_checkpoint_sharded(const std::string& dir, const Config& config, const TransformerWeights& weights,
-                                int n_shards, DType dtype) {
+void save_hf_checkpoint_sharded(const std::string& dir, const Config& config,
+                                const TransformerWeights& weights, int n_shards, DType dtype) {
   const auto tensors = prepare_save(dir, config, weights);
   const int64_t count = static_cast<int64_t>(tensors.size());
   if (n_shards < 1 || n_shards > count)
@@ -703,7 +735,8 @@ void save_hf_checkpoint_sharded(const std::string& dir, const Config& config, co
                      std::to_string(n_shards) + " shards");
   // Split by tensor count, in file order: every shard gets at least one tensor.
   std::vector<std::vector<NamedTensor>> shards(n_shards);
-  for (int64_t i = 0; i < count; ++i) shards[i * n_shards / count].push_back({tensors[i].first, &tensors[i].second});
+  for (int64_t i = 0; i < count; ++i)
+    shards[i * n_shards / count].push_back({tensors[i].first, &tensors[i].second});
 
   json weight_map = json::object();
   int64_t total = 0;
@@ -732,8 +765,9 @@ void save_mlp_safetensors(const std::string& path, const Mlp& mlp) {
     named.push_back({p + ".weight", &ls[i].weight});
     named.push_back({p + ".bias", &ls[i].bias});
   }
-  const std::map<std::string, std::string> metadata = {
-      {"format", "pt"}, {"resid_act_fn", act_fn_name(mlp.config().act_fn)}, {"resid_widths", mlp_widths(mlp.config())}};
+  const std::map<std::string, std::string> metadata = {{"format", "pt"},
+                                                       {"resid_act_fn", act_fn_name(mlp.config().act_fn)},
+                                                       {"resid_widths", mlp_widths(mlp.config())}};
   write_safetensors(path, named, metadata, DType::F32);
 }
 

@@ -34,9 +34,9 @@ std::string one_line(std::string s) {
 // Names as they appear in safetensors headers. Integer types are recorded (so `resid info` can list them) but
 // tensor() refuses them.
 bool parse_dtype(const std::string& s, DType* out) {
-  static const std::pair<const char*, DType> kNames[] = {{"F32", DType::F32}, {"F16", DType::F16},
+  static const std::pair<const char*, DType> kNames[] = {{"F32", DType::F32},   {"F16", DType::F16},
                                                          {"BF16", DType::BF16}, {"I8", DType::I8},
-                                                         {"I32", DType::I32}, {"I64", DType::I64}};
+                                                         {"I32", DType::I32},   {"I64", DType::I64}};
   for (const auto& [name, t] : kNames) {
     if (s == name) {
       *out = t;
@@ -46,9 +46,13 @@ bool parse_dtype(const std::string& s, DType* out) {
   return false;
 }
 
-bool is_float(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+bool is_float(DType t) {
+  return t == DType::F32 || t == DType::F16 || t == DType::BF16;
+}
 
-int64_t element_size(DType t) { return dtype_bytes(t, 1); }
+int64_t element_size(DType t) {
+  return dtype_bytes(t, 1);
+}
 
 // A JSON value that must be a non-negative integer (safetensors has no other kind of number).
 uint64_t as_u64(const json& v, const std::string& path, const std::string& what) {
@@ -65,8 +69,8 @@ std::vector<int64_t> parse_shape(const json& v, const std::string& path, const s
   for (size_t i = 0; i < v.size(); ++i) {
     const uint64_t d = as_u64(v[i], path, "tensor '" + name + "': shape[" + std::to_string(i) + "]");
     if (d > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-      throw FormatError(path, "tensor '" + name + "': shape[" + std::to_string(i) + "] = " + std::to_string(d) +
-                                  " is too large");
+      throw FormatError(path, "tensor '" + name + "': shape[" + std::to_string(i) +
+                                  "] = " + std::to_string(d) + " is too large");
     shape.push_back(static_cast<int64_t>(d));
   }
   return shape;
@@ -130,8 +134,8 @@ std::map<std::string, std::string> parse_metadata(const json& v, const std::stri
   std::map<std::string, std::string> out;
   for (const auto& [key, value] : v.items()) {
     if (!value.is_string())
-      throw FormatError(path, "__metadata__['" + one_line(key) + "'] must be a string, got " +
-                                  one_line(value.dump()));
+      throw FormatError(
+          path, "__metadata__['" + one_line(key) + "'] must be a string, got " + one_line(value.dump()));
     out[key] = value.get<std::string>();
   }
   return out;
@@ -139,7 +143,9 @@ std::map<std::string, std::string> parse_metadata(const json& v, const std::stri
 
 // ---- writing ----
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 // Writes through a temporary file in the same directory and renames it over `path`, so readers (and a crash
 // half-way) never see a partial file.
@@ -163,7 +169,8 @@ class AtomicFile {
     std::fclose(f_);
     f_ = nullptr;
     if (!ok) throw FormatError(path_, std::string("cannot write: ") + std::strerror(err));
-    if (std::rename(tmp_.c_str(), path_.c_str()) != 0) throw FormatError(path_, "cannot rename into place: " + errno_text());
+    if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
+      throw FormatError(path_, "cannot rename into place: " + errno_text());
     committed_ = true;
   }
 
@@ -226,15 +233,14 @@ Tensor SafetensorsFile::tensor(const std::string& name, bool* mapped) const {
   if (it == entries_.end()) throw FormatError(path(), "missing tensor '" + name + "'");
   const SafetensorsEntry& e = it->second;
   if (!is_float(e.dtype))
-    throw FormatError(path(), "tensor '" + name + "' has dtype " + dtype_name(e.dtype) +
-                                  ", expected F32, F16 or BF16");
+    throw FormatError(
+        path(), "tensor '" + name + "' has dtype " + dtype_name(e.dtype) + ", expected F32, F16 or BF16");
   // A scalar is one element; Tensor counts an empty shape as none.
   std::vector<int64_t> shape = e.shape.empty() ? std::vector<int64_t>{1} : e.shape;
   const int64_t n = static_cast<int64_t>(e.nbytes / element_size(e.dtype));
   // In place only when the floats are naturally aligned: writers pad the header to 8 bytes, but the format
   // does not require it, and a misaligned float load is undefined behaviour.
-  const bool in_place =
-      e.dtype == DType::F32 && reinterpret_cast<uintptr_t>(e.bytes) % alignof(float) == 0;
+  const bool in_place = e.dtype == DType::F32 && reinterpret_cast<uintptr_t>(e.bytes) % alignof(float) == 0;
   if (mapped) *mapped = in_place;
   if (in_place) return Tensor::view(std::move(shape), reinterpret_cast<const float*>(e.bytes), file_);
   std::vector<float> values(static_cast<size_t>(n));
@@ -245,7 +251,8 @@ Tensor SafetensorsFile::tensor(const std::string& name, bool* mapped) const {
 void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                        const std::map<std::string, std::string>& metadata, DType dtype) {
   if (!is_float(dtype))
-    throw InputError(path + ": safetensors weights can be written as F32, F16 or BF16, not " + dtype_name(dtype));
+    throw InputError(path + ": safetensors weights can be written as F32, F16 or BF16, not " +
+                     dtype_name(dtype));
   // Sorted by name: the header (nlohmann objects are sorted maps) and the data use the same order, so the
   // same tensors always give the same bytes.
   std::map<std::string, const Tensor*> sorted;
@@ -263,10 +270,16 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
   uint64_t offset = 0;
   for (const auto& [name, t] : sorted) {
     const uint64_t bytes = static_cast<uint64_t>(dtype_bytes(dtype, t->numel()));
-    header[name] = {{"dtype", dtype_name(dtype)}, {"shape", t->shape}, {"data_offsets", {offset, offset + bytes}}};
+    header[name] = {
+        {"dtype", dtype_name(dtype)}, {"shape", t->shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
-  std::string text = header.dump();
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const json::exception& e) {  // names or metadata that are not valid UTF-8
+    throw InputError(path + ": cannot write the header: " + one_line(e.what()));
+  }
   // Spaces are valid JSON padding; 8-byte alignment lets readers map every dtype in place.
   text.append((8 - (8 + text.size()) % 8) % 8, ' ');
   const uint64_t header_len = text.size();
