@@ -38,13 +38,14 @@ SpmVocab demo_vocab() {
     std::snprintf(name, sizeof name, "<0x%02X>", b);
     add(name, 0, PieceType::Byte);
   }
-  add("\xe2\x96\x81", -1, PieceType::Normal);
+  add("\u2581", -1, PieceType::Normal);
   for (char ch = '!'; ch <= '~'; ++ch) add(std::string(1, ch), -2, PieceType::Normal);
   float score = -3;
   // Each merge joins two pieces already in the vocabulary, as BPE-style SentencePiece vocabularies do.
-  for (const char* merge : {"\xe2\x96\x81t", "\xe2\x96\x81a", "\xe2\x96\x81u", "\xe2\x96\x81O", "he", "ce", "nce",
-                            "\xe2\x96\x81On", "\xe2\x96\x81Once", "\xe2\x96\x81the", "on", "\xe2\x96\x81up",
-                            "\xe2\x96\x81upon", "me", "\xe2\x96\x81ti", "\xe2\x96\x81time"})
+  const std::string sp = "\u2581";  // "▁", SentencePiece's space
+  for (const std::string& merge : {sp + "t", sp + "a", sp + "u", sp + "O", std::string("he"), std::string("ce"),
+                                   std::string("nce"), sp + "On", sp + "Once", sp + "the", std::string("on"),
+                                   sp + "up", sp + "upon", std::string("me"), sp + "ti", sp + "time"})
     add(merge, score -= 0.1f, PieceType::Normal);
   return v;
 }
