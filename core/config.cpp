@@ -49,6 +49,12 @@ void Config::validate() const {
   require(d_mlp > 0, kv("d_mlp", d_mlp) + " must be positive");
   require(d_vocab > 0, kv("d_vocab", d_vocab) + " must be positive");
   require(n_ctx > 0, kv("n_ctx", n_ctx) + " must be positive");
+  // Bounds that keep a hostile header from asking for absurd buffers (rotary tables are n_ctx x d_head).
+  require(n_ctx <= (1 << 20), kv("n_ctx", n_ctx) + " exceeds the supported maximum of 1048576");
+  require(int64_t(d_model) * n_layers <= (int64_t(1) << 24) && d_model <= (1 << 16) && d_mlp <= (1 << 18) &&
+              d_vocab <= (1 << 22) && n_layers <= 4096,
+          "dimensions (d_model " + std::to_string(d_model) + ", d_mlp " + std::to_string(d_mlp) + ", d_vocab " +
+              std::to_string(d_vocab) + ", n_layers " + std::to_string(n_layers) + ") exceed resid's supported sizes");
   require(d_model % n_heads == 0, kv("n_heads", n_heads) + " does not divide " + kv("d_model", d_model));
   require(n_heads % n_kv_heads == 0,
           kv("n_kv_heads", n_kv_heads) + " does not divide " + kv("n_heads", n_heads));

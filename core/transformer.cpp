@@ -79,6 +79,26 @@ RowMatrix rms_norm(const RowMatrix& x, const Tensor& weight, float eps, HookSite
   return normed;
 }
 
+// Reorders each head's coordinates from rotate-half pairs (i, i + d_head/2) to adjacent pairs (2i, 2i + 1).
+void to_interleaved_layout(RowMatrix& x, int n_heads, int d_head) {
+  const int half = d_head / 2;
+#pragma omp parallel
+  {
+    std::vector<float> tmp(d_head);
+#pragma omp for schedule(static)
+    for (Eigen::Index r = 0; r < x.rows(); ++r) {
+      for (int h = 0; h < n_heads; ++h) {
+        float* head = x.data() + r * x.cols() + int64_t(h) * d_head;
+        for (int i = 0; i < half; ++i) {
+          tmp[2 * i] = head[i];
+          tmp[2 * i + 1] = head[i + half];
+        }
+        std::copy(tmp.begin(), tmp.end(), head);
+      }
+    }
+  }
+}
+
 // Lets hooks see the full score / pattern buffers of one layer.
 class LayerAttentionHooks : public AttentionHooks {
  public:
@@ -133,6 +153,12 @@ struct ForwardPass {
     rotary.apply(k, in.batch, in.n_pos, c.n_kv_heads, start_pos);
     hooks.at(HookSite::AttnRotQ, layer, q.data());
     hooks.at(HookSite::AttnRotK, layer, k.data());
+    if (c.rotary_style == RotaryStyle::Half) {
+      // q.k is the same sum in either layout; summing it in one canonical (interleaved) order makes logits
+      // bit-identical whichever convention the checkpoint was stored in. Hooks above keep the checkpoint's layout.
+      to_interleaved_layout(q, c.n_heads, c.d_head);
+      to_interleaved_layout(k, c.n_kv_heads, c.d_head);
+    }
 
     const int n_keys = start_pos + in.n_pos;
     KvSource kv{k.data(), v.data(), int64_t(in.n_pos) * kv_dim, kv_dim};

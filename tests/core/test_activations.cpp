@@ -30,7 +30,8 @@ TEST(Activations, ArrayFormsMatchScalarForms) {
     apply_activation(fn, y.data(), static_cast<int64_t>(y.size()));
     for (size_t i = 0; i < xs.size(); ++i) {
       ASSERT_TRUE(std::isfinite(y[i])) << act_fn_name(fn) << " at " << xs[i];
-      EXPECT_NEAR(y[i], activate(fn, xs[i]), 1e-5f * std::max(1.0f, std::abs(xs[i]))) << act_fn_name(fn) << " " << xs[i];
+      EXPECT_NEAR(y[i], activate(fn, xs[i]), 1e-5f * std::max(1.0f, std::abs(xs[i])))
+          << act_fn_name(fn) << " " << xs[i];
     }
   }
   std::vector<float> t = {-20.0f, 0.0f, 0.5f};
@@ -57,7 +58,9 @@ TEST(Activations, LogSoftmaxAgreesWithLogOfSoftmax) {
   for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(lp[i], std::log(p[i]), 1e-6);
 }
 
-double mean(const std::vector<float>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); }
+double mean(const std::vector<float>& v) {
+  return std::accumulate(v.begin(), v.end(), 0.0) / v.size();
+}
 double stddev(const std::vector<float>& v) {
   const double m = mean(v);
   double s = 0;

@@ -52,8 +52,8 @@ TEST(SeedExamples, ReluLayer) {
 }
 
 TEST(SeedExamples, TwoThreeOneMlpWithDeadNeuron) {
-  // x = [1, 2]; hidden pre = [1+2-1, -1-2+0, 2*1+1*2-2] = [2, -3, 2] -> ReLU [2, 0, 2]; the middle neuron is dead.
-  // y = 1*2 + 5*0 + 1*2 + 0 = 4
+  // x = [1, 2]; hidden pre = [1+2-1, -1-2+0, 2*1+1*2-2] = [2, -3, 2] -> ReLU [2, 0, 2]; the middle neuron is
+  // dead. y = 1*2 + 5*0 + 1*2 + 0 = 4
   Mlp mlp({linear({3, 2}, {1, 1, -1, -1, 2, 1}, {-1, 0, -2}), linear({1, 3}, {1, 5, 1}, {0})}, ActFn::ReLU);
   Recorder post({HookSite::MlpPost, 0});
   const RowMatrix y = mlp.forward(row({1.0f, 2.0f}), &post);

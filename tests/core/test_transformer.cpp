@@ -3,12 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 #include "core/activations.h"
-#include "core/init.h"
 #include "core/error.h"
+#include "core/init.h"
 #include "core/transformer.h"
 #include "test_support.h"
 
@@ -36,10 +35,14 @@ Vec rmsnorm(const Vec& x, const Tensor& w, double eps) {
 
 double act(ActFn fn, double x) {
   switch (fn) {
-    case ActFn::ReLU: return x > 0 ? x : 0;
-    case ActFn::SiLU: return x / (1 + std::exp(-x));
-    case ActFn::GeLU: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
-    case ActFn::GeLUTanh: return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+    case ActFn::ReLU:
+      return x > 0 ? x : 0;
+    case ActFn::SiLU:
+      return x / (1 + std::exp(-x));
+    case ActFn::GeLU:
+      return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+    case ActFn::GeLUTanh:
+      return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
   }
   return x;
 }
@@ -57,12 +60,14 @@ void rope(Vec& v, int n_heads, int d_head, int pos, double base, RotaryStyle sty
 }
 
 // Logits [n_tokens][d_vocab] for one sequence, one token at a time with a growing KV list.
-std::vector<Vec> naive_forward(const Config& c, const TransformerWeights& w, const std::vector<int32_t>& tokens) {
+std::vector<Vec> naive_forward(const Config& c, const TransformerWeights& w,
+                               const std::vector<int32_t>& tokens) {
   std::vector<std::vector<Vec>> keys(c.n_layers), values(c.n_layers);
   std::vector<Vec> all_logits;
   const int group = c.n_heads / c.n_kv_heads;
   for (int pos = 0; pos < static_cast<int>(tokens.size()); ++pos) {
-    Vec x(w.embed.data + int64_t(tokens[pos]) * c.d_model, w.embed.data + int64_t(tokens[pos] + 1) * c.d_model);
+    Vec x(w.embed.data + int64_t(tokens[pos]) * c.d_model,
+          w.embed.data + int64_t(tokens[pos] + 1) * c.d_model);
     for (int l = 0; l < c.n_layers; ++l) {
       const LayerWeights& lw = w.layers[l];
       Vec xn = rmsnorm(x, lw.attn_norm, c.eps);
@@ -85,7 +90,8 @@ std::vector<Vec> naive_forward(const Config& c, const TransformerWeights& w, con
         double sum = 0;
         for (double& a : att) sum += (a = std::exp(a - max));
         for (int t = 0; t <= pos; ++t)
-          for (int i = 0; i < c.d_head; ++i) z[h * c.d_head + i] += att[t] / sum * values[l][t][kvh * c.d_head + i];
+          for (int i = 0; i < c.d_head; ++i)
+            z[h * c.d_head + i] += att[t] / sum * values[l][t][kvh * c.d_head + i];
       }
       Vec attn_out = matvec(lw.w_o, z);
       for (int i = 0; i < c.d_model; ++i) x[i] += attn_out[i];
@@ -154,8 +160,9 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Transformer, PaddedBatchEqualsOneSequenceAtATime) {
   const Config c = testing::tiny_config();
   Transformer model(c, random_weights(c, 5));
-  const std::vector<std::vector<int32_t>> seqs = {random_tokens(17, c.d_vocab, 1), random_tokens(5, c.d_vocab, 2),
-                                                  random_tokens(11, c.d_vocab, 3), random_tokens(1, c.d_vocab, 4)};
+  const std::vector<std::vector<int32_t>> seqs = {
+      random_tokens(17, c.d_vocab, 1), random_tokens(5, c.d_vocab, 2), random_tokens(11, c.d_vocab, 3),
+      random_tokens(1, c.d_vocab, 4)};
   const TokenBatch batch = TokenBatch::pad(seqs, /*pad_id=*/7);
   const RowMatrix all = model.forward(batch);
   ForwardOptions last;
@@ -225,7 +232,8 @@ TEST(Config, ValidationMessagesNameTheProblem) {
     Transformer bad(testing::tiny_config(), random_weights(other, 1), "model.bin");
     FAIL();
   } catch (const FormatError& e) {
-    EXPECT_STREQ(e.what(), "model.bin: model.layers.0.mlp.gate_proj.weight has shape [32, 64], expected [96, 64]");
+    EXPECT_STREQ(e.what(),
+                 "model.bin: model.layers.0.mlp.gate_proj.weight has shape [32, 64], expected [96, 64]");
   }
 }
 
