@@ -1,0 +1,37 @@
+// Reads a dataset file one line at a time with its 1-based line number, so every error can say "path:line".
+// Line ends may be "\n" or "\r\n"; a UTF-8 byte-order mark at the start of the file is dropped.
+#pragma once
+#include <cstddef>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+namespace resid {
+
+class LineReader {
+ public:
+  // Throws InputError naming `path` when it cannot be opened.
+  explicit LineReader(std::string path);
+
+  // The next line without its line end; false at the end of the file.
+  bool next(std::string& line);
+  // The number of the line last returned by next() (0 before the first).
+  size_t line_number() const { return line_; }
+  void rewind();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::ifstream in_;
+  size_t line_ = 0;
+};
+
+// True when `s` holds only ASCII whitespace (or nothing).
+bool is_blank(std::string_view s);
+bool is_space(char c);
+// "path:line", the prefix of every per-row error message.
+std::string where(const std::string& path, size_t line);
+// Lines holding something other than whitespace; a streaming pass (InputError if the file cannot be read).
+size_t count_nonblank_lines(const std::string& path);
+
+}  // namespace resid
