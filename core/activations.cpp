@@ -30,6 +30,13 @@ void chunked(float* x, int64_t n, Fn fn) {
     fn(a);
   }
 }
+// A left-to-right sum. Eigen's vectorised sum starts at the first aligned address, so its rounding would depend on
+// where a buffer happens to sit in memory; this keeps every forward pass bit-for-bit reproducible.
+float ordered_sum(const float* x, int64_t n) {
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += x[i];
+  return sum;
+}
 }  // namespace
 
 void apply_activation(ActFn fn, float* x, int64_t n) {
@@ -69,7 +76,7 @@ void softmax_rows(float* x, int64_t rows, int64_t cols) {
       continue;
     }
     a = (a - max).exp();
-    a /= a.sum();
+    a /= ordered_sum(a.data(), cols);
   }
 }
 
@@ -77,7 +84,9 @@ void log_softmax_rows(float* x, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r) {
     ArrayMap a(x + r * cols, cols);
     const float max = a.maxCoeff();
-    const float log_sum = std::log((a - max).exp().sum());
+    float sum = 0.0f;
+    for (int64_t j = 0; j < cols; ++j) sum += std::exp(a[j] - max);
+    const float log_sum = std::log(sum);
     a = a - max - log_sum;
   }
 }

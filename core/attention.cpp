@@ -10,6 +10,9 @@ namespace resid {
 namespace {
 using StridedConstMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
 using StridedMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
+// Eigen's small products and reductions vectorise from the first aligned address, so a buffer's placement in
+// memory would change rounding from call to call; aligned buffers keep every forward bit-for-bit reproducible.
+using AlignedFloats = std::vector<float, Eigen::aligned_allocator<float>>;
 
 struct HeadJob {
   const AttentionShape& s;
@@ -73,7 +76,7 @@ void attention(const AttentionShape& s, const RowMatrix& q, const KvSource& kv, 
   const bool materialise = hooks && (hooks->wants_scores() || hooks->wants_pattern());
   if (materialise) {
     // Three phases over a full [batch, n_heads, n_pos, n_keys] buffer so hooks see (and may edit) all of it.
-    std::vector<float> buffer(static_cast<size_t>(n_jobs) * head_block);
+    AlignedFloats buffer(static_cast<size_t>(n_jobs) * head_block);
 #pragma omp parallel for schedule(dynamic)
     for (int j = 0; j < n_jobs; ++j) job.scores(j / s.n_heads, j % s.n_heads, buffer.data() + j * head_block);
     if (hooks->wants_scores()) hooks->on_scores(buffer.data());
@@ -87,7 +90,7 @@ void attention(const AttentionShape& s, const RowMatrix& q, const KvSource& kv, 
   // Fused per head with a thread-local scratch block: no buffer proportional to batch * heads.
 #pragma omp parallel
   {
-    std::vector<float> scratch(static_cast<size_t>(head_block));
+    AlignedFloats scratch(static_cast<size_t>(head_block));
 #pragma omp for schedule(dynamic)
     for (int j = 0; j < n_jobs; ++j) {
       const int b = j / s.n_heads, h = j % s.n_heads;

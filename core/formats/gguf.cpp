@@ -32,7 +32,8 @@ constexpr uint64_t kMaxContext = 1u << 20;
 // llama.cpp's general.file_type values (LLAMA_FTYPE_*).
 constexpr uint32_t kFileTypeF32 = 0, kFileTypeF16 = 1, kFileTypeQ8_0 = 7, kFileTypeBF16 = 32;
 
-// Keys and strings from the file go into one-line messages: control bytes are shown as '?', long ones are cut.
+// Keys and strings from the file go into one-line messages: control bytes are shown as '?', long ones are
+// cut.
 std::string printable(const std::string& s) {
   std::string out;
   for (char c : s.substr(0, 80)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
@@ -40,51 +41,86 @@ std::string printable(const std::string& s) {
   return out;
 }
 
-std::string in_quotes(const std::string& s) { return "'" + printable(s) + "'"; }
+std::string in_quotes(const std::string& s) {
+  return "'" + printable(s) + "'";
+}
 
 // Bytes of one element of a fixed-size metadata type; 0 for strings and arrays.
 uint64_t scalar_size(GgufType t) {
   switch (t) {
-    case GgufType::U8: case GgufType::I8: case GgufType::Bool: return 1;
-    case GgufType::U16: case GgufType::I16: return 2;
-    case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
-    case GgufType::U64: case GgufType::I64: case GgufType::F64: return 8;
-    case GgufType::String: case GgufType::Array: return 0;
+    case GgufType::U8:
+    case GgufType::I8:
+    case GgufType::Bool:
+      return 1;
+    case GgufType::U16:
+    case GgufType::I16:
+      return 2;
+    case GgufType::U32:
+    case GgufType::I32:
+    case GgufType::F32:
+      return 4;
+    case GgufType::U64:
+    case GgufType::I64:
+    case GgufType::F64:
+      return 8;
+    case GgufType::String:
+    case GgufType::Array:
+      return 0;
   }
   return 0;
 }
 
-bool is_known_type(uint32_t t) { return t <= static_cast<uint32_t>(GgufType::F64); }
+bool is_known_type(uint32_t t) {
+  return t <= static_cast<uint32_t>(GgufType::F64);
+}
 
 bool is_integer_type(GgufType t) {
   switch (t) {
-    case GgufType::U8: case GgufType::I8: case GgufType::U16: case GgufType::I16:
-    case GgufType::U32: case GgufType::I32: case GgufType::U64: case GgufType::I64: return true;
-    default: return false;
+    case GgufType::U8:
+    case GgufType::I8:
+    case GgufType::U16:
+    case GgufType::I16:
+    case GgufType::U32:
+    case GgufType::I32:
+    case GgufType::U64:
+    case GgufType::I64:
+      return true;
+    default:
+      return false;
   }
 }
 
 bool is_readable(uint32_t ggml_type) {
-  return ggml_type == static_cast<uint32_t>(GgmlType::F32) || ggml_type == static_cast<uint32_t>(GgmlType::F16) ||
-         ggml_type == static_cast<uint32_t>(GgmlType::BF16) || ggml_type == static_cast<uint32_t>(GgmlType::Q8_0);
+  return ggml_type == static_cast<uint32_t>(GgmlType::F32) ||
+         ggml_type == static_cast<uint32_t>(GgmlType::F16) ||
+         ggml_type == static_cast<uint32_t>(GgmlType::BF16) ||
+         ggml_type == static_cast<uint32_t>(GgmlType::Q8_0);
 }
 
 DType dtype_of(uint32_t ggml_type) {
   switch (static_cast<GgmlType>(ggml_type)) {
-    case GgmlType::F32: return DType::F32;
-    case GgmlType::F16: return DType::F16;
-    case GgmlType::BF16: return DType::BF16;
-    case GgmlType::Q8_0: return DType::Q8_0;
+    case GgmlType::F32:
+      return DType::F32;
+    case GgmlType::F16:
+      return DType::F16;
+    case GgmlType::BF16:
+      return DType::BF16;
+    case GgmlType::Q8_0:
+      return DType::Q8_0;
   }
   return DType::F32;  // unreachable for readable types
 }
 
 GgmlType ggml_type_of(DType t) {
   switch (t) {
-    case DType::F16: return GgmlType::F16;
-    case DType::BF16: return GgmlType::BF16;
-    case DType::Q8_0: return GgmlType::Q8_0;
-    default: return GgmlType::F32;
+    case DType::F16:
+      return GgmlType::F16;
+    case DType::BF16:
+      return GgmlType::BF16;
+    case DType::Q8_0:
+      return GgmlType::Q8_0;
+    default:
+      return GgmlType::F32;
   }
 }
 
@@ -103,13 +139,16 @@ std::string read_string(ByteReader& r, const std::string& what) {
   return r.read_string(len, what.c_str());
 }
 
-uint64_t bytes_left(const ByteReader& r) { return r.file().size() - r.pos(); }
+uint64_t bytes_left(const ByteReader& r) {
+  return r.file().size() - r.pos();
+}
 
 // Throws unless `count` elements of at least `min_bytes` each fit in the rest of the file.
 void check_count_fits(const ByteReader& r, uint64_t count, uint64_t min_bytes, const std::string& what) {
   if (count > bytes_left(r) / min_bytes)
-    throw FormatError(r.file().path(), what + " has " + std::to_string(count) + " entries, more than the rest of " +
-                                           "the file (" + std::to_string(bytes_left(r)) + " bytes) can hold; truncated?");
+    throw FormatError(r.file().path(), what + " has " + std::to_string(count) +
+                                           " entries, more than the rest of " + "the file (" +
+                                           std::to_string(bytes_left(r)) + " bytes) can hold; truncated?");
 }
 
 GgufType read_type(ByteReader& r, const std::string& what) {
@@ -129,8 +168,8 @@ void skip_elements(ByteReader& r, GgufType t, uint64_t count, const std::string&
     for (uint64_t i = 0; i < count; ++i) read_string(r, what + "[" + std::to_string(i) + "]");
   } else {  // nested arrays
     if (depth >= kMaxArrayDepth)
-      throw FormatError(r.file().path(), what + ": arrays nested more than " + std::to_string(kMaxArrayDepth) +
-                                             " deep");
+      throw FormatError(r.file().path(),
+                        what + ": arrays nested more than " + std::to_string(kMaxArrayDepth) + " deep");
     check_count_fits(r, count, 12, what);
     for (uint64_t i = 0; i < count; ++i) {
       const std::string inner = what + "[" + std::to_string(i) + "]";
@@ -146,18 +185,42 @@ GgufValue read_value(ByteReader& r, GgufType type, const std::string& what) {
   v.type = type;
   const char* w = what.c_str();
   switch (type) {
-    case GgufType::U8: v.scalar = uint64_t{r.read<uint8_t>(w)}; break;
-    case GgufType::I8: v.scalar = int64_t{r.read<int8_t>(w)}; break;
-    case GgufType::U16: v.scalar = uint64_t{r.read<uint16_t>(w)}; break;
-    case GgufType::I16: v.scalar = int64_t{r.read<int16_t>(w)}; break;
-    case GgufType::U32: v.scalar = uint64_t{r.read<uint32_t>(w)}; break;
-    case GgufType::I32: v.scalar = int64_t{r.read<int32_t>(w)}; break;
-    case GgufType::U64: v.scalar = r.read<uint64_t>(w); break;
-    case GgufType::I64: v.scalar = r.read<int64_t>(w); break;
-    case GgufType::F32: v.scalar = double{r.read<float>(w)}; break;
-    case GgufType::F64: v.scalar = r.read<double>(w); break;
-    case GgufType::Bool: v.scalar = r.read<uint8_t>(w) != 0; break;
-    case GgufType::String: v.scalar = read_string(r, what); break;
+    case GgufType::U8:
+      v.scalar = uint64_t{r.read<uint8_t>(w)};
+      break;
+    case GgufType::I8:
+      v.scalar = int64_t{r.read<int8_t>(w)};
+      break;
+    case GgufType::U16:
+      v.scalar = uint64_t{r.read<uint16_t>(w)};
+      break;
+    case GgufType::I16:
+      v.scalar = int64_t{r.read<int16_t>(w)};
+      break;
+    case GgufType::U32:
+      v.scalar = uint64_t{r.read<uint32_t>(w)};
+      break;
+    case GgufType::I32:
+      v.scalar = int64_t{r.read<int32_t>(w)};
+      break;
+    case GgufType::U64:
+      v.scalar = r.read<uint64_t>(w);
+      break;
+    case GgufType::I64:
+      v.scalar = r.read<int64_t>(w);
+      break;
+    case GgufType::F32:
+      v.scalar = double{r.read<float>(w)};
+      break;
+    case GgufType::F64:
+      v.scalar = r.read<double>(w);
+      break;
+    case GgufType::Bool:
+      v.scalar = r.read<uint8_t>(w) != 0;
+      break;
+    case GgufType::String:
+      v.scalar = read_string(r, what);
+      break;
     case GgufType::Array:
       v.element_type = read_type(r, what + " element");
       v.count = r.read<uint64_t>((what + " count").c_str());
@@ -171,20 +234,28 @@ GgufValue read_value(ByteReader& r, GgufType type, const std::string& what) {
 // Reads one integer array element of type t at the reader's position.
 int64_t read_integer(ByteReader& r, GgufType t) {
   switch (t) {
-    case GgufType::U8: return r.read<uint8_t>("array element");
-    case GgufType::I8: return r.read<int8_t>("array element");
-    case GgufType::U16: return r.read<uint16_t>("array element");
-    case GgufType::I16: return r.read<int16_t>("array element");
-    case GgufType::U32: return r.read<uint32_t>("array element");
-    case GgufType::I32: return r.read<int32_t>("array element");
-    case GgufType::I64: return r.read<int64_t>("array element");
+    case GgufType::U8:
+      return r.read<uint8_t>("array element");
+    case GgufType::I8:
+      return r.read<int8_t>("array element");
+    case GgufType::U16:
+      return r.read<uint16_t>("array element");
+    case GgufType::I16:
+      return r.read<int16_t>("array element");
+    case GgufType::U32:
+      return r.read<uint32_t>("array element");
+    case GgufType::I32:
+      return r.read<int32_t>("array element");
+    case GgufType::I64:
+      return r.read<int64_t>("array element");
     case GgufType::U64: {
       const uint64_t u = r.read<uint64_t>("array element");
       if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
         throw FormatError(r.file().path(), "array element " + std::to_string(u) + " does not fit in int64");
       return static_cast<int64_t>(u);
     }
-    default: return 0;  // callers check the type first
+    default:
+      return 0;  // callers check the type first
   }
 }
 
@@ -200,9 +271,9 @@ std::string gguf_type_name(GgufType t) {
 std::string ggml_type_name(uint32_t type) {
   // ggml's numbering; 4, 5 and 31-33 were removed types.
   static const char* const kNames[] = {
-      "F32",     "F16",    "Q4_0",    "Q4_1",  "",      "",      "Q5_0",  "Q5_1",    "Q8_0",   "Q8_1",  "Q2_K",
-      "Q3_K",    "Q4_K",   "Q5_K",    "Q6_K",  "Q8_K",  "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S",
-      "IQ2_S",   "IQ4_XS", "I8",      "I16",   "I32",   "I64",   "F64",   "IQ1_M",   "BF16"};
+      "F32",   "F16",    "Q4_0", "Q4_1", "",     "",        "Q5_0",   "Q5_1",    "Q8_0",  "Q8_1",   "Q2_K",
+      "Q3_K",  "Q4_K",   "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S",
+      "IQ2_S", "IQ4_XS", "I8",   "I16",  "I32",  "I64",     "F64",    "IQ1_M",   "BF16"};
   if (type < std::size(kNames) && kNames[type][0] != '\0') return kNames[type];
   return "unknown";
 }
@@ -236,8 +307,8 @@ void GgufFile::parse_header(ByteReader& r, uint64_t* n_tensors, uint64_t* n_kv) 
   if (version_ != kVersion) {
     if (__builtin_bswap32(version_) == kVersion)
       throw FormatError(path(), "big-endian GGUF files are not supported");
-    throw FormatError(path(), "GGUF version " + std::to_string(version_) +
-                                  " is not supported (resid reads version 3)");
+    throw FormatError(
+        path(), "GGUF version " + std::to_string(version_) + " is not supported (resid reads version 3)");
   }
   *n_tensors = r.read<uint64_t>("tensor count");
   *n_kv = r.read<uint64_t>("metadata key/value count");
@@ -258,7 +329,8 @@ void GgufFile::parse_metadata(ByteReader& r, uint64_t n_kv) {
     const uint64_t a = get_uint("general.alignment");
     // ggml requires a power of two; the upper bound keeps the align-up arithmetic far from overflow.
     if (a == 0 || (a & (a - 1)) != 0 || a > (1u << 30))
-      throw FormatError(path(), "general.alignment = " + std::to_string(a) + " is not a power of two up to 2^30");
+      throw FormatError(path(),
+                        "general.alignment = " + std::to_string(a) + " is not a power of two up to 2^30");
     alignment_ = a;
   } else {
     alignment_ = kDefaultAlignment;
@@ -315,10 +387,10 @@ void GgufFile::locate_tensor_data(uint64_t infos_end) {
                                     " is not a multiple of the alignment " + std::to_string(alignment_));
     if (!t.readable) continue;  // its size is unknown; tensor() refuses it anyway
     if (data_offset_ > size || t.offset > size - data_offset_ || t.nbytes > size - data_offset_ - t.offset)
-      throw FormatError(path(), what + " data (" + std::to_string(t.nbytes) + " bytes at data offset " +
-                                    std::to_string(t.offset) + ", file offset " +
-                                    std::to_string(data_offset_ + t.offset) + ") runs past the end of the file (" +
-                                    std::to_string(size) + " bytes; truncated?)");
+      throw FormatError(
+          path(), what + " data (" + std::to_string(t.nbytes) + " bytes at data offset " +
+                      std::to_string(t.offset) + ", file offset " + std::to_string(data_offset_ + t.offset) +
+                      ") runs past the end of the file (" + std::to_string(size) + " bytes; truncated?)");
   }
 }
 
@@ -337,8 +409,8 @@ std::string value_type_name(const GgufValue& v) {
 
 [[noreturn]] void wrong_type(const std::string& path, const std::string& key, const GgufValue& v,
                              const std::string& expected) {
-  throw FormatError(path, "metadata key " + in_quotes(key) + " has type " + value_type_name(v) + ", expected " +
-                              expected);
+  throw FormatError(
+      path, "metadata key " + in_quotes(key) + " has type " + value_type_name(v) + ", expected " + expected);
 }
 
 }  // namespace
@@ -353,7 +425,9 @@ uint64_t GgufFile::get_uint(const std::string& key) const {
   const GgufValue& v = value(key);
   if (const auto* u = std::get_if<uint64_t>(&v.scalar)) return *u;
   if (const auto* i = std::get_if<int64_t>(&v.scalar)) {
-    if (*i < 0) throw FormatError(path(), "metadata key " + in_quotes(key) + " = " + std::to_string(*i) + " is negative");
+    if (*i < 0)
+      throw FormatError(path(),
+                        "metadata key " + in_quotes(key) + " = " + std::to_string(*i) + " is negative");
     return static_cast<uint64_t>(*i);
   }
   wrong_type(path(), key, v, "an integer");
@@ -373,7 +447,8 @@ bool GgufFile::get_bool(const std::string& key) const {
 
 std::vector<std::string> GgufFile::get_string_array(const std::string& key) const {
   const GgufValue& v = value(key);
-  if (v.type != GgufType::Array || v.element_type != GgufType::String) wrong_type(path(), key, v, "array of string");
+  if (v.type != GgufType::Array || v.element_type != GgufType::String)
+    wrong_type(path(), key, v, "array of string");
   ByteReader r(*file_, v.elements_offset);
   std::vector<std::string> out;
   out.reserve(v.count);  // bounded by the file size at parse
@@ -396,7 +471,8 @@ std::vector<float> GgufFile::get_float_array(const std::string& key) const {
 
 std::vector<int64_t> GgufFile::get_int_array(const std::string& key) const {
   const GgufValue& v = value(key);
-  if (v.type != GgufType::Array || !is_integer_type(v.element_type)) wrong_type(path(), key, v, "array of integers");
+  if (v.type != GgufType::Array || !is_integer_type(v.element_type))
+    wrong_type(path(), key, v, "array of integers");
   ByteReader r(*file_, v.elements_offset);
   std::vector<int64_t> out;
   out.reserve(v.count);
@@ -406,7 +482,8 @@ std::vector<int64_t> GgufFile::get_int_array(const std::string& key) const {
 
 std::string GgufFile::describe(const std::string& key) const {
   const GgufValue& v = value(key);
-  if (v.type == GgufType::Array) return "[" + std::to_string(v.count) + " x " + gguf_type_name(v.element_type) + "]";
+  if (v.type == GgufType::Array)
+    return "[" + std::to_string(v.count) + " x " + gguf_type_name(v.element_type) + "]";
   if (const auto* u = std::get_if<uint64_t>(&v.scalar)) return std::to_string(*u);
   if (const auto* i = std::get_if<int64_t>(&v.scalar)) return std::to_string(*i);
   if (const auto* b = std::get_if<bool>(&v.scalar)) return *b ? "true" : "false";
@@ -431,8 +508,9 @@ Tensor GgufFile::tensor(const std::string& name, bool* mapped) const {
 
 Tensor GgufFile::tensor(const GgufTensorInfo& info, bool* mapped) const {
   if (!info.readable)
-    throw FormatError(path(), "tensor " + in_quotes(info.name) + " has type " + std::to_string(info.type) + " (" +
-                                  ggml_type_name(info.type) + "), which resid cannot read (F32, F16, BF16, Q8_0)");
+    throw FormatError(path(), "tensor " + in_quotes(info.name) + " has type " + std::to_string(info.type) +
+                                  " (" + ggml_type_name(info.type) +
+                                  "), which resid cannot read (F32, F16, BF16, Q8_0)");
   const uint8_t* bytes = file_->at(data_offset_ + info.offset, info.nbytes, "tensor " + in_quotes(info.name));
   const DType dt = dtype_of(info.type);
   // In place only when the floats are naturally aligned: an alignment of 1 or 2 is legal GGUF, and a
@@ -445,7 +523,9 @@ Tensor GgufFile::tensor(const GgufTensorInfo& info, bool* mapped) const {
   return Tensor::owned(info.shape(), std::move(values));
 }
 
-bool sniff_gguf(const uint8_t* head, size_t size) { return size >= 4 && std::memcmp(head, "GGUF", 4) == 0; }
+bool sniff_gguf(const uint8_t* head, size_t size) {
+  return size >= 4 && std::memcmp(head, "GGUF", 4) == 0;
+}
 
 // ---- the llama architecture ----
 
@@ -490,7 +570,8 @@ auto llama_slots(const Config& c, WeightsT& w) {
 int int_key(const GgufFile& g, const std::string& key, uint64_t max) {
   const uint64_t v = g.get_uint(key);
   if (v < 1 || v > max)
-    throw FormatError(g.path(), key + " = " + std::to_string(v) + " is out of range [1, " + std::to_string(max) + "]");
+    throw FormatError(g.path(),
+                      key + " = " + std::to_string(v) + " is out of range [1, " + std::to_string(max) + "]");
   return static_cast<int>(v);
 }
 
@@ -498,7 +579,8 @@ int int_key(const GgufFile& g, const std::string& key, uint64_t max) {
 void check_supported_variant(const GgufFile& g) {
   if (g.has("llama.rope.scaling.type")) {
     const std::string type = g.get_string("llama.rope.scaling.type");
-    if (type != "none") throw FormatError(g.path(), "RoPE scaling '" + printable(type) + "' is not supported");
+    if (type != "none")
+      throw FormatError(g.path(), "RoPE scaling '" + printable(type) + "' is not supported");
   }
   if (g.has("llama.rope.scale_linear") && g.get_float("llama.rope.scale_linear") != 1.0)
     throw FormatError(g.path(), "linear RoPE scaling (llama.rope.scale_linear) is not supported");
@@ -509,7 +591,8 @@ void check_supported_variant(const GgufFile& g) {
 Config read_llama_config(const GgufFile& g, std::vector<std::string>& notes) {
   const std::string arch = g.get_string("general.architecture");
   if (arch != "llama")
-    throw FormatError(g.path(), "general.architecture is '" + printable(arch) + "'; resid reads only 'llama'");
+    throw FormatError(g.path(),
+                      "general.architecture is '" + printable(arch) + "'; resid reads only 'llama'");
   check_supported_variant(g);
   Config c;
   c.d_model = int_key(g, "llama.embedding_length", 1 << 20);
@@ -532,12 +615,14 @@ Config read_llama_config(const GgufFile& g, std::vector<std::string>& notes) {
   }
   if (g.has("llama.attention.key_length")) {
     c.d_head = int_key(g, "llama.attention.key_length", 1 << 16);
-    if (g.has("llama.attention.value_length") && g.get_uint("llama.attention.value_length") != uint64_t(c.d_head))
+    if (g.has("llama.attention.value_length") &&
+        g.get_uint("llama.attention.value_length") != uint64_t(c.d_head))
       throw FormatError(g.path(), "llama.attention.value_length differs from key_length (not supported)");
   } else {
     if (c.d_model % c.n_heads != 0)
-      throw FormatError(g.path(), "llama.attention.head_count = " + std::to_string(c.n_heads) +
-                                      " does not divide llama.embedding_length = " + std::to_string(c.d_model));
+      throw FormatError(g.path(),
+                        "llama.attention.head_count = " + std::to_string(c.n_heads) +
+                            " does not divide llama.embedding_length = " + std::to_string(c.d_model));
     c.d_head = c.d_model / c.n_heads;
   }
   if (g.has("llama.rope.dimension_count") && g.get_uint("llama.rope.dimension_count") != uint64_t(c.d_head))
@@ -556,10 +641,11 @@ Config read_llama_config(const GgufFile& g, std::vector<std::string>& notes) {
                                     ", expected [d_vocab, d_model]");
   c.d_vocab = static_cast<int>(embd->ne[1]);
   if (g.has("llama.vocab_size") && g.get_uint("llama.vocab_size") != uint64_t(c.d_vocab))
-    throw FormatError(g.path(), "llama.vocab_size = " + g.describe("llama.vocab_size") + " but token_embd.weight has " +
-                                    std::to_string(c.d_vocab) + " rows");
+    throw FormatError(g.path(), "llama.vocab_size = " + g.describe("llama.vocab_size") +
+                                    " but token_embd.weight has " + std::to_string(c.d_vocab) + " rows");
   c.tied_embeddings = g.find_tensor("output.weight") == nullptr;
-  if (c.tied_embeddings) notes.push_back("output.weight absent: the unembedding is tied to token_embd.weight");
+  if (c.tied_embeddings)
+    notes.push_back("output.weight absent: the unembedding is tied to token_embd.weight");
   try {
     c.validate();
   } catch (const ConfigError& e) {
@@ -590,8 +676,8 @@ PieceType piece_type(const GgufFile& g, int64_t v, size_t id) {
   // llama.cpp's LLAMA_TOKEN_TYPE_UNDEFINED (0) behaves as a normal piece.
   if (v == 0) return PieceType::Normal;
   if (v < 1 || v > 6)
-    throw FormatError(g.path(), "tokenizer.ggml.token_type[" + std::to_string(id) + "] = " + std::to_string(v) +
-                                    " is not a SentencePiece piece type (1-6)");
+    throw FormatError(g.path(), "tokenizer.ggml.token_type[" + std::to_string(id) +
+                                    "] = " + std::to_string(v) + " is not a SentencePiece piece type (1-6)");
   return static_cast<PieceType>(v);
 }
 
@@ -618,8 +704,8 @@ std::unique_ptr<Tokenizer> spm_from_metadata(const GgufFile& g) {
     v.scores.assign(n, 0.0f);  // the spec: absent scores mean equal probability
   }
   if (v.scores.size() != n)
-    throw FormatError(g.path(), "tokenizer.ggml.scores has " + std::to_string(v.scores.size()) + " entries for " +
-                                    std::to_string(n) + " pieces");
+    throw FormatError(g.path(), "tokenizer.ggml.scores has " + std::to_string(v.scores.size()) +
+                                    " entries for " + std::to_string(n) + " pieces");
   if (g.has("tokenizer.ggml.token_type")) {
     const std::vector<int64_t> types = g.get_int_array("tokenizer.ggml.token_type");
     if (types.size() != n)
@@ -631,8 +717,10 @@ std::unique_ptr<Tokenizer> spm_from_metadata(const GgufFile& g) {
   v.bos_id = token_id(g, "tokenizer.ggml.bos_token_id", 1, n);
   v.eos_id = token_id(g, "tokenizer.ggml.eos_token_id", 2, n);
   v.unk_id = token_id(g, "tokenizer.ggml.unknown_token_id", 0, n);
-  if (g.has("tokenizer.ggml.add_space_prefix")) v.add_space_prefix = g.get_bool("tokenizer.ggml.add_space_prefix");
-  const std::string description = "GGUF SentencePiece vocabulary, " + std::to_string(n) + " pieces, " + g.path();
+  if (g.has("tokenizer.ggml.add_space_prefix"))
+    v.add_space_prefix = g.get_bool("tokenizer.ggml.add_space_prefix");
+  const std::string description =
+      "GGUF SentencePiece vocabulary, " + std::to_string(n) + " pieces, " + g.path();
   try {
     return std::make_unique<SpmTokenizer>(std::move(v), description);
   } catch (const InputError& e) {
@@ -667,11 +755,14 @@ LoadedModel load_gguf(const std::string& path) {
     bool mapped = false;
     *s.tensor = g.tensor(info, &mapped);
     model.tensors.push_back({info.name, dtype_of(info.type), info.shape(), mapped});
-    if (mapped) ++n_mapped;
-    else ++converted[ggml_type_name(info.type)];
+    if (mapped)
+      ++n_mapped;
+    else
+      ++converted[ggml_type_name(info.type)];
   }
   if (config.tied_embeddings) weights.unembed = weights.embed;
-  if (n_mapped) model.notes.push_back(std::to_string(n_mapped) + " F32 tensors used in place from the memory map");
+  if (n_mapped)
+    model.notes.push_back(std::to_string(n_mapped) + " F32 tensors used in place from the memory map");
   for (const auto& [type, count] : converted)
     model.notes.push_back(std::to_string(count) + " " + type + " tensors converted to float32");
 
@@ -685,7 +776,8 @@ LoadedModel load_gguf(const std::string& path) {
     model.tokenizer = spm_from_metadata(g);
     if (model.tokenizer->vocab_size() != config.d_vocab)
       throw FormatError(path, "embedded vocabulary has " + std::to_string(model.tokenizer->vocab_size()) +
-                                  " pieces but token_embd.weight has " + std::to_string(config.d_vocab) + " rows");
+                                  " pieces but token_embd.weight has " + std::to_string(config.d_vocab) +
+                                  " rows");
     model.notes.push_back("tokenizer: " + model.tokenizer->describe());
   } else if (g.has("tokenizer.ggml.model")) {
     model.notes.push_back("tokenizer.ggml.model is '" + g.describe("tokenizer.ggml.model") +
@@ -709,7 +801,9 @@ std::unique_ptr<Tokenizer> load_gguf_tokenizer(const std::string& path) {
 
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 // Writes through a temporary file in the same directory and renames it over `path`, so readers (and a crash
 // half-way) never see a partial file at the destination.
@@ -806,9 +900,9 @@ class HeaderWriter {
   uint64_t n_kv_ = 0;
 };
 
-// Hugging Face checkpoints store each head's q/k rows for "rotate_half": row i (i < d/2) pairs with row i + d/2.
-// GGUF (like Meta's original checkpoints, llama2.c and llama.cpp) pairs adjacent rows 2i and 2i + 1. llama.cpp's
-// converter reorders with reshape(n_head, 2, d/2, cols).swapaxes(1, 2), which within head h is
+// Hugging Face checkpoints store each head's q/k rows for "rotate_half": row i (i < d/2) pairs with row i +
+// d/2. GGUF (like Meta's original checkpoints, llama2.c and llama.cpp) pairs adjacent rows 2i and 2i + 1.
+// llama.cpp's converter reorders with reshape(n_head, 2, d/2, cols).swapaxes(1, 2), which within head h is
 //   gguf row h*d + 2i + p  =  hf row h*d + p*d/2 + i      (p in {0, 1}, i < d/2).
 std::vector<float> interleave_rope_rows(const Tensor& t, int n_heads, int d_head) {
   const int64_t cols = t.shape[1], half = d_head / 2;
@@ -833,14 +927,17 @@ void quantize_q8_0(const float* x, int64_t n, uint8_t* out) {
     uint8_t* block = out + 34 * b;
     const uint16_t h = f32_to_f16(d);
     std::memcpy(block, &h, 2);
-    for (int j = 0; j < 32; ++j) block[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(std::round(v[j] * id)));
+    for (int j = 0; j < 32; ++j)
+      block[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(std::round(v[j] * id)));
   }
 }
 
 std::vector<uint8_t> encode_tensor(const float* x, int64_t n, DType dtype) {
   std::vector<uint8_t> out(static_cast<size_t>(dtype_bytes(dtype, n)));
   switch (dtype) {
-    case DType::F32: std::memcpy(out.data(), x, out.size()); break;
+    case DType::F32:
+      std::memcpy(out.data(), x, out.size());
+      break;
     case DType::F16:
     case DType::BF16:
       for (int64_t i = 0; i < n; ++i) {
@@ -848,8 +945,11 @@ std::vector<uint8_t> encode_tensor(const float* x, int64_t n, DType dtype) {
         std::memcpy(out.data() + 2 * i, &h, 2);
       }
       break;
-    case DType::Q8_0: quantize_q8_0(x, n, out.data()); break;
-    default: break;  // rejected by write_gguf
+    case DType::Q8_0:
+      quantize_q8_0(x, n, out.data());
+      break;
+    default:
+      break;  // rejected by write_gguf
   }
   return out;
 }
@@ -871,10 +971,14 @@ DType storage_type(const Tensor& t, DType requested) {
 
 uint32_t file_type_of(DType t) {
   switch (t) {
-    case DType::F16: return kFileTypeF16;
-    case DType::BF16: return kFileTypeBF16;
-    case DType::Q8_0: return kFileTypeQ8_0;
-    default: return kFileTypeF32;
+    case DType::F16:
+      return kFileTypeF16;
+    case DType::BF16:
+      return kFileTypeBF16;
+    case DType::Q8_0:
+      return kFileTypeQ8_0;
+    default:
+      return kFileTypeF32;
   }
 }
 
@@ -903,8 +1007,10 @@ void write_llama_metadata(HeaderWriter& h, const std::string& path, const Config
 void write_tokenizer_metadata(HeaderWriter& h, const std::string& path, const Tokenizer& tok, int d_vocab) {
   const auto* spm = dynamic_cast<const SpmTokenizer*>(&tok);
   if (!spm)
-    throw InputError(path + ": GGUF needs the tokenizer's SentencePiece scores and piece types, which only an "
-                            "SpmTokenizer exposes (got " + tok.describe() + ")");
+    throw InputError(path +
+                     ": GGUF needs the tokenizer's SentencePiece scores and piece types, which only an "
+                     "SpmTokenizer exposes (got " +
+                     tok.describe() + ")");
   const SpmVocab& v = spm->vocab();
   if (static_cast<int>(v.pieces.size()) != d_vocab)
     throw InputError(path + ": tokenizer has " + std::to_string(v.pieces.size()) +
@@ -927,12 +1033,15 @@ void write_tokenizer_metadata(HeaderWriter& h, const std::string& path, const To
   h.kv_bool("tokenizer.ggml.add_eos_token", false);
 }
 
-void check_writable(const std::string& path, const Config& config, const TransformerWeights& weights, DType dtype) {
+void check_writable(const std::string& path, const Config& config, const TransformerWeights& weights,
+                    DType dtype) {
   if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16 && dtype != DType::Q8_0)
-    throw InputError(path + ": GGUF tensors can be written as F32, F16, BF16 or Q8_0, not " + dtype_name(dtype));
+    throw InputError(path + ": GGUF tensors can be written as F32, F16, BF16 or Q8_0, not " +
+                     dtype_name(dtype));
   config.validate();
   if (!config.gated_mlp || config.act_fn != ActFn::SiLU)
-    throw InputError(path + ": GGUF's llama architecture is SwiGLU; this model's FFN is " + config.ffn_name());
+    throw InputError(path + ": GGUF's llama architecture is SwiGLU; this model's FFN is " +
+                     config.ffn_name());
   try {
     check_weight_shapes(config, weights, path);
   } catch (const FormatError& e) {
@@ -970,7 +1079,8 @@ void write_gguf(const std::string& path, const Config& config, const Transformer
     head.str(p.name);
     const std::vector<int64_t>& shape = p.tensor->shape;
     head.u32(static_cast<uint32_t>(shape.size()));
-    for (auto it = shape.rbegin(); it != shape.rend(); ++it) head.u64(static_cast<uint64_t>(*it));  // ne order
+    for (auto it = shape.rbegin(); it != shape.rend(); ++it)
+      head.u64(static_cast<uint64_t>(*it));  // ne order
     head.u32(static_cast<uint32_t>(ggml_type_of(p.dtype)));
     head.u64(p.offset);
   }

@@ -1,12 +1,13 @@
-// GGUF v3 (llama.cpp): header, metadata key/values, tensor infos, aligned tensor data. The llama architecture with
-// F32, F16, BF16 and Q8_0 tensors; hyper-parameters and the SentencePiece vocabulary come from the metadata.
+// GGUF v3 (llama.cpp): header, metadata key/values, tensor infos, aligned tensor data. The llama architecture
+// with F32, F16, BF16 and Q8_0 tensors; hyper-parameters and the SentencePiece vocabulary come from the
+// metadata.
 //
 // Layout (all little-endian; strings are a u64 byte length + UTF-8 bytes, no terminator):
 //   u32 magic 'GGUF', u32 version (3), u64 tensor_count, u64 metadata_kv_count,
 //   metadata_kv_count x { string key, u32 value type, value }   (arrays: u32 element type, u64 count, values)
 //   tensor_count x { string name, u32 n_dims (<= 4), u64 ne[n_dims], u32 ggml type, u64 offset }
-//   zero padding to general.alignment (default 32), then the data section; each tensor's offset is relative to
-//   the data section and a multiple of the alignment.
+//   zero padding to general.alignment (default 32), then the data section; each tensor's offset is relative
+//   to the data section and a multiple of the alignment.
 // ne[0] is the fastest-varying dimension, so a PyTorch [rows, cols] matrix is stored with ne = {cols, rows};
 // GgufTensorInfo::shape() gives the PyTorch order.
 #pragma once
@@ -24,8 +25,19 @@ namespace resid {
 
 // Metadata value types, numbered as in the file.
 enum class GgufType : uint32_t {
-  U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7, String = 8, Array = 9,
-  U64 = 10, I64 = 11, F64 = 12,
+  U8 = 0,
+  I8 = 1,
+  U16 = 2,
+  I16 = 3,
+  U32 = 4,
+  I32 = 5,
+  F32 = 6,
+  Bool = 7,
+  String = 8,
+  Array = 9,
+  U64 = 10,
+  I64 = 11,
+  F64 = 12,
 };
 std::string gguf_type_name(GgufType t);  // "u32", "string", "array"...
 
@@ -120,12 +132,13 @@ LoadedModel load_gguf(const std::string& path);
 // Loads only the tokenizer from a GGUF file's metadata (works on vocab-only files).
 std::unique_ptr<Tokenizer> load_gguf_tokenizer(const std::string& path);
 
-// Writes a llama-architecture GGUF v3 file (tensor data as `dtype`: F32, F16 or Q8_0; BF16 is accepted too), with
-// the tokenizer's vocabulary in the metadata when one is given. Permutes Half-style q/k rows to GGUF's
-// interleaved convention. 1-D tensors (norms) are always F32, as llama.cpp stores them; with Q8_0, matrices whose
-// rows are not a multiple of 32 long are stored as F16 (llama.cpp's fallback). Writes a temporary file in the same
-// directory and renames it over `path`. Throws InputError for configs GGUF's llama cannot express (non-SwiGLU
-// FFNs) or a tokenizer without SentencePiece scores, FormatError naming `path` when writing fails.
+// Writes a llama-architecture GGUF v3 file (tensor data as `dtype`: F32, F16 or Q8_0; BF16 is accepted too),
+// with the tokenizer's vocabulary in the metadata when one is given. Permutes Half-style q/k rows to GGUF's
+// interleaved convention. 1-D tensors (norms) are always F32, as llama.cpp stores them; with Q8_0, matrices
+// whose rows are not a multiple of 32 long are stored as F16 (llama.cpp's fallback). Writes a temporary file
+// in the same directory and renames it over `path`. Throws InputError for configs GGUF's llama cannot express
+// (non-SwiGLU FFNs) or a tokenizer without SentencePiece scores, FormatError naming `path` when writing
+// fails.
 void write_gguf(const std::string& path, const Config& config, const TransformerWeights& weights,
                 const Tokenizer* tokenizer = nullptr, DType dtype = DType::F32);
 

@@ -28,8 +28,9 @@ constexpr uint64_t kVersionedHeaderBytes = 256;
 constexpr size_t kSharedFlagOffset = 36;  // magic, version, 7 int32
 constexpr size_t kGroupSizeOffset = 37;   // right after the flag byte, unaligned (export.py packs it so)
 // The forward precomputes RoPE tables of n_ctx * d_head floats; seq_len is not bounded by the file size in
-// v1/v2, so a corrupt header could otherwise ask for terabytes.
-constexpr int64_t kMaxRopeTableEntries = int64_t{1} << 28;
+// v1/v2, so a corrupt header could otherwise ask for tens of GiB. 2^26 floats (256 MiB) is 4x a 128K context
+// with head size 128.
+constexpr int64_t kMaxRopeTableEntries = int64_t{1} << 26;
 constexpr float kEps = 1e-5f;
 constexpr float kRotaryBase = 10000.0f;
 
@@ -46,9 +47,12 @@ struct Header {
 
 std::string version_name(Llama2cVersion v) {
   switch (v) {
-    case Llama2cVersion::Legacy: return "legacy";
-    case Llama2cVersion::V1: return "v1";
-    case Llama2cVersion::V2: return "v2";
+    case Llama2cVersion::Legacy:
+      return "legacy";
+    case Llama2cVersion::V1:
+      return "v1";
+    case Llama2cVersion::V2:
+      return "v2";
   }
   return "?";
 }
@@ -131,15 +135,15 @@ Config config_from_header(const Header& h, const std::string& path) {
     throw FormatError(path, std::string("invalid llama2.c header: ") + e.what());
   }
   if (int64_t{c.n_ctx} * c.d_head > kMaxRopeTableEntries)
-    throw FormatError(path, "seq_len = " + std::to_string(c.n_ctx) + " with head size " + std::to_string(c.d_head) +
-                                " is implausibly large (misread header?)");
+    throw FormatError(path, "seq_len = " + std::to_string(c.n_ctx) + " with head size " +
+                                std::to_string(c.d_head) + " is implausibly large (misread header?)");
   if (h.version == Llama2cVersion::V2) {
     if (h.group_size <= 0)
       throw FormatError(path, "group_size = " + std::to_string(h.group_size) + " must be positive");
     // Every quantised tensor's size is a multiple of dim, so this makes every group whole (runq.c's rule).
     if (h.dim % h.group_size != 0)
-      throw FormatError(path, "group_size = " + std::to_string(h.group_size) + " does not divide dim = " +
-                                  std::to_string(h.dim));
+      throw FormatError(path, "group_size = " + std::to_string(h.group_size) +
+                                  " does not divide dim = " + std::to_string(h.dim));
   }
   return c;
 }
@@ -147,7 +151,22 @@ Config config_from_header(const Header& h, const std::string& path) {
 // ---------------------------------------------------------------------------------------------------------
 // Layout: one list of tensor groups per version, shared by the reader and the writer so they cannot disagree.
 
-enum class Slot { Embed, AttnNorm, Wq, Wk, Wv, Wo, FfnNorm, Gate, Down, Up, FinalNorm, Unembed, FreqReal, FreqImag };
+enum class Slot {
+  Embed,
+  AttnNorm,
+  Wq,
+  Wk,
+  Wv,
+  Wo,
+  FfnNorm,
+  Gate,
+  Down,
+  Up,
+  FinalNorm,
+  Unembed,
+  FreqReal,
+  FreqImag
+};
 
 struct Group {
   const char* name;  // llama2.c's name; per-layer groups become "layers.<l>.<name>"
@@ -175,9 +194,9 @@ std::vector<Group> file_layout(Llama2cVersion v, const Config& c) {
   std::vector<Group> out;
   if (v == Llama2cVersion::Legacy) {
     const std::vector<int64_t> freq_shape{c.n_ctx, c.d_head / 2};
-    out = {embed, att_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3, final_norm,
-           {"freq_cis_real", false, freq_shape, DType::F32, Slot::FreqReal},
-           {"freq_cis_imag", false, freq_shape, DType::F32, Slot::FreqImag}};
+    const Group freq_real{"freq_cis_real", false, freq_shape, DType::F32, Slot::FreqReal};
+    const Group freq_imag{"freq_cis_imag", false, freq_shape, DType::F32, Slot::FreqImag};
+    out = {embed, att_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3, final_norm, freq_real, freq_imag};
   } else {
     // export.py's version1_export / version2_export put the fp32 norms first.
     out = {att_norm, ffn_norm, final_norm, embed, wq, wk, wv, wo, w1, w2, w3};
@@ -194,20 +213,33 @@ std::string tensor_name(const Group& g, int layer) {
 template <typename Weights>
 auto& slot_tensor(Weights& w, Slot s, int layer) {
   switch (s) {
-    case Slot::Embed: return w.embed;
-    case Slot::AttnNorm: return w.layers[layer].attn_norm;
-    case Slot::Wq: return w.layers[layer].w_q;
-    case Slot::Wk: return w.layers[layer].w_k;
-    case Slot::Wv: return w.layers[layer].w_v;
-    case Slot::Wo: return w.layers[layer].w_o;
-    case Slot::FfnNorm: return w.layers[layer].ffn_norm;
-    case Slot::Gate: return w.layers[layer].w_gate;
-    case Slot::Down: return w.layers[layer].w_down;
-    case Slot::Up: return w.layers[layer].w_up;
-    case Slot::FinalNorm: return w.final_norm;
-    case Slot::Unembed: return w.unembed;
+    case Slot::Embed:
+      return w.embed;
+    case Slot::AttnNorm:
+      return w.layers[layer].attn_norm;
+    case Slot::Wq:
+      return w.layers[layer].w_q;
+    case Slot::Wk:
+      return w.layers[layer].w_k;
+    case Slot::Wv:
+      return w.layers[layer].w_v;
+    case Slot::Wo:
+      return w.layers[layer].w_o;
+    case Slot::FfnNorm:
+      return w.layers[layer].ffn_norm;
+    case Slot::Gate:
+      return w.layers[layer].w_gate;
+    case Slot::Down:
+      return w.layers[layer].w_down;
+    case Slot::Up:
+      return w.layers[layer].w_up;
+    case Slot::FinalNorm:
+      return w.final_norm;
+    case Slot::Unembed:
+      return w.unembed;
     case Slot::FreqReal:
-    case Slot::FreqImag: break;
+    case Slot::FreqImag:
+      break;
   }
   throw std::logic_error("llama2.c: no weight slot for the freq_cis tables");
 }
@@ -252,7 +284,8 @@ uint64_t expected_file_size(const Header& h, const std::vector<Group>& layout, c
     }
     return total;
   } catch (const SizeOverflow&) {
-    throw FormatError(path, "truncated: header implies more than 2^64 bytes, file has " + std::to_string(actual));
+    throw FormatError(path,
+                      "truncated: header implies more than 2^64 bytes, file has " + std::to_string(actual));
   }
 }
 
@@ -269,7 +302,19 @@ void check_file_size(const Header& h, const std::vector<Group>& layout, const Ma
 // ---------------------------------------------------------------------------------------------------------
 // Loading
 
-Tensor dequantize_q8(const uint8_t* p, const std::vector<int64_t>& shape, int64_t numel, int group_size) {
+// Scales are max|w| / 127, never negative or non-finite. Checking them catches corruption and the early
+// export.py v2 layout (all int8 values first, all scales at the end: same size, but the "scales" read here
+// are then int8 bytes, which runq.c cannot read either).
+void check_scale(float scale, int64_t group, const std::string& name, const std::string& path) {
+  if (std::isfinite(scale) && scale >= 0.0f) return;
+  std::ostringstream s;
+  s << name << ": Q8_0 scale of group " << group << " is " << scale
+    << " (scales are max|w|/127; corrupt file, or the early v2 layout with all scales at the end?)";
+  throw FormatError(path, s.str());
+}
+
+Tensor dequantize_q8(const uint8_t* p, const std::vector<int64_t>& shape, int64_t numel, int group_size,
+                     const std::string& name, const std::string& path) {
   std::vector<float> out(static_cast<size_t>(numel));
   const int8_t* q = reinterpret_cast<const int8_t*>(p);
   const uint8_t* scales = p + numel;  // unaligned after the int8 values: read with memcpy
@@ -277,6 +322,7 @@ Tensor dequantize_q8(const uint8_t* p, const std::vector<int64_t>& shape, int64_
   for (int64_t g = 0; g < n_groups; ++g) {
     float scale;
     std::memcpy(&scale, scales + g * sizeof(float), sizeof(float));
+    check_scale(scale, g, name, path);
     const int64_t base = g * group_size;
     for (int64_t i = 0; i < group_size; ++i) out[base + i] = static_cast<float>(q[base + i]) * scale;
   }
@@ -305,9 +351,12 @@ std::string check_freq_tables(const float* real, const float* imag, const Config
 
 std::string format_detail(const Header& h) {
   switch (h.version) {
-    case Llama2cVersion::Legacy: return "llama2.c legacy";
-    case Llama2cVersion::V1: return "llama2.c v1 (fp32)";
-    case Llama2cVersion::V2: return "llama2.c v2 (Q8_0, group " + std::to_string(h.group_size) + ")";
+    case Llama2cVersion::Legacy:
+      return "llama2.c legacy";
+    case Llama2cVersion::V1:
+      return "llama2.c v1 (fp32)";
+    case Llama2cVersion::V2:
+      return "llama2.c v2 (Q8_0, group " + std::to_string(h.group_size) + ")";
   }
   return "llama2.c";
 }
@@ -320,16 +369,18 @@ std::string megabytes(uint64_t bytes) {
 }
 
 void add_notes(LoadedModel& m, const Header& h, const Config& c, uint64_t dequantised_bytes) {
-  m.notes.push_back("llama2.c fixes the architecture: head size dim / n_heads = " + std::to_string(c.d_head) +
-                    ", RMSNorm eps 1e-5, RoPE base 10000 on adjacent pairs, SwiGLU (w1 = gate, w3 = up, w2 = down)");
+  m.notes.push_back(
+      "llama2.c fixes the architecture: head size dim / n_heads = " + std::to_string(c.d_head) +
+      ", RMSNorm eps 1e-5, RoPE base 10000 on adjacent pairs, SwiGLU (w1 = gate, w3 = up, w2 = down)");
   m.notes.push_back("n_ctx = seq_len = " + std::to_string(c.n_ctx) + " from the header");
   m.notes.push_back(h.shared ? "classifier shared with the token embedding (tied)"
                              : "separate classifier wcls (untied embeddings)");
   if (h.version == Llama2cVersion::Legacy)
     m.notes.push_back("freq_cis_real/freq_cis_imag tables skipped (RoPE is recomputed)");
   if (h.version == Llama2cVersion::V2)
-    m.notes.push_back("Q8_0 tensors (group " + std::to_string(h.group_size) + ") dequantised to float32 at load: " +
-                      megabytes(dequantised_bytes) + " owned; fp32 norms used in place from the memory map");
+    m.notes.push_back("Q8_0 tensors (group " + std::to_string(h.group_size) +
+                      ") dequantised to float32 at load: " + megabytes(dequantised_bytes) +
+                      " owned; fp32 norms used in place from the memory map");
   else
     m.notes.push_back("all weights are float32, used in place from the memory map (no copy)");
 }
@@ -383,7 +434,7 @@ LoadedModel load_llama2c(const std::string& path) {
         // Offsets are multiples of 4 from a page-aligned map, so the floats are aligned.
         slot_tensor(w, g.slot, i) = Tensor::view(g.shape, reinterpret_cast<const float*>(p), file);
       } else {
-        slot_tensor(w, g.slot, i) = dequantize_q8(p, g.shape, numel, h.group_size);
+        slot_tensor(w, g.slot, i) = dequantize_q8(p, g.shape, numel, h.group_size, name, path);
         dequantised_bytes += static_cast<uint64_t>(numel) * sizeof(float);
       }
       m.tensors.push_back({name, g.dtype, g.shape, g.dtype == DType::F32});
@@ -405,8 +456,8 @@ LoadedModel load_llama2c(const std::string& path) {
 
 namespace {
 
-// Writes to "<path>.tmp.<pid>.<n>" in the same directory and renames it over `path` on commit, so readers never
-// see a half-written checkpoint; the temporary file is removed if anything fails before that.
+// Writes to "<path>.tmp.<pid>.<n>" in the same directory and renames it over `path` on commit, so readers
+// never see a half-written checkpoint; the temporary file is removed if anything fails before that.
 class AtomicFile {
  public:
   explicit AtomicFile(const std::string& path) : path_(path) {
@@ -474,8 +525,11 @@ void check_writable(const std::string& path, const Config& c, const TransformerW
   } catch (const ConfigError& e) {
     throw ConfigError(path + ": " + e.what());
   }
-  auto refuse = [&](const std::string& why) { throw InputError(path + ": cannot write as llama2.c: " + why); };
-  if (!c.gated_mlp || c.act_fn != ActFn::SiLU) refuse("it only stores SwiGLU FFNs, this model has " + c.ffn_name());
+  auto refuse = [&](const std::string& why) {
+    throw InputError(path + ": cannot write as llama2.c: " + why);
+  };
+  if (!c.gated_mlp || c.act_fn != ActFn::SiLU)
+    refuse("it only stores SwiGLU FFNs, this model has " + c.ffn_name());
   if (int64_t{c.d_head} * c.n_heads != c.d_model)
     refuse("it derives head size as dim / n_heads = " + std::to_string(c.d_model / c.n_heads) +
            ", this model has d_head = " + std::to_string(c.d_head));
@@ -516,7 +570,8 @@ std::vector<float> freq_table(const Config& c, bool imag) {
   std::vector<float> t(static_cast<size_t>(c.n_ctx) * half);
   for (int p = 0; p < c.n_ctx; ++p) {
     for (int i = 0; i < half; ++i) {
-      const float freq = 1.0f / std::pow(kRotaryBase, static_cast<float>(2 * i) / static_cast<float>(c.d_head));
+      const float freq =
+          1.0f / std::pow(kRotaryBase, static_cast<float>(2 * i) / static_cast<float>(c.d_head));
       const float angle = static_cast<float>(p) * freq;
       t[static_cast<size_t>(p) * half + i] = imag ? std::sin(angle) : std::cos(angle);
     }
@@ -552,7 +607,8 @@ void write_q8(AtomicFile& out, const float* w, int64_t n, int group_size, const 
     const float* x = w + g * group_size;
     float wmax = 0.0f;
     for (int i = 0; i < group_size; ++i) wmax = std::max(wmax, std::abs(x[i]));
-    if (!std::isfinite(wmax)) throw InputError(path + ": " + name + " holds a non-finite value; cannot quantise");
+    if (!std::isfinite(wmax))
+      throw InputError(path + ": " + name + " holds a non-finite value; cannot quantise");
     const float scale = wmax / 127.0f;
     scales[g] = scale;
     for (int i = 0; i < group_size; ++i) {

@@ -177,6 +177,17 @@ TEST(Transformer, PaddedBatchEqualsOneSequenceAtATime) {
   }
 }
 
+TEST(Transformer, RepeatedRunsAreBitIdentical) {
+  const Config c = testing::tiny_config();
+  Transformer model(c, random_weights(c, 8));
+  const auto tokens = random_tokens(23, c.d_vocab, 4);
+  const RowMatrix first = model.forward(TokenBatch::single(tokens));
+  for (int i = 0; i < 5; ++i) {
+    std::vector<char> shift(64 * i + 4);  // move the heap around between runs
+    EXPECT_EQ(model.forward(TokenBatch::single(tokens)), first) << "run " << i;
+  }
+}
+
 TEST(Transformer, KvCacheEqualsFullForward) {
   const Config c = testing::tiny_config();
   Transformer model(c, random_weights(c, 6));
