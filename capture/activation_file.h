@@ -1,7 +1,7 @@
 // resid's activation file: an HDF5 file any h5py/numpy user can open (format documented in
-// docs/activation-file-format.md). Written row by row while a capture streams, crash-safe: the file is opened in
-// HDF5's SWMR mode so it stays readable if the writer dies, and /committed_rows is written only after the rows it
-// counts have been flushed. Readers must use the first committed_rows rows of every dataset.
+// docs/activation-file-format.md). Written row by row while a capture streams, crash-safe: the file is opened
+// in HDF5's SWMR mode so it stays readable if the writer dies, and /committed_rows is written only after the
+// rows it counts have been flushed. Readers must use the first committed_rows rows of every dataset.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -21,65 +21,110 @@ struct ActivationFileInfo {
   std::string resid_version;
   std::string model_path, model_sha256, model_config_json, tokenizer;
   std::string dataset_path, dataset_sha256, dataset_description;
-  std::string command_line;   // the full command line, shell-quoted
-  std::string created;        // ISO 8601 UTC
-  std::string positions;      // "all", "last", "mean" or "indices:0,5,7"
-  int64_t n_pos = 0;          // padded positions per row (for per-position datasets)
+  std::string command_line;  // the full command line, shell-quoted
+  std::string created;       // ISO 8601 UTC
+  std::string positions;     // "all", "last", "mean" or "indices:0,5,7"
+  int64_t n_pos = 0;         // padded positions per row (for per-position datasets)
 };
 
-// One /acts/<hook> dataset: rows of `row_shape` (e.g. [n_pos, d_model], or [d_model] after position reduction).
+// One /acts/<hook> dataset: rows of `row_shape` (e.g. [n_pos, d_model], or [d_model] after position
+// reduction).
 struct HookDatasetSpec {
-  std::string hook;                  // full TransformerLens name
-  int layer = -1;                    // -1 outside blocks
-  std::string reduction;             // "none", "last", "mean", "indices"
+  std::string hook;       // full TransformerLens name
+  int layer = -1;         // -1 outside blocks
+  std::string reduction;  // "none", "last", "mean", "indices"
   std::vector<int64_t> row_shape;
 };
 
 struct WriterOptions {
   StoreDType dtype = StoreDType::F32;
-  bool compress = false;   // shuffle + deflate(1)
-  int64_t chunk_rows = 0;  // 0 = choose (about 1 MiB per chunk)
+  bool compress = false;   // shuffle + deflate(1) on the /acts datasets (tokens and labels stay uncompressed)
+  int64_t chunk_rows = 0;  // rows per /acts chunk; 0 = choose (about 1 MiB per chunk)
   bool force = false;      // overwrite an existing file
 };
 
 class ActivationFileWriter {
  public:
-  // Creates `path` (InputError if it exists and !force, or is not writable). `labels` fixes the label datasets.
+  // Creates `path` (InputError if it exists and !force, or is not writable). `labels` fixes the label
+  // datasets. The file is built beside `path` and renamed into place, then reopened in SWMR-write mode:
+  // `path` is never a half-built file, and a killed writer leaves a readable file whose first committed_rows
+  // rows are intact.
   static std::unique_ptr<ActivationFileWriter> create(const std::string& path, const ActivationFileInfo& info,
                                                       const std::vector<HookDatasetSpec>& hooks,
                                                       const std::vector<LabelColumn>& labels,
                                                       const WriterOptions& options);
-  // Reopens a partial file for --resume: checks that model/dataset/hooks/options match `info`/`hooks` (InputError
-  // saying which differs), drops rows past /committed_rows, and returns a writer that appends after them.
+  // Reopens a partial file for --resume: checks that model/dataset/hooks/options match `info`/`hooks`
+  // (InputError saying which differs), drops rows past /committed_rows, and returns a writer that appends
+  // after them. Works on files whose writer was killed (clears HDF5's "open for writing" flag); InputError if
+  // another process is writing the file or it is already complete. The file keeps its own chunking and
+  // compression.
   static std::unique_ptr<ActivationFileWriter> resume(const std::string& path, const ActivationFileInfo& info,
                                                       const std::vector<HookDatasetSpec>& hooks,
                                                       const std::vector<LabelColumn>& labels,
                                                       const WriterOptions& options);
+  // Closes the file without committing: rows appended since the last commit() are not part of it (the file
+  // stays incomplete and can be resumed).
   virtual ~ActivationFileWriter() = default;
 
   virtual int64_t committed_rows() const = 0;
 
   // Appends `n` rows. tokens: [n, n_pos] (padded with -1 past each length), lengths: [n];
-  // labels: per label column, sequence columns [n] values, token columns [n, n_pos] class ids (-1 past length);
+  // labels: indexed by label column (the order given to create/resume), entries of the other kind may be
+  // empty (a vector holding only the columns of that kind, in order, is accepted too): sequence columns [n]
+  // values (SequenceClass: the class id, -1 for none), token columns [n, n_pos] class ids (-1 past length);
   // acts: per hook spec (same order as given), [n, row_shape...] float32, converted to the stored dtype.
+  // One H5Dwrite per dataset. InputError for wrong sizes, lengths outside [0, n_pos] or ids out of place.
   virtual void append(int64_t n, const int32_t* tokens, const int32_t* lengths,
                       const std::vector<std::vector<double>>& sequence_labels,
-                      const std::vector<std::vector<int32_t>>& token_labels, const std::vector<const float*>& acts) = 0;
-  // Flushes appended rows, then advances /committed_rows. Class-name lists of label columns are updated too.
+                      const std::vector<std::vector<int32_t>>& token_labels,
+                      const std::vector<const float*>& acts) = 0;
+  // Flushes appended rows, then advances /committed_rows. Class-name lists of label columns are updated too
+  // (/label_classes/<name>; a list may only grow: InputError if a known class changed name or an appended
+  // id has no name). With options.compress, compressed chunks are written only once they are full (rewriting
+  // a partial compressed chunk under SWMR leaks its old copy), so commit() advances /committed_rows to the
+  // last whole chunk of every /acts dataset; the rows after it stay in memory until their chunk fills or
+  // finish(). Uncompressed files commit every appended row.
   virtual void commit(const std::vector<LabelColumn>& labels) = 0;
-  // Final commit and marks the file complete (attribute/dataset "complete" = 1).
+  // Writes every remaining row, commits, sets /complete = 1 and closes the file.
   virtual void finish(const std::vector<LabelColumn>& labels) = 0;
+  // Rows given to append() so far (>= committed_rows()).
+  virtual int64_t appended_rows() const = 0;
 };
 
-// Reading back (tests, resume, probes): the committed rows of one dataset as float32.
+// Reading back (tests, resume, probes). Partial files (complete = false) are opened in SWMR-read mode, so
+// files whose writer died, or is still running, can be read; only committed rows are returned.
 struct ActivationFileSummary {
+  int64_t format_version = 0;
   int64_t committed_rows = 0;
   bool complete = false;
-  std::vector<std::string> hooks;
+  std::vector<std::string> hooks;           // capture order
+  std::vector<HookDatasetSpec> hook_specs;  // same order as hooks
+  ActivationFileInfo info;
+  StoreDType dtype = StoreDType::F32;
+  bool compressed = false;
+  std::vector<LabelColumn> labels;  // with the class names stored in the file
 };
 ActivationFileSummary read_activation_summary(const std::string& path);
+// The committed rows [first_row, first_row + n_rows) of one /acts dataset as float32 (row_shape: the shape of
+// one row). InputError for an unknown hook or rows past /committed_rows.
 std::vector<float> read_activation_rows(const std::string& path, const std::string& hook, int64_t first_row,
                                         int64_t n_rows, std::vector<int64_t>* row_shape = nullptr);
+// /tokens rows [n_rows, n_pos] and, when `lengths` is given, /lengths.
+std::vector<int32_t> read_activation_tokens(const std::string& path, int64_t first_row, int64_t n_rows,
+                                            std::vector<int32_t>* lengths = nullptr);
+// /labels/<name> rows: sequence columns [n_rows], token columns [n_rows, n_pos] (class ids as doubles).
+std::vector<double> read_activation_labels(const std::string& path, const std::string& name,
+                                           int64_t first_row, int64_t n_rows);
+
+// Low level, for tests and tools comparing files: every dataset's path ("/acts/blocks.0.hook_resid_post",
+// ...), and one dataset's whole extent as stored (raw little-endian bytes; `type` like "float16", "int32").
+std::vector<std::string> list_stored_datasets(const std::string& path);
+std::vector<uint8_t> read_stored_dataset(const std::string& path, const std::string& dataset,
+                                         std::vector<int64_t>* shape = nullptr, std::string* type = nullptr);
+
+// Threads: every function here takes one library-wide lock around its HDF5 calls (Debian's HDF5 is not
+// thread-safe), so a writer may be driven from a worker thread while other threads read files; one writer
+// must still be used by one thread at a time.
 
 // sha256 of a file's bytes (hex), for the model/dataset attributes.
 std::string sha256_file(const std::string& path);

@@ -15,6 +15,7 @@ const std::vector<Command>& commands() {
       {"run", "run a prompt or token ids; print each position's top next tokens (--json for all logits)", run_run},
       {"generate", "generate text from a prompt (greedy or sampled)", run_generate},
       {"hooks", "list every hook point of a model with its shape", run_hooks},
+      {"capture", "stream hook activations over a dataset into an HDF5 file", run_capture},
   };
   return list;
 }

@@ -1,0 +1,1368 @@
+// The HDF5 activation file (format: docs/activation-file-format.md).
+//
+// Crash safety rests on three rules:
+//  1. Every object and attribute is created in a side file that is closed and renamed into place; the
+//     writer then reopens it in SWMR-write mode. From then on only what SWMR supports happens (datasets grow
+//     and their values are written), so HDF5 flushes metadata in an order that keeps the file readable at
+//     every instant.
+//  2. /committed_rows is written and flushed only after everything it counts has been flushed.
+//  3. Under SWMR, HDF5 never reuses freed file space, so a rewritten (relocated) compressed chunk leaves its
+//     old copy intact until the index points at the new one; we avoid that rewrite anyway (it leaks the old
+//     copy) by writing compressed chunks only once they are full.
+// Class names grow while a capture streams, and HDF5 refuses to create or resize attributes in SWMR mode, so
+// they are not attributes: each class column has a growable dataset of fixed-width UTF-8 names,
+// /label_classes/<name>, appended to like any other dataset and flushed before the commit that first uses a
+// new id.
+#include "capture/activation_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#if defined(__F16C__) && defined(__AVX__)
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include "capture/h5_handles.h"
+#include "core/dtype.h"
+#include "core/error.h"
+
+namespace resid {
+
+namespace h5 {
+
+std::recursive_mutex& library_mutex() {
+  static std::recursive_mutex mutex;
+  return mutex;
+}
+
+std::string last_error() {
+  std::string deepest;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* err, void* out) -> herr_t {
+        if (err->desc != nullptr && err->desc[0] != '\0') *static_cast<std::string*>(out) = err->desc;
+        return 0;
+      },
+      &deepest);
+  return deepest;
+}
+
+}  // namespace h5
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kFormatName[] = "resid-activations";
+constexpr int64_t kFormatVersion = 1;
+constexpr int64_t kActsChunkBytes = int64_t{1} << 20;
+// Tokens, lengths and labels are small per row; 64 KiB chunks keep tiny files tiny.
+constexpr int64_t kSmallChunkBytes = int64_t{64} << 10;
+// Class names are stored fixed-width (variable-length strings live in HDF5's global heap, which SWMR does not
+// order against the datasets that point into it).
+constexpr size_t kClassNameBytes = 256;
+constexpr int64_t kClassChunkRows = 64;
+
+std::string join_shape(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + names[i];
+  return s.empty() ? "none" : s;
+}
+
+const char* kind_name(LabelColumn::Kind k) {
+  switch (k) {
+    case LabelColumn::Kind::SequenceNumber:
+      return "sequence_number";
+    case LabelColumn::Kind::SequenceClass:
+      return "sequence_class";
+    case LabelColumn::Kind::TokenClass:
+      return "token_class";
+  }
+  return "?";
+}
+
+bool kind_from_name(const std::string& name, LabelColumn::Kind* kind) {
+  for (auto k :
+       {LabelColumn::Kind::SequenceNumber, LabelColumn::Kind::SequenceClass, LabelColumn::Kind::TokenClass}) {
+    if (name == kind_name(k)) {
+      *kind = k;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool is_class_kind(LabelColumn::Kind k) {
+  return k != LabelColumn::Kind::SequenceNumber;
+}
+
+// Throws FormatError naming `path` when an HDF5 call failed (negative id or status).
+template <typename T>
+T check(T result, const std::string& path, const std::string& what) {
+  if (result < 0) {
+    const std::string detail = h5::last_error();
+    throw FormatError(path, what + (detail.empty() ? "" : " (" + detail + ")"));
+  }
+  return result;
+}
+
+// ---- datatypes --------------------------------------------------------------------------------------------
+
+// float16 and bfloat16 as HDF5 floating-point types. HDF5 1.10 predefines no 16-bit float, so both are built
+// from IEEE binary32 by moving its fields: h5py maps the 1+5+10 layout to numpy float16, and reads the 1+8+7
+// bfloat16 layout (no numpy type) converted exactly to float32. Fields are set before the size so no field
+// ever sticks out.
+h5::Handle make_store_type(StoreDType t, const std::string& path) {
+  h5::Handle type = h5::type_handle(check(H5Tcopy(H5T_IEEE_F32LE), path, "cannot copy the float32 type"));
+  if (t == StoreDType::F32) return type;
+  const hid_t id = type.get();
+  const bool half = t == StoreDType::F16;
+  const bool ok = H5Tset_fields(id, 15, half ? 10 : 7, half ? 5 : 8, 0, half ? 10 : 7) >= 0 &&
+                  H5Tset_size(id, 2) >= 0 && H5Tset_precision(id, 16) >= 0 &&
+                  H5Tset_ebias(id, half ? 15 : 127) >= 0;
+  if (!ok) check(-1, path, "cannot build the " + store_dtype_name(t) + " HDF5 type");
+  return type;
+}
+
+// A name for a stored element type, for read_stored_dataset.
+std::string type_name(hid_t type) {
+  const size_t size = H5Tget_size(type);
+  switch (H5Tget_class(type)) {
+    case H5T_FLOAT:
+      if (size == 2) return H5Tget_ebias(type) == 127 ? "bfloat16" : "float16";
+      return "float" + std::to_string(8 * size);
+    case H5T_INTEGER:
+      return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(8 * size);
+    case H5T_STRING:
+      return "string";
+    default:
+      return "other";
+  }
+}
+
+// ---- attributes -------------------------------------------------------------------------------------------
+
+// The element type of /label_classes datasets: kClassNameBytes of UTF-8, zero-padded.
+h5::Handle class_name_type(const std::string& path) {
+  h5::Handle t = h5::type_handle(check(H5Tcopy(H5T_C_S1), path, "cannot create a string type"));
+  check(H5Tset_size(t.get(), kClassNameBytes), path, "cannot create a string type");
+  check(H5Tset_strpad(t.get(), H5T_STR_NULLPAD), path, "cannot create a string type");
+  check(H5Tset_cset(t.get(), H5T_CSET_UTF8), path, "cannot create a string type");
+  return t;
+}
+
+// Class names in the fixed-width stored form; InputError for names that do not fit.
+std::vector<char> pack_class_names(const std::vector<std::string>& names, size_t first,
+                                   const std::string& path, const std::string& column) {
+  std::vector<char> out((names.size() - first) * kClassNameBytes, '\0');
+  for (size_t i = first; i < names.size(); ++i) {
+    const std::string& n = names[i];
+    if (n.size() > kClassNameBytes || n.find('\0') != std::string::npos)
+      throw InputError(path + ": class name of label column " + column + " is longer than " +
+                       std::to_string(kClassNameBytes) + " bytes or contains a NUL: '" + n.substr(0, 40) +
+                       "...'");
+    std::memcpy(out.data() + (i - first) * kClassNameBytes, n.data(), n.size());
+  }
+  return out;
+}
+
+h5::Handle utf8_string_type(const std::string& path) {
+  h5::Handle t = h5::type_handle(check(H5Tcopy(H5T_C_S1), path, "cannot create a string type"));
+  check(H5Tset_size(t.get(), H5T_VARIABLE), path, "cannot create a string type");
+  check(H5Tset_cset(t.get(), H5T_CSET_UTF8), path, "cannot create a string type");
+  return t;
+}
+
+void write_string_attr(hid_t obj, const std::string& name, const std::string& value,
+                       const std::string& path) {
+  h5::Handle type = utf8_string_type(path);
+  h5::Handle space = h5::space_handle(check(H5Screate(H5S_SCALAR), path, "cannot create a dataspace"));
+  h5::Handle attr =
+      h5::attr_handle(check(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                            path, "cannot create attribute " + name));
+  const char* p = value.c_str();
+  check(H5Awrite(attr.get(), type.get(), &p), path, "cannot write attribute " + name);
+}
+
+void write_int_attr(hid_t obj, const std::string& name, int64_t value, const std::string& path) {
+  h5::Handle space = h5::space_handle(check(H5Screate(H5S_SCALAR), path, "cannot create a dataspace"));
+  h5::Handle attr = h5::attr_handle(
+      check(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), path,
+            "cannot create attribute " + name));
+  check(H5Awrite(attr.get(), H5T_NATIVE_INT64, &value), path, "cannot write attribute " + name);
+}
+
+bool has_attr(hid_t obj, const std::string& name) {
+  return H5Aexists(obj, name.c_str()) > 0;
+}
+
+// Reads a string attribute (variable or fixed length), or a string list as its elements.
+std::vector<std::string> read_strings_attr(hid_t obj, const std::string& name, const std::string& path) {
+  h5::Handle attr =
+      h5::attr_handle(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), path, "no attribute " + name));
+  h5::Handle ftype = h5::type_handle(check(H5Aget_type(attr.get()), path, "cannot read attribute " + name));
+  if (H5Tget_class(ftype.get()) != H5T_STRING)
+    throw FormatError(path, "attribute " + name + " is not a string");
+  h5::Handle space = h5::space_handle(check(H5Aget_space(attr.get()), path, "cannot read attribute " + name));
+  const hssize_t n = check(H5Sget_simple_extent_npoints(space.get()), path, "cannot read attribute " + name);
+  std::vector<std::string> out;
+  if (n == 0) return out;
+  if (H5Tis_variable_str(ftype.get()) > 0) {
+    h5::Handle mtype = utf8_string_type(path);
+    std::vector<char*> ptrs(n, nullptr);
+    check(H5Aread(attr.get(), mtype.get(), ptrs.data()), path, "cannot read attribute " + name);
+    for (char* p : ptrs) out.emplace_back(p ? p : "");
+    H5Dvlen_reclaim(mtype.get(), space.get(), H5P_DEFAULT, ptrs.data());
+  } else {
+    const size_t width = H5Tget_size(ftype.get());
+    std::vector<char> buf(width * n);
+    check(H5Aread(attr.get(), ftype.get(), buf.data()), path, "cannot read attribute " + name);
+    for (hssize_t i = 0; i < n; ++i) {
+      const char* s = buf.data() + i * width;
+      out.emplace_back(s, strnlen(s, width));
+    }
+  }
+  return out;
+}
+
+std::string read_string_attr(hid_t obj, const std::string& name, const std::string& path) {
+  auto values = read_strings_attr(obj, name, path);
+  return values.empty() ? std::string() : values[0];
+}
+
+int64_t read_int_attr(hid_t obj, const std::string& name, const std::string& path) {
+  h5::Handle attr =
+      h5::attr_handle(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), path, "no attribute " + name));
+  int64_t v = 0;
+  check(H5Aread(attr.get(), H5T_NATIVE_INT64, &v), path, "attribute " + name + " is not an integer");
+  return v;
+}
+
+// ---- files ------------------------------------------------------------------------------------------------
+
+h5::Handle latest_format_fapl(const std::string& path) {
+  h5::Handle fapl =
+      h5::plist_handle(check(H5Pcreate(H5P_FILE_ACCESS), path, "cannot create a property list"));
+  // SWMR needs the 1.10 file format (version 3 superblock, extensible-array chunk indices).
+  check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), path,
+        "cannot set libver bounds");
+  return fapl;
+}
+
+// Opens for reading. SWMR-read mode first: it is what opens a file whose writer is running or was killed
+// (HDF5 refuses a plain open of a file still marked "open for writing"); plain mode for files SWMR cannot
+// read.
+h5::Handle open_for_read(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw InputError(path + " does not exist");
+  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+  if (id < 0) id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  h5::Handle file = h5::file_handle(check(id, path, "cannot open as an HDF5 file"));
+  if (!has_attr(file.get(), "format") || read_string_attr(file.get(), "format", path) != kFormatName)
+    throw FormatError(
+        path, std::string("not a resid activation file (no attribute format = \"") + kFormatName + "\")");
+  return file;
+}
+
+h5::Handle open_dataset(hid_t loc, const std::string& name, const std::string& path,
+                        hid_t dapl = H5P_DEFAULT) {
+  if (H5Lexists(loc, name.c_str(), H5P_DEFAULT) <= 0) throw FormatError(path, "no dataset " + name);
+  return h5::dataset_handle(check(H5Dopen2(loc, name.c_str(), dapl), path, "cannot open dataset " + name));
+}
+
+std::vector<hsize_t> dataset_dims(hid_t dataset, const std::string& path, const std::string& name) {
+  h5::Handle space = h5::space_handle(check(H5Dget_space(dataset), path, "cannot read the shape of " + name));
+  const int rank = check(H5Sget_simple_extent_ndims(space.get()), path, "cannot read the shape of " + name);
+  std::vector<hsize_t> dims(rank);
+  if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  return dims;
+}
+
+int64_t read_scalar_int(hid_t file, const std::string& name, const std::string& path) {
+  h5::Handle ds = open_dataset(file, name, path);
+  int64_t v = 0;
+  check(H5Dread(ds.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v), path, "cannot read " + name);
+  return v;
+}
+
+// Link names of a group, in creation order when the group tracks it (ours do), else by name.
+std::vector<std::string> group_members(hid_t file, const std::string& group, const std::string& path) {
+  std::vector<std::string> names;
+  if (H5Lexists(file, group.c_str(), H5P_DEFAULT) <= 0) return names;
+  h5::Handle g =
+      h5::group_handle(check(H5Gopen2(file, group.c_str(), H5P_DEFAULT), path, "cannot open " + group));
+  H5G_info_t info;
+  check(H5Gget_info(g.get(), &info), path, "cannot list " + group);
+  for (H5_index_t index : {H5_INDEX_CRT_ORDER, H5_INDEX_NAME}) {
+    names.clear();
+    bool ok = true;
+    for (hsize_t i = 0; i < info.nlinks && ok; ++i) {
+      const ssize_t len = H5Lget_name_by_idx(g.get(), ".", index, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+      if (len < 0) {
+        ok = false;
+        break;
+      }
+      std::string name(static_cast<size_t>(len) + 1, '\0');
+      H5Lget_name_by_idx(g.get(), ".", index, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
+      name.resize(static_cast<size_t>(len));
+      names.push_back(name);
+    }
+    if (ok) return names;
+  }
+  check(-1, path, "cannot list " + group);
+  return names;
+}
+
+// ---- locking and file placement ---------------------------------------------------------------------------
+
+// Keeps two resid processes from writing one file. HDF5 1.10 drops its own lock once a file is in SWMR-write
+// mode (so readers can open it), and resume() clears HDF5's "open for writing" flag to recover from a killed
+// writer, so without this a second --resume could write into a file another process is still writing. It is
+// an open-file-description lock: released when the holder dies, and independent of HDF5's flock() and of
+// HDF5 closing its own descriptors.
+class WriterLock {
+ public:
+  WriterLock() = default;
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+  WriterLock(WriterLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  WriterLock& operator=(WriterLock&& o) noexcept {
+    if (this != &o) {
+      release();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  ~WriterLock() { release(); }
+
+  // `shown` is the path named in messages (the lock may be taken on the side file before it is renamed).
+  static WriterLock acquire(const std::string& file, const std::string& shown) {
+    WriterLock lock;
+    lock.fd_ = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
+    if (lock.fd_ < 0) throw InputError(shown + ": cannot open for writing (" + std::strerror(errno) + ")");
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (::fcntl(lock.fd_, F_OFD_SETLK, &fl) < 0) {
+      const int err = errno;
+      if (err == EAGAIN || err == EACCES) throw InputError(shown + " is being written by another process");
+      throw InputError(shown + ": cannot lock (" + std::strerror(err) + ")");
+    }
+    return lock;
+  }
+  // True when another process holds the writer lock of `file` (a probe that needs no write permission).
+  static bool held_elsewhere(const std::string& file) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    const bool held = ::fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    ::close(fd);
+    return held;
+  }
+  void release() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Removes the side file unless the creation went through.
+class SideFile {
+ public:
+  explicit SideFile(std::string path) : path_(std::move(path)) {}
+  ~SideFile() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+  void keep() { path_.clear(); }
+
+ private:
+  std::string path_;
+};
+
+// ---- datasets ---------------------------------------------------------------------------------------------
+
+// A dataset with one row per sequence: /tokens, /lengths, /labels/<name>, /acts/<hook>.
+struct RowDataset {
+  std::string name;  // path inside the file, for messages
+  h5::Handle id;
+  h5::Handle type;                // element type in memory = in the file, so HDF5 converts nothing
+  std::vector<hsize_t> row_dims;  // shape of one row
+  int64_t row_bytes = 0;
+  int64_t chunk_rows = 1;
+  bool hold_partial = false;  // compressed: hand HDF5 whole chunks only (see rule 3 at the top)
+  int64_t written_rows = 0;   // rows given to HDF5 (the dataset's extent)
+  std::vector<uint8_t> tail;  // hold_partial: appended rows after written_rows, in stored form
+};
+
+int64_t product(const std::vector<int64_t>& v) {
+  int64_t p = 1;
+  for (int64_t x : v) p *= x;
+  return p;
+}
+
+// Creates a chunked dataset of rows with an unlimited first dimension.
+void create_row_dataset(hid_t loc, const std::string& name, hid_t type, const std::vector<int64_t>& row_shape,
+                        int64_t chunk_rows, bool compress, const std::string& path,
+                        h5::Handle* out = nullptr) {
+  std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED}, chunk{static_cast<hsize_t>(chunk_rows)};
+  for (int64_t d : row_shape) {
+    dims.push_back(static_cast<hsize_t>(d));
+    maxdims.push_back(static_cast<hsize_t>(d));
+    chunk.push_back(static_cast<hsize_t>(d));
+  }
+  h5::Handle space =
+      h5::space_handle(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data()),
+                             path, "cannot create the dataspace of " + name));
+  h5::Handle dcpl =
+      h5::plist_handle(check(H5Pcreate(H5P_DATASET_CREATE), path, "cannot create a property list"));
+  check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), path, "cannot chunk " + name);
+  if (compress) {
+    check(H5Pset_shuffle(dcpl.get()), path, "cannot set the shuffle filter on " + name);
+    check(H5Pset_deflate(dcpl.get(), 1), path, "cannot set the deflate filter on " + name);
+  } else {
+    // Every row below the extent gets written, so pre-filling chunks is wasted work, and it would force
+    // partial chunk writes through the chunk cache instead of straight to the file.
+    check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), path, "cannot set the fill time of " + name);
+  }
+  h5::Handle ds = h5::dataset_handle(
+      check(H5Dcreate2(loc, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), path,
+            "cannot create dataset " + name));
+  if (out) *out = std::move(ds);
+}
+
+void create_scalar_dataset(hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type,
+                           const void* value, const std::string& path) {
+  h5::Handle space = h5::space_handle(check(H5Screate(H5S_SCALAR), path, "cannot create a dataspace"));
+  h5::Handle dcpl =
+      h5::plist_handle(check(H5Pcreate(H5P_DATASET_CREATE), path, "cannot create a property list"));
+  // Contiguous and allocated now: later writes are then plain in-place writes of a few bytes, the simplest
+  // thing to do under SWMR.
+  check(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), path, "cannot set the layout of " + name);
+  check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), path,
+        "cannot set the allocation time of " + name);
+  h5::Handle ds = h5::dataset_handle(
+      check(H5Dcreate2(loc, name.c_str(), file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), path,
+            "cannot create dataset " + name));
+  check(H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, value), path, "cannot write " + name);
+}
+
+h5::Handle create_group(hid_t loc, const std::string& name, const std::string& path) {
+  h5::Handle gcpl =
+      h5::plist_handle(check(H5Pcreate(H5P_GROUP_CREATE), path, "cannot create a property list"));
+  // Creation order: hooks list in capture order, labels in dataset order.
+  check(H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), path,
+        "cannot create group " + name);
+  return h5::group_handle(check(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), path,
+                                "cannot create " + name));
+}
+
+// float32 -> float16 bits, bit-identical to core's f32_to_f16 (nearest-even, overflow to inf, canonical NaN);
+// with F16C (the default -march=native build) 8 at a time, which is what keeps float16 captures off the
+// critical path.
+void to_f16(const float* src, int64_t n, uint16_t* dst) {
+  int64_t i = 0;
+#if defined(__F16C__) && defined(__AVX__)
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(src + i);
+    const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+    if (!_mm256_testz_ps(nan, nan)) {  // F16C keeps NaN payloads; f32_to_f16 does not
+      for (int k = 0; k < 8; ++k) dst[i + k] = f32_to_f16(src[i + k]);
+      continue;
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                     _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+#endif
+  for (; i < n; ++i) dst[i] = f32_to_f16(src[i]);
+}
+
+int64_t chunk_rows_for(int64_t row_bytes, int64_t target) {
+  return std::max<int64_t>(1, target / row_bytes);
+}
+
+// ---- validation -------------------------------------------------------------------------------------------
+
+void validate_layout(const std::string& path, const ActivationFileInfo& info,
+                     const std::vector<HookDatasetSpec>& hooks, const std::vector<LabelColumn>& labels) {
+  if (info.n_pos < 1)
+    throw InputError(path + ": n_pos must be at least 1 (got " + std::to_string(info.n_pos) + ")");
+  std::vector<std::string> seen;
+  for (const auto& h : hooks) {
+    if (h.hook.empty() || h.hook.find('/') != std::string::npos || h.hook == "." || h.hook == "..")
+      throw InputError(path + ": hook name '" + h.hook + "' cannot name an HDF5 dataset");
+    if (std::find(seen.begin(), seen.end(), h.hook) != seen.end())
+      throw InputError(path + ": hook " + h.hook + " given twice");
+    seen.push_back(h.hook);
+    for (int64_t d : h.row_shape)
+      if (d < 1) throw InputError(path + ": hook " + h.hook + " has row shape " + join_shape(h.row_shape));
+    if (h.row_shape.size() > 30) throw InputError(path + ": hook " + h.hook + " has too many dimensions");
+  }
+  seen.clear();
+  for (const auto& l : labels) {
+    if (l.name.empty() || l.name.find('/') != std::string::npos || l.name == "." || l.name == "..")
+      throw InputError(path + ": label name '" + l.name + "' cannot name an HDF5 dataset");
+    if (std::find(seen.begin(), seen.end(), l.name) != seen.end())
+      throw InputError(path + ": label column " + l.name + " given twice");
+    seen.push_back(l.name);
+  }
+}
+
+// ---- the writer -------------------------------------------------------------------------------------------
+
+class Hdf5ActivationWriter final : public ActivationFileWriter {
+ public:
+  // Opens `path` (built by create(), or an existing partial file) in SWMR-write mode.
+  Hdf5ActivationWriter(const std::string& path, WriterLock lock, const std::vector<HookDatasetSpec>& hooks,
+                       const std::vector<LabelColumn>& file_labels, StoreDType dtype, int64_t n_pos)
+      : path_(path), lock_(std::move(lock)), labels_(file_labels), dtype_(dtype), n_pos_(n_pos) {
+    h5::Handle fapl = latest_format_fapl(path_);
+    // A killed SWMR writer leaves the superblock marked "open for writing" and its end-of-allocation address
+    // stale (SWMR writers do not rewrite it). These two (private but stable) properties are what h5clear uses
+    // to open such a file; the lock above guarantees nobody else is writing it.
+    hbool_t yes = true;
+    for (const char* prop : {"clear_status_flags", "skip_eof_check"})
+      if (H5Pexist(fapl.get(), prop) > 0) H5Pset(fapl.get(), prop, &yes);
+    file_ = h5::file_handle(check(H5Fopen(path_.c_str(), H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl.get()),
+                                  path_, "cannot open for writing"));
+    // New allocations must start past everything already in the file, not at the stale end address.
+    check(H5Fincrement_filesize(file_.get(), 0), path_, "cannot recover the end of the file");
+
+    tokens_ = open_rows("/tokens");
+    lengths_ = open_rows("/lengths");
+    for (const auto& l : labels_) {
+      label_sets_.push_back(open_rows("/labels/" + l.name));
+      class_sets_.push_back(is_class_kind(l.kind) ? open_rows("/label_classes/" + l.name) : RowDataset());
+    }
+    for (const auto& h : hooks) acts_.push_back(open_rows("/acts/" + h.hook));
+    committed_ds_ = open_dataset(file_.get(), "/committed_rows", path_);
+    complete_ds_ = open_dataset(file_.get(), "/complete", path_);
+    check(H5Dread(committed_ds_.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &committed_), path_,
+          "cannot read /committed_rows");
+    if (committed_ < 0) throw FormatError(path_, "/committed_rows is negative");
+    max_class_id_.assign(labels_.size(), -1);
+  }
+
+  ~Hdf5ActivationWriter() override {
+    h5::Call call;
+    close_all();
+  }
+
+  int64_t committed_rows() const override { return committed_; }
+  int64_t appended_rows() const override { return rows_; }
+
+  // Drops rows past /committed_rows (resume).
+  void truncate_to_committed() {
+    for (RowDataset* d : all_rows()) {
+      if (d->written_rows > committed_) set_extent(*d, committed_);
+      d->written_rows = std::min(d->written_rows, committed_);
+      if (d->written_rows < committed_)
+        throw FormatError(path_, d->name + " has " + std::to_string(d->written_rows) +
+                                     " rows but /committed_rows is " + std::to_string(committed_));
+    }
+    rows_ = committed_;
+    // Shrinking touched only rows past the commit; flush so a crash right now shows the same file.
+    check(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), path_, "cannot flush");
+  }
+
+  void append(int64_t n, const int32_t* tokens, const int32_t* lengths,
+              const std::vector<std::vector<double>>& sequence_labels,
+              const std::vector<std::vector<int32_t>>& token_labels,
+              const std::vector<const float*>& acts) override {
+    h5::Call call;
+    ensure_writable();
+    if (n < 0) throw InputError(path_ + ": append of " + std::to_string(n) + " rows");
+    if (n == 0) return;
+    validate_append(n, tokens, lengths, sequence_labels, token_labels, acts);
+
+    broken_ = true;  // until every dataset has taken the rows
+    put_rows(tokens_, n, tokens);
+    put_rows(lengths_, n, lengths);
+    for (size_t c = 0; c < labels_.size(); ++c) {
+      switch (labels_[c].kind) {
+        case LabelColumn::Kind::SequenceNumber:
+          put_rows(label_sets_[c], n, column_values(sequence_labels, c)->data());
+          break;
+        case LabelColumn::Kind::SequenceClass: {
+          const std::vector<double>& v = *column_values(sequence_labels, c);
+          scratch_ids_.resize(n);
+          for (int64_t i = 0; i < n; ++i) scratch_ids_[i] = static_cast<int32_t>(v[i]);
+          put_rows(label_sets_[c], n, scratch_ids_.data());
+          break;
+        }
+        case LabelColumn::Kind::TokenClass:
+          put_rows(label_sets_[c], n, column_ids(token_labels, c)->data());
+          break;
+      }
+    }
+    for (size_t h = 0; h < acts_.size(); ++h) {
+      const int64_t count = n * acts_[h].row_bytes / (dtype_ == StoreDType::F32 ? 4 : 2);
+      if (dtype_ == StoreDType::F32) {
+        put_rows(acts_[h], n, acts[h]);
+        continue;
+      }
+      scratch16_.resize(count);
+      const float* src = acts[h];
+      uint16_t* dst = scratch16_.data();
+      if (dtype_ == StoreDType::F16) {
+        to_f16(src, count, dst);
+      } else {
+        for (int64_t i = 0; i < count; ++i) dst[i] = f32_to_bf16(src[i]);
+      }
+      put_rows(acts_[h], n, dst);
+    }
+    rows_ += n;
+    broken_ = false;
+  }
+
+  void commit(const std::vector<LabelColumn>& labels) override {
+    h5::Call call;
+    ensure_writable();
+    commit_rows(labels);
+  }
+
+  void finish(const std::vector<LabelColumn>& labels) override {
+    h5::Call call;
+    ensure_writable();
+    broken_ = true;
+    for (RowDataset& d : acts_) {
+      if (d.tail.empty()) continue;
+      write_rows(d, d.written_rows, static_cast<int64_t>(d.tail.size()) / d.row_bytes, d.tail.data());
+      d.tail.clear();
+    }
+    broken_ = false;
+    commit_rows(labels);
+    const int8_t one = 1;
+    check(H5Dwrite(complete_ds_.get(), H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, &one), path_,
+          "cannot write /complete");
+    check(H5Dflush(complete_ds_.get()), path_, "cannot flush /complete");
+    if (!close_all()) check(-1, path_, "cannot close");
+    finished_ = true;
+  }
+
+ private:
+  RowDataset open_rows(const std::string& name) {
+    RowDataset d;
+    d.name = name;
+    // The chunk cache is sized from the dataset's own chunking, which needs the dataset open first.
+    h5::Handle probe = open_dataset(file_.get(), name, path_);
+    h5::Handle dcpl = h5::plist_handle(check(H5Dget_create_plist(probe.get()), path_, "cannot read " + name));
+    const bool filtered = H5Pget_nfilters(dcpl.get()) > 0;
+    const std::vector<hsize_t> dims = dataset_dims(probe.get(), path_, name);
+    if (dims.empty()) throw FormatError(path_, name + " is not a dataset of rows");
+    std::vector<hsize_t> chunk(dims.size());
+    if (H5Pget_layout(dcpl.get()) != H5D_CHUNKED ||
+        H5Pget_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()) < 0)
+      throw FormatError(path_, name + " is not chunked");
+    d.type = h5::type_handle(check(H5Dget_type(probe.get()), path_, "cannot read the type of " + name));
+    d.row_dims.assign(dims.begin() + 1, dims.end());
+    d.row_bytes = static_cast<int64_t>(H5Tget_size(d.type.get()));
+    for (hsize_t x : d.row_dims) d.row_bytes *= static_cast<int64_t>(x);
+    d.chunk_rows = static_cast<int64_t>(chunk[0]);
+    d.written_rows = static_cast<int64_t>(dims[0]);
+    d.hold_partial = filtered;
+    probe.reset();
+
+    h5::Handle dapl =
+        h5::plist_handle(check(H5Pcreate(H5P_DATASET_ACCESS), path_, "cannot create a property list"));
+    const int64_t chunk_bytes = d.chunk_rows * d.row_bytes;
+    if (filtered) {
+      // Room for the chunk being filled; fully written chunks are evicted (and compressed) first (w0 = 1).
+      check(H5Pset_chunk_cache(dapl.get(), 521,
+                               static_cast<size_t>(std::max<int64_t>(2 * chunk_bytes + 1, 1 << 20)), 1.0),
+            path_, "cannot set the chunk cache of " + name);
+    } else {
+      // No cache: every write goes straight to its place in the file, partial chunks included (no fill
+      // values).
+      check(H5Pset_chunk_cache(dapl.get(), 0, 0, 1.0), path_, "cannot set the chunk cache of " + name);
+    }
+    d.id = open_dataset(file_.get(), name, path_, dapl.get());
+    return d;
+  }
+
+  std::vector<RowDataset*> all_rows() {
+    std::vector<RowDataset*> out{&tokens_, &lengths_};
+    for (auto& d : label_sets_) out.push_back(&d);
+    for (auto& d : acts_) out.push_back(&d);
+    return out;
+  }
+
+  void ensure_writable() const {
+    if (finished_) throw InputError(path_ + ": the activation file is already finished");
+    if (broken_)
+      throw FormatError(path_,
+                        "an earlier write failed; the file holds its last commit (use --resume to continue)");
+  }
+
+  void set_extent(RowDataset& d, int64_t rows) {
+    std::vector<hsize_t> dims{static_cast<hsize_t>(rows)};
+    dims.insert(dims.end(), d.row_dims.begin(), d.row_dims.end());
+    check(H5Dset_extent(d.id.get(), dims.data()), path_, "cannot resize " + d.name);
+  }
+
+  // Writes rows [first, first + n) of `d` from `data` (stored form) with one H5Dwrite.
+  void write_rows(RowDataset& d, int64_t first, int64_t n, const void* data) {
+    if (n <= 0) return;
+    set_extent(d, first + n);
+    std::vector<hsize_t> start(d.row_dims.size() + 1, 0), count{static_cast<hsize_t>(n)};
+    start[0] = static_cast<hsize_t>(first);
+    count.insert(count.end(), d.row_dims.begin(), d.row_dims.end());
+    h5::Handle fspace = h5::space_handle(check(H5Dget_space(d.id.get()), path_, "cannot write " + d.name));
+    check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+          path_, "cannot select rows of " + d.name);
+    h5::Handle mspace =
+        h5::space_handle(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), path_,
+                               "cannot write " + d.name));
+    check(H5Dwrite(d.id.get(), d.type.get(), mspace.get(), fspace.get(), H5P_DEFAULT, data), path_,
+          "cannot write " + d.name);
+    d.written_rows = first + n;
+  }
+
+  // Hands n appended rows to `d`; compressed datasets only ever get whole chunks until finish().
+  void put_rows(RowDataset& d, int64_t n, const void* data) {
+    const auto* bytes = static_cast<const uint8_t*>(data);
+    if (!d.hold_partial) {
+      write_rows(d, d.written_rows, n, bytes);
+      return;
+    }
+    const int64_t pending = static_cast<int64_t>(d.tail.size()) / d.row_bytes;
+    const int64_t total = d.written_rows + pending + n;
+    const int64_t boundary = total / d.chunk_rows * d.chunk_rows;
+    int64_t used = 0;
+    if (boundary > d.written_rows && pending > 0) {
+      // Complete the chunk the tail started, in one buffer so HDF5 sees it whole.
+      const int64_t chunk_end = std::min(boundary, (d.written_rows / d.chunk_rows + 1) * d.chunk_rows);
+      used = chunk_end - d.written_rows - pending;
+      d.tail.insert(d.tail.end(), bytes, bytes + used * d.row_bytes);
+      write_rows(d, d.written_rows, pending + used, d.tail.data());
+      d.tail.clear();
+    }
+    if (boundary > d.written_rows) {
+      const int64_t whole = boundary - d.written_rows;
+      write_rows(d, d.written_rows, whole, bytes + used * d.row_bytes);
+      used += whole;
+    }
+    d.tail.insert(d.tail.end(), bytes + used * d.row_bytes, bytes + n * d.row_bytes);
+  }
+
+  // The caller's vector for label column c: indexed by column, or holding only the columns of that kind.
+  template <typename V>
+  const V* pick_column(const std::vector<V>& given, size_t c, bool want_token) const {
+    size_t same_kind = 0, index = 0;
+    for (size_t i = 0; i < labels_.size(); ++i) {
+      const bool is_token = labels_[i].kind == LabelColumn::Kind::TokenClass;
+      if (is_token != want_token) continue;
+      if (i == c) index = same_kind;
+      ++same_kind;
+    }
+    if (given.size() == labels_.size()) return &given[c];
+    if (given.size() == same_kind) return &given[index];
+    return nullptr;
+  }
+  const std::vector<double>* column_values(const std::vector<std::vector<double>>& given, size_t c) const {
+    return pick_column(given, c, false);
+  }
+  const std::vector<int32_t>* column_ids(const std::vector<std::vector<int32_t>>& given, size_t c) const {
+    return pick_column(given, c, true);
+  }
+
+  void validate_append(int64_t n, const int32_t* tokens, const int32_t* lengths,
+                       const std::vector<std::vector<double>>& sequence_labels,
+                       const std::vector<std::vector<int32_t>>& token_labels,
+                       const std::vector<const float*>& acts) {
+    const std::string where =
+        path_ + ": append of rows " + std::to_string(rows_) + ".." + std::to_string(rows_ + n);
+    std::vector<int32_t> max_id = max_class_id_;  // kept only if the whole batch is valid
+    if (tokens == nullptr || lengths == nullptr)
+      throw InputError(where + ": tokens and lengths are required");
+    for (int64_t r = 0; r < n; ++r) {
+      const int32_t len = lengths[r];
+      if (len < 0 || len > n_pos_)
+        throw InputError(where + ": row " + std::to_string(rows_ + r) + " has length " + std::to_string(len) +
+                         " (n_pos " + std::to_string(n_pos_) + ")");
+      for (int64_t j = len; j < n_pos_; ++j)
+        if (tokens[r * n_pos_ + j] != -1)
+          throw InputError(where + ": tokens of row " + std::to_string(rows_ + r) +
+                           " are not -1 past its length");
+    }
+    for (size_t c = 0; c < labels_.size(); ++c) {
+      const LabelColumn& l = labels_[c];
+      if (l.kind == LabelColumn::Kind::TokenClass) {
+        const auto* ids = column_ids(token_labels, c);
+        if (ids == nullptr || static_cast<int64_t>(ids->size()) != n * n_pos_)
+          throw InputError(where + ": token label column " + l.name + " needs " + std::to_string(n * n_pos_) +
+                           " class ids");
+        for (int64_t r = 0; r < n; ++r) {
+          for (int64_t j = 0; j < n_pos_; ++j) {
+            const int32_t id = (*ids)[r * n_pos_ + j];
+            if (j >= lengths[r] ? id != -1 : id < -1)
+              throw InputError(where + ": label " + l.name + " of row " + std::to_string(rows_ + r) +
+                               " position " + std::to_string(j) + " is " + std::to_string(id) +
+                               (j >= lengths[r] ? " past the sequence's length (expected -1)" : ""));
+            max_id[c] = std::max(max_id[c], id);
+          }
+        }
+      } else {
+        const auto* values = column_values(sequence_labels, c);
+        if (values == nullptr || static_cast<int64_t>(values->size()) != n)
+          throw InputError(where + ": label column " + l.name + " needs " + std::to_string(n) + " values");
+        if (l.kind == LabelColumn::Kind::SequenceClass) {
+          for (int64_t r = 0; r < n; ++r) {
+            const double v = (*values)[r];
+            if (!(v >= -1 && v <= std::numeric_limits<int32_t>::max()) || v != std::floor(v))
+              throw InputError(where + ": label " + l.name + " of row " + std::to_string(rows_ + r) + " is " +
+                               std::to_string(v) + ", not a class id");
+            max_id[c] = std::max(max_id[c], static_cast<int32_t>(v));
+          }
+        }
+      }
+    }
+    if (acts.size() != acts_.size())
+      throw InputError(where + ": " + std::to_string(acts.size()) + " activation arrays for " +
+                       std::to_string(acts_.size()) + " hooks");
+    for (size_t h = 0; h < acts.size(); ++h)
+      if (acts[h] == nullptr) throw InputError(where + ": no activations for " + acts_[h].name);
+    max_class_id_ = max_id;
+  }
+
+  // Brings /label_classes up to the caller's lists, which may only grow.
+  void sync_classes(const std::vector<LabelColumn>& given) {
+    if (given.size() != labels_.size())
+      throw InputError(path_ + ": commit with " + std::to_string(given.size()) +
+                       " label columns, the file has " + std::to_string(labels_.size()));
+    for (size_t c = 0; c < labels_.size(); ++c) {
+      LabelColumn& rec = labels_[c];
+      const LabelColumn& now = given[c];
+      if (now.name != rec.name || now.kind != rec.kind)
+        throw InputError(path_ + ": label column " + std::to_string(c) + " is " + rec.name + " (" +
+                         kind_name(rec.kind) + ") in the file but " + now.name + " (" + kind_name(now.kind) +
+                         ") now");
+      if (!is_class_kind(rec.kind)) continue;
+      const size_t common = std::min(now.classes.size(), rec.classes.size());
+      for (size_t i = 0; i < common; ++i)
+        if (now.classes[i] != rec.classes[i])
+          throw InputError(path_ + ": label column " + rec.name + " class " + std::to_string(i) + " is '" +
+                           rec.classes[i] + "' in the file but '" + now.classes[i] + "' now");
+      if (now.classes.size() > rec.classes.size()) {
+        RowDataset& d = class_sets_[c];
+        const std::vector<char> packed = pack_class_names(now.classes, rec.classes.size(), path_, rec.name);
+        write_rows(d, static_cast<int64_t>(rec.classes.size()),
+                   static_cast<int64_t>(now.classes.size() - rec.classes.size()), packed.data());
+        rec.classes = now.classes;
+      }
+      if (max_class_id_[c] >= static_cast<int32_t>(rec.classes.size()))
+        throw InputError(path_ + ": label column " + rec.name + " has class id " +
+                         std::to_string(max_class_id_[c]) + " but only " +
+                         std::to_string(rec.classes.size()) + " class names");
+    }
+  }
+
+  void commit_rows(const std::vector<LabelColumn>& labels) {
+    sync_classes(labels);
+    int64_t committed = rows_;
+    for (const RowDataset* d : all_rows()) committed = std::min(committed, d->written_rows);
+    // Everything the new count covers reaches the file first (rows, chunk indices, extents, class names) ...
+    check(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), path_, "cannot flush");
+    if (committed == committed_) return;
+    // ... and only then the count itself.
+    check(H5Dwrite(committed_ds_.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &committed), path_,
+          "cannot write /committed_rows");
+    check(H5Dflush(committed_ds_.get()), path_, "cannot flush /committed_rows");
+    committed_ = committed;
+  }
+
+  bool close_all() {
+    bool ok = true;
+    for (RowDataset* d : all_rows()) {
+      ok = d->id.reset() && ok;
+      d->type.reset();
+    }
+    for (RowDataset& d : class_sets_) {
+      ok = d.id.reset() && ok;
+      d.type.reset();
+    }
+    ok = committed_ds_.reset() && ok;
+    ok = complete_ds_.reset() && ok;
+    ok = file_.reset() && ok;
+    lock_.release();
+    return ok;
+  }
+
+  std::string path_;
+  WriterLock lock_;
+  std::vector<LabelColumn> labels_;  // names, kinds, and the class lists written to the file so far
+  StoreDType dtype_;
+  int64_t n_pos_;
+  h5::Handle file_;
+  RowDataset tokens_, lengths_;
+  std::vector<RowDataset> label_sets_;  // per label column
+  std::vector<RowDataset> class_sets_;  // per label column: /label_classes/<name> (empty for number columns)
+  std::vector<RowDataset> acts_;        // per hook, in the caller's order
+  h5::Handle committed_ds_, complete_ds_;
+  int64_t committed_ = 0;
+  int64_t rows_ = 0;
+  std::vector<int32_t> max_class_id_;
+  std::vector<uint16_t> scratch16_;
+  std::vector<int32_t> scratch_ids_;
+  bool finished_ = false;
+  bool broken_ = false;
+};
+
+// Builds the whole file (every object and attribute) at `side_path`, outside SWMR mode.
+void build_file(const std::string& side_path, const std::string& shown, const ActivationFileInfo& info,
+                const std::vector<HookDatasetSpec>& hooks, const std::vector<LabelColumn>& labels,
+                const WriterOptions& options) {
+  h5::Handle fapl = latest_format_fapl(shown);
+  h5::Handle file = h5::file_handle(
+      check(H5Fcreate(side_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), shown, "cannot create"));
+  const hid_t f = file.get();
+  write_string_attr(f, "format", kFormatName, shown);
+  write_int_attr(f, "format_version", kFormatVersion, shown);
+  write_string_attr(f, "resid_version", info.resid_version, shown);
+  write_string_attr(f, "model_path", info.model_path, shown);
+  write_string_attr(f, "model_sha256", info.model_sha256, shown);
+  write_string_attr(f, "model_config", info.model_config_json, shown);
+  write_string_attr(f, "tokenizer", info.tokenizer, shown);
+  write_string_attr(f, "dataset_path", info.dataset_path, shown);
+  write_string_attr(f, "dataset_sha256", info.dataset_sha256, shown);
+  write_string_attr(f, "dataset", info.dataset_description, shown);
+  write_string_attr(f, "command_line", info.command_line, shown);
+  write_string_attr(f, "created", info.created, shown);
+  write_string_attr(f, "positions", info.positions, shown);
+  write_int_attr(f, "n_pos", info.n_pos, shown);
+
+  const int64_t n_pos = info.n_pos;
+  create_row_dataset(f, "/tokens", H5T_STD_I32LE, {n_pos}, chunk_rows_for(4 * n_pos, kSmallChunkBytes), false,
+                     shown);
+  create_row_dataset(f, "/lengths", H5T_STD_I32LE, {}, chunk_rows_for(4, kSmallChunkBytes), false, shown);
+
+  h5::Handle label_group = create_group(f, "/labels", shown);
+  h5::Handle classes_group = create_group(f, "/label_classes", shown);
+  h5::Handle name_type = class_name_type(shown);
+  for (const LabelColumn& l : labels) {
+    h5::Handle ds;
+    switch (l.kind) {
+      case LabelColumn::Kind::SequenceNumber:
+        create_row_dataset(label_group.get(), l.name, H5T_IEEE_F64LE, {}, chunk_rows_for(8, kSmallChunkBytes),
+                           false, shown, &ds);
+        break;
+      case LabelColumn::Kind::SequenceClass:
+        create_row_dataset(label_group.get(), l.name, H5T_STD_I32LE, {}, chunk_rows_for(4, kSmallChunkBytes),
+                           false, shown, &ds);
+        break;
+      case LabelColumn::Kind::TokenClass:
+        create_row_dataset(label_group.get(), l.name, H5T_STD_I32LE, {n_pos},
+                           chunk_rows_for(4 * n_pos, kSmallChunkBytes), false, shown, &ds);
+        break;
+    }
+    write_string_attr(ds.get(), "kind", kind_name(l.kind), shown);
+    if (!is_class_kind(l.kind)) continue;
+    write_string_attr(ds.get(), "class_names", "/label_classes/" + l.name, shown);
+    h5::Handle names;
+    create_row_dataset(classes_group.get(), l.name, name_type.get(), {}, kClassChunkRows, false, shown,
+                       &names);
+    if (l.classes.empty()) continue;
+    const std::vector<char> packed = pack_class_names(l.classes, 0, shown, l.name);
+    const hsize_t n = l.classes.size();
+    check(H5Dset_extent(names.get(), &n), shown, "cannot resize /label_classes/" + l.name);
+    check(H5Dwrite(names.get(), name_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()), shown,
+          "cannot write /label_classes/" + l.name);
+  }
+  label_group.reset();
+  classes_group.reset();
+
+  h5::Handle store_type = make_store_type(options.dtype, shown);
+  const int64_t elem = options.dtype == StoreDType::F32 ? 4 : 2;
+  h5::Handle acts_group = create_group(f, "/acts", shown);
+  for (const HookDatasetSpec& h : hooks) {
+    const int64_t row_bytes = elem * product(h.row_shape);
+    const int64_t chunk_rows =
+        options.chunk_rows > 0 ? options.chunk_rows : chunk_rows_for(row_bytes, kActsChunkBytes);
+    if (chunk_rows * row_bytes >= (int64_t{1} << 32))
+      throw InputError(shown + ": chunks of " + std::to_string(chunk_rows) + " rows of " + h.hook +
+                       " exceed HDF5's 4 GiB chunk limit");
+    h5::Handle ds;
+    create_row_dataset(acts_group.get(), h.hook, store_type.get(), h.row_shape, chunk_rows, options.compress,
+                       shown, &ds);
+    write_string_attr(ds.get(), "hook", h.hook, shown);
+    write_int_attr(ds.get(), "layer", h.layer, shown);
+    write_string_attr(ds.get(), "reduction", h.reduction, shown);
+    write_string_attr(ds.get(), "dtype", store_dtype_name(options.dtype), shown);
+  }
+  acts_group.reset();
+
+  const int64_t zero64 = 0;
+  const int8_t zero8 = 0;
+  create_scalar_dataset(f, "/committed_rows", H5T_STD_I64LE, H5T_NATIVE_INT64, &zero64, shown);
+  create_scalar_dataset(f, "/complete", H5T_STD_I8LE, H5T_NATIVE_INT8, &zero8, shown);
+  if (!file.reset()) check(-1, shown, "cannot close after creating");
+}
+
+// The names of /label_classes/<name>.
+std::vector<std::string> read_class_names(hid_t file, const std::string& column, const std::string& path) {
+  const std::string name = "/label_classes/" + column;
+  if (H5Lexists(file, "/label_classes", H5P_DEFAULT) <= 0) throw FormatError(path, "no dataset " + name);
+  h5::Handle ds = open_dataset(file, name, path);
+  const std::vector<hsize_t> dims = dataset_dims(ds.get(), path, name);
+  if (dims.size() != 1) throw FormatError(path, name + " is not a list");
+  h5::Handle type = h5::type_handle(check(H5Dget_type(ds.get()), path, "cannot read the type of " + name));
+  const size_t width = H5Tget_size(type.get());
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0)
+    throw FormatError(path, name + " is not a list of fixed-width strings");
+  std::vector<char> buf(dims[0] * width);
+  if (dims[0] > 0)
+    check(H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), path,
+          "cannot read " + name);
+  std::vector<std::string> out;
+  for (hsize_t i = 0; i < dims[0]; ++i)
+    out.emplace_back(buf.data() + i * width, strnlen(buf.data() + i * width, width));
+  return out;
+}
+
+// The `dtype` attribute of an /acts dataset.
+StoreDType stored_dtype(hid_t dataset, const std::string& name, const std::string& path) {
+  const std::string dtype = read_string_attr(dataset, "dtype", path);
+  for (StoreDType t : {StoreDType::F32, StoreDType::F16, StoreDType::BF16})
+    if (dtype == store_dtype_name(t)) return t;
+  throw FormatError(path, name + " has an unknown dtype '" + dtype + "'");
+}
+
+// What resume() and the readers learn from a file's attributes and layout.
+ActivationFileSummary summarize(hid_t file, const std::string& path, bool for_resume = false) {
+  ActivationFileSummary s;
+  s.format_version = read_int_attr(file, "format_version", path);
+  if (s.format_version != kFormatVersion) {
+    const std::string what = "format_version " + std::to_string(s.format_version) + " (this resid " +
+                             (for_resume ? "writes " : "reads ") + std::to_string(kFormatVersion) + ")";
+    if (for_resume) throw InputError(path + ": cannot resume: " + what);
+    throw FormatError(path, what);
+  }
+  s.committed_rows = read_scalar_int(file, "/committed_rows", path);
+  s.complete = read_scalar_int(file, "/complete", path) != 0;
+  ActivationFileInfo& i = s.info;
+  i.resid_version = read_string_attr(file, "resid_version", path);
+  i.model_path = read_string_attr(file, "model_path", path);
+  i.model_sha256 = read_string_attr(file, "model_sha256", path);
+  i.model_config_json = read_string_attr(file, "model_config", path);
+  i.tokenizer = read_string_attr(file, "tokenizer", path);
+  i.dataset_path = read_string_attr(file, "dataset_path", path);
+  i.dataset_sha256 = read_string_attr(file, "dataset_sha256", path);
+  i.dataset_description = read_string_attr(file, "dataset", path);
+  i.command_line = read_string_attr(file, "command_line", path);
+  i.created = read_string_attr(file, "created", path);
+  i.positions = read_string_attr(file, "positions", path);
+  i.n_pos = read_int_attr(file, "n_pos", path);
+
+  bool dtype_seen = false;
+  for (const std::string& name : group_members(file, "/acts", path)) {
+    h5::Handle ds = open_dataset(file, "/acts/" + name, path);
+    HookDatasetSpec spec;
+    spec.hook = name;
+    spec.layer = static_cast<int>(read_int_attr(ds.get(), "layer", path));
+    spec.reduction = read_string_attr(ds.get(), "reduction", path);
+    const std::vector<hsize_t> dims = dataset_dims(ds.get(), path, "/acts/" + name);
+    for (size_t k = 1; k < dims.size(); ++k) spec.row_shape.push_back(static_cast<int64_t>(dims[k]));
+    const StoreDType dtype = stored_dtype(ds.get(), "/acts/" + name, path);
+    if (dtype_seen && dtype != s.dtype) throw FormatError(path, "/acts datasets have different dtypes");
+    s.dtype = dtype;
+    dtype_seen = true;
+    h5::Handle dcpl =
+        h5::plist_handle(check(H5Dget_create_plist(ds.get()), path, "cannot read /acts/" + name));
+    s.compressed = s.compressed || H5Pget_nfilters(dcpl.get()) > 0;
+    s.hooks.push_back(name);
+    s.hook_specs.push_back(spec);
+  }
+  for (const std::string& name : group_members(file, "/labels", path)) {
+    h5::Handle ds = open_dataset(file, "/labels/" + name, path);
+    LabelColumn l;
+    l.name = name;
+    if (!kind_from_name(read_string_attr(ds.get(), "kind", path), &l.kind))
+      throw FormatError(path, "/labels/" + name + " has an unknown kind");
+    if (is_class_kind(l.kind)) l.classes = read_class_names(file, name, path);
+    s.labels.push_back(l);
+  }
+  return s;
+}
+
+// The checks of resume(): InputError naming the first thing that differs.
+void check_resumable(const std::string& path, const ActivationFileSummary& s, const ActivationFileInfo& info,
+                     const std::vector<HookDatasetSpec>& hooks, const std::vector<LabelColumn>& labels,
+                     const WriterOptions& options) {
+  const std::string prefix = path + ": cannot resume: ";
+  if (s.complete) throw InputError(path + " is already complete (nothing to resume)");
+  auto same = [&](const char* what, const std::string& file, const std::string& now) {
+    if (file != now) throw InputError(prefix + what + " differs (file " + file + ", now " + now + ")");
+  };
+  same("model_sha256", s.info.model_sha256, info.model_sha256);
+  same("dataset_sha256", s.info.dataset_sha256, info.dataset_sha256);
+  same("positions", s.info.positions, info.positions);
+  same("n_pos", std::to_string(s.info.n_pos), std::to_string(info.n_pos));
+  std::vector<std::string> now_hooks;
+  for (const auto& h : hooks) now_hooks.push_back(h.hook);
+  std::vector<std::string> file_sorted = s.hooks, now_sorted = now_hooks;
+  std::sort(file_sorted.begin(), file_sorted.end());
+  std::sort(now_sorted.begin(), now_sorted.end());
+  if (file_sorted != now_sorted) same("hook list", join_names(s.hooks), join_names(now_hooks));
+  for (const auto& h : hooks) {
+    const size_t k = std::find(s.hooks.begin(), s.hooks.end(), h.hook) - s.hooks.begin();
+    same(("row shape of " + h.hook).c_str(), join_shape(s.hook_specs[k].row_shape), join_shape(h.row_shape));
+    same(("reduction of " + h.hook).c_str(), s.hook_specs[k].reduction, h.reduction);
+  }
+  if (!hooks.empty()) same("dtype", store_dtype_name(s.dtype), store_dtype_name(options.dtype));
+  std::vector<std::string> file_labels, now_labels;
+  for (const auto& l : s.labels) file_labels.push_back(l.name + " (" + kind_name(l.kind) + ")");
+  for (const auto& l : labels) now_labels.push_back(l.name + " (" + kind_name(l.kind) + ")");
+  same("label columns", join_names(file_labels), join_names(now_labels));
+}
+
+}  // namespace
+
+// ---- public entry points ----------------------------------------------------------------------------------
+
+std::unique_ptr<ActivationFileWriter> ActivationFileWriter::create(const std::string& path,
+                                                                   const ActivationFileInfo& info,
+                                                                   const std::vector<HookDatasetSpec>& hooks,
+                                                                   const std::vector<LabelColumn>& labels,
+                                                                   const WriterOptions& options) {
+  h5::Call call;
+  validate_layout(path, info, hooks, labels);
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (fs::exists(status)) {
+    if (fs::is_directory(status)) throw InputError(path + " is a directory");
+    if (!options.force) throw InputError(path + " exists (use --force to overwrite)");
+    // Replacing a file another process is still writing would leave that process writing into a deleted file.
+    if (WriterLock::held_elsewhere(path)) throw InputError(path + " is being written by another process");
+  }
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir, ec)) throw InputError(path + ": directory " + dir.string() + " does not exist");
+
+  // Built beside the target (same filesystem, so the rename is atomic), then renamed into place.
+  SideFile side(
+      (dir / (fs::path(path).filename().string() + ".creating-" + std::to_string(::getpid()))).string());
+  const int fd = ::open(side.path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0)
+    throw InputError(path + ": cannot create a file in " + dir.string() + " (" + std::strerror(errno) + ")");
+  ::close(fd);
+  build_file(side.path(), path, info, hooks, labels, options);
+  WriterLock lock = WriterLock::acquire(side.path(), path);
+
+  if (options.force) {
+    if (::rename(side.path().c_str(), path.c_str()) != 0)
+      throw InputError(path + ": cannot move into place (" + std::strerror(errno) + ")");
+  } else if (::link(side.path().c_str(), path.c_str()) == 0) {  // link() never replaces an existing file
+    ::unlink(side.path().c_str());
+  } else if (errno == EEXIST) {
+    throw InputError(path + " exists (use --force to overwrite)");
+  } else if (::rename(side.path().c_str(), path.c_str()) != 0) {  // a filesystem without hard links
+    throw InputError(path + ": cannot move into place (" + std::strerror(errno) + ")");
+  }
+  side.keep();
+
+  return std::make_unique<Hdf5ActivationWriter>(path, std::move(lock), hooks, labels, options.dtype,
+                                                info.n_pos);
+}
+
+std::unique_ptr<ActivationFileWriter> ActivationFileWriter::resume(const std::string& path,
+                                                                   const ActivationFileInfo& info,
+                                                                   const std::vector<HookDatasetSpec>& hooks,
+                                                                   const std::vector<LabelColumn>& labels,
+                                                                   const WriterOptions& options) {
+  h5::Call call;
+  validate_layout(path, info, hooks, labels);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw InputError(path + " does not exist (nothing to resume)");
+  WriterLock lock = WriterLock::acquire(path, path);
+  // Check everything with a read-only open first, so a file that is not ours is never modified.
+  ActivationFileSummary summary;
+  {
+    h5::Handle file = open_for_read(path);
+    summary = summarize(file.get(), path, true);
+  }
+  check_resumable(path, summary, info, hooks, labels, options);
+
+  // Labels in the file's order with the file's class lists; the caller's lists are checked against them at
+  // commit.
+  std::vector<LabelColumn> file_labels = summary.labels;
+  auto writer = std::make_unique<Hdf5ActivationWriter>(path, std::move(lock), hooks, file_labels,
+                                                       summary.dtype, summary.info.n_pos);
+  writer->truncate_to_committed();
+  return writer;
+}
+
+ActivationFileSummary read_activation_summary(const std::string& path) {
+  h5::Call call;
+  h5::Handle file = open_for_read(path);
+  return summarize(file.get(), path);
+}
+
+namespace {
+
+// Reads rows [first, first + n) of a row dataset into `out` (memory type `mem_type`), checking the range
+// against /committed_rows. Returns the row shape.
+std::vector<int64_t> read_committed_rows(hid_t file, const std::string& name, int64_t first, int64_t n,
+                                         hid_t mem_type, size_t elem_bytes, std::vector<uint8_t>* out,
+                                         const std::string& path) {
+  const int64_t committed = read_scalar_int(file, "/committed_rows", path);
+  if (first < 0 || n < 0 || first + n > committed)
+    throw InputError(path + ": rows " + std::to_string(first) + ".." + std::to_string(first + n) + " of " +
+                     name + " requested, " + std::to_string(committed) + " committed");
+  h5::Handle ds = open_dataset(file, name, path);
+  const std::vector<hsize_t> dims = dataset_dims(ds.get(), path, name);
+  if (dims.empty() || static_cast<int64_t>(dims[0]) < first + n)
+    throw FormatError(path, name + " is shorter than /committed_rows");
+  std::vector<int64_t> row_shape(dims.begin() + 1, dims.end());
+  std::vector<hsize_t> start(dims.size(), 0), count = dims;
+  start[0] = static_cast<hsize_t>(first);
+  count[0] = static_cast<hsize_t>(n);
+  out->resize(static_cast<size_t>(n * product(row_shape)) * elem_bytes);
+  if (n == 0) return row_shape;
+  h5::Handle fspace = h5::space_handle(check(H5Dget_space(ds.get()), path, "cannot read " + name));
+  check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), path,
+        "cannot select rows of " + name);
+  h5::Handle mspace = h5::space_handle(check(
+      H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), path, "cannot read " + name));
+  h5::Handle type;
+  if (mem_type < 0) {  // as stored
+    type = h5::type_handle(check(H5Dget_type(ds.get()), path, "cannot read the type of " + name));
+    mem_type = type.get();
+  }
+  check(H5Dread(ds.get(), mem_type, mspace.get(), fspace.get(), H5P_DEFAULT, out->data()), path,
+        "cannot read " + name);
+  return row_shape;
+}
+
+// memcpy that accepts empty (null) buffers.
+void copy_bytes(void* dst, const void* src, size_t n) {
+  if (n > 0) std::memcpy(dst, src, n);
+}
+
+void check_member_name(const std::string& path, const std::string& what, const std::string& name) {
+  if (name.empty() || name.find('/') != std::string::npos)
+    throw InputError(path + ": no " + what + " named '" + name + "'");
+}
+
+}  // namespace
+
+std::vector<float> read_activation_rows(const std::string& path, const std::string& hook, int64_t first_row,
+                                        int64_t n_rows, std::vector<int64_t>* row_shape) {
+  h5::Call call;
+  h5::Handle file = open_for_read(path);
+  check_member_name(path, "hook", hook);
+  const std::string name = "/acts/" + hook;
+  if (H5Lexists(file.get(), "/acts", H5P_DEFAULT) <= 0 ||
+      H5Lexists(file.get(), name.c_str(), H5P_DEFAULT) <= 0)
+    throw InputError(path + ": no activations of hook " + hook);
+  StoreDType dtype;
+  {
+    h5::Handle ds = open_dataset(file.get(), name, path);
+    dtype = stored_dtype(ds.get(), name, path);
+  }
+  std::vector<uint8_t> raw;
+  const std::vector<int64_t> shape = read_committed_rows(file.get(), name, first_row, n_rows,
+                                                         dtype == StoreDType::F32 ? H5T_NATIVE_FLOAT : -1,
+                                                         dtype == StoreDType::F32 ? 4 : 2, &raw, path);
+  if (row_shape) *row_shape = shape;
+  std::vector<float> out(static_cast<size_t>(n_rows * product(shape)));
+  if (dtype == StoreDType::F32) {
+    copy_bytes(out.data(), raw.data(), out.size() * sizeof(float));
+  } else {
+    const auto* bits = reinterpret_cast<const uint16_t*>(raw.data());
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] = dtype == StoreDType::F16 ? f16_to_f32(bits[i]) : bf16_to_f32(bits[i]);
+  }
+  return out;
+}
+
+std::vector<int32_t> read_activation_tokens(const std::string& path, int64_t first_row, int64_t n_rows,
+                                            std::vector<int32_t>* lengths) {
+  h5::Call call;
+  h5::Handle file = open_for_read(path);
+  std::vector<uint8_t> raw;
+  read_committed_rows(file.get(), "/tokens", first_row, n_rows, H5T_NATIVE_INT32, 4, &raw, path);
+  std::vector<int32_t> tokens(raw.size() / 4);
+  copy_bytes(tokens.data(), raw.data(), raw.size());
+  if (lengths) {
+    read_committed_rows(file.get(), "/lengths", first_row, n_rows, H5T_NATIVE_INT32, 4, &raw, path);
+    lengths->resize(raw.size() / 4);
+    copy_bytes(lengths->data(), raw.data(), raw.size());
+  }
+  return tokens;
+}
+
+std::vector<double> read_activation_labels(const std::string& path, const std::string& name,
+                                           int64_t first_row, int64_t n_rows) {
+  h5::Call call;
+  h5::Handle file = open_for_read(path);
+  check_member_name(path, "label column", name);
+  const std::string ds_name = "/labels/" + name;
+  if (H5Lexists(file.get(), "/labels", H5P_DEFAULT) <= 0 ||
+      H5Lexists(file.get(), ds_name.c_str(), H5P_DEFAULT) <= 0)
+    throw InputError(path + ": no label column " + name);
+  std::vector<uint8_t> raw;
+  read_committed_rows(file.get(), ds_name, first_row, n_rows, H5T_NATIVE_DOUBLE, 8, &raw, path);
+  std::vector<double> out(raw.size() / 8);
+  copy_bytes(out.data(), raw.data(), raw.size());
+  return out;
+}
+
+std::vector<std::string> list_stored_datasets(const std::string& path) {
+  h5::Call call;
+  h5::Handle file = open_for_read(path);
+  std::vector<std::string> out;
+  std::vector<std::string> groups{"/"};
+  while (!groups.empty()) {
+    const std::string group = groups.back();
+    groups.pop_back();
+    for (const std::string& name : group_members(file.get(), group, path)) {
+      const std::string full = (group == "/" ? "/" : group + "/") + name;
+      h5::Handle obj(check(H5Oopen(file.get(), full.c_str(), H5P_DEFAULT), path, "cannot open " + full),
+                     H5Oclose);
+      const H5I_type_t kind = H5Iget_type(obj.get());
+      if (kind == H5I_GROUP) groups.push_back(full);
+      if (kind == H5I_DATASET) out.push_back(full);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<uint8_t> read_stored_dataset(const std::string& path, const std::string& dataset,
+                                         std::vector<int64_t>* shape, std::string* type) {
+  h5::Call call;
+  h5::Handle file = open_for_read(path);
+  if (H5Lexists(file.get(), dataset.c_str(), H5P_DEFAULT) <= 0)
+    throw InputError(path + ": no dataset " + dataset);
+  h5::Handle ds = open_dataset(file.get(), dataset, path);
+  h5::Handle ftype =
+      h5::type_handle(check(H5Dget_type(ds.get()), path, "cannot read the type of " + dataset));
+  const std::vector<hsize_t> dims = dataset_dims(ds.get(), path, dataset);
+  int64_t count = 1;
+  for (hsize_t d : dims) count *= static_cast<int64_t>(d);
+  std::vector<uint8_t> bytes(static_cast<size_t>(count) * H5Tget_size(ftype.get()));
+  if (count > 0)
+    check(H5Dread(ds.get(), ftype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()), path,
+          "cannot read " + dataset);
+  if (shape) shape->assign(dims.begin(), dims.end());
+  if (type) *type = type_name(ftype.get());
+  return bytes;
+}
+
+}  // namespace resid

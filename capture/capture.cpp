@@ -1,0 +1,269 @@
+#include "capture/capture.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.h"
+#include "hooks/hook_point.h"
+#include "hooks/hook_selector.h"
+#include "hooks/hook_set.h"
+
+namespace resid {
+
+PositionSpec PositionSpec::parse(const std::string& text) {
+  PositionSpec p;
+  if (text == "all") return p;
+  if (text == "last") return p.mode = Mode::Last, p;
+  if (text == "mean") return p.mode = Mode::Mean, p;
+  p.mode = Mode::Indices;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      p.indices.push_back(std::stoi(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw InputError("--positions '" + text + "': expected all, last, mean or comma-separated indices like 0,5,-1");
+    }
+  }
+  if (p.indices.empty()) throw InputError("--positions: no indices given");
+  return p;
+}
+
+std::string PositionSpec::describe() const {
+  switch (mode) {
+    case Mode::All: return "all";
+    case Mode::Last: return "last";
+    case Mode::Mean: return "mean";
+    case Mode::Indices: {
+      std::string s = "indices:";
+      for (size_t i = 0; i < indices.size(); ++i) s += (i ? "," : "") + std::to_string(indices[i]);
+      return s;
+    }
+  }
+  return "?";
+}
+
+namespace {
+
+bool is_attention_map(HookSite s) { return s == HookSite::AttnScores || s == HookSite::AttnPattern; }
+
+// Everything one batch contributes to the file, in the writer's layout.
+struct Batch {
+  int64_t n = 0;
+  std::vector<int32_t> tokens, lengths;                // [n, n_pos], [n]
+  std::vector<std::vector<double>> sequence_labels;    // per sequence column: [n]
+  std::vector<std::vector<int32_t>> token_labels;      // per token column: [n, n_pos]
+  std::vector<std::vector<float>> acts;                // per hook: [n, row...]
+  std::vector<std::vector<int32_t>> ids;               // unpadded, for the forward
+  int64_t token_count = 0;
+};
+
+// Reduces one hook activation of a [B, P, ...] forward into rows of the file's layout.
+class HookRecorder {
+ public:
+  HookRecorder(HookPointId point, const Config& c, const PositionSpec& positions, int n_pos)
+      : point_(point), positions_(positions), n_pos_(n_pos) {
+    const std::vector<int64_t> shape = hook_shape(c, point.site, 1, 1);
+    if (is_attention_map(point.site)) {
+      if (positions.mode != PositionSpec::Mode::All)
+        throw InputError(hook_name(point.site, point.layer) + " is an attention map; capture it with --positions all");
+      heads_ = shape[1];
+      spec_.row_shape = {heads_, n_pos, n_pos};
+    } else {
+      for (size_t i = 2; i < shape.size(); ++i) trailing_.push_back(shape[i]);
+      width_ = 1;
+      for (int64_t d : trailing_) width_ *= d;
+      spec_.row_shape = trailing_;
+      if (positions.mode == PositionSpec::Mode::All) spec_.row_shape.insert(spec_.row_shape.begin(), n_pos);
+      if (positions.mode == PositionSpec::Mode::Indices)
+        spec_.row_shape.insert(spec_.row_shape.begin(), static_cast<int64_t>(positions.indices.size()));
+    }
+    spec_.hook = hook_name(point.site, point.layer);
+    spec_.layer = point.layer;
+    spec_.reduction = positions.mode == PositionSpec::Mode::All ? "none" : positions.describe();
+    row_elems_ = 1;
+    for (int64_t d : spec_.row_shape) row_elems_ *= d;
+  }
+  const HookDatasetSpec& spec() const { return spec_; }
+  int64_t row_elems() const { return row_elems_; }
+
+  // act: [B, P, trailing...] or [B, H, P, P]; out: [B, row_elems] (zero-filled by the caller).
+  void record(const ActivationView& act, float* out) const {
+    const int64_t B = act.shape[0];
+    for (int64_t b = 0; b < B; ++b) {
+      const int len = (*act.lengths)[b];
+      float* row = out + b * row_elems_;
+      if (is_attention_map(point_.site)) {
+        const int64_t P = act.shape[2], K = act.shape[3];
+        for (int64_t h = 0; h < heads_; ++h)
+          for (int64_t q = 0; q < len; ++q)
+            std::memcpy(row + (h * n_pos_ + q) * n_pos_, act.data + ((b * heads_ + h) * P + q) * K,
+                        sizeof(float) * std::min<int64_t>(K, n_pos_));
+        continue;
+      }
+      const int64_t P = act.shape[1];
+      const float* seq = act.data + b * P * width_;
+      switch (positions_.mode) {
+        case PositionSpec::Mode::All:
+          std::memcpy(row, seq, sizeof(float) * len * width_);
+          break;
+        case PositionSpec::Mode::Last:
+          std::memcpy(row, seq + (len - 1) * width_, sizeof(float) * width_);
+          break;
+        case PositionSpec::Mode::Mean:
+          for (int p = 0; p < len; ++p)
+            for (int64_t j = 0; j < width_; ++j) row[j] += seq[p * width_ + j];
+          for (int64_t j = 0; j < width_; ++j) row[j] /= static_cast<float>(len);
+          break;
+        case PositionSpec::Mode::Indices:
+          for (size_t k = 0; k < positions_.indices.size(); ++k) {
+            const int p = positions_.indices[k] >= 0 ? positions_.indices[k] : len + positions_.indices[k];
+            if (p < 0 || p >= len)
+              throw InputError("--positions " + positions_.describe() + ": position " +
+                               std::to_string(positions_.indices[k]) + " does not exist in a sequence of " +
+                               std::to_string(len) + " tokens");
+            std::memcpy(row + k * width_, seq + p * width_, sizeof(float) * width_);
+          }
+          break;
+      }
+    }
+  }
+
+ private:
+  HookPointId point_;
+  PositionSpec positions_;
+  int n_pos_;
+  int64_t heads_ = 0, width_ = 0, row_elems_ = 0;
+  std::vector<int64_t> trailing_;
+  HookDatasetSpec spec_;
+};
+
+// Reads up to `size` examples into a batch; returns false when the dataset is exhausted and nothing was read.
+bool read_batch(Dataset& dataset, int size, int n_pos, Batch& batch) {
+  batch = Batch();
+  Example ex;
+  while (batch.n < size && dataset.next(ex)) {
+    if (ex.tokens.empty()) continue;
+    if (static_cast<int>(ex.tokens.size()) > n_pos)
+      throw InputError("dataset example at line " + std::to_string(ex.source_line) + " has " +
+                       std::to_string(ex.tokens.size()) + " tokens, more than the " + std::to_string(n_pos) +
+                       " positions per row (--max-tokens / the model's n_ctx)");
+    batch.ids.push_back(ex.tokens);
+    const size_t n_cols = dataset.labels().size();
+    batch.sequence_labels.resize(n_cols);
+    batch.token_labels.resize(n_cols);
+    for (size_t c = 0; c < n_cols; ++c) {
+      if (dataset.labels()[c].kind == LabelColumn::Kind::TokenClass) {
+        std::vector<int32_t> row(n_pos, -1);
+        const auto& tc = ex.token_classes.at(c);
+        std::copy(tc.begin(), tc.begin() + std::min<size_t>(tc.size(), n_pos), row.begin());
+        batch.token_labels[c].insert(batch.token_labels[c].end(), row.begin(), row.end());
+      } else {
+        batch.sequence_labels[c].push_back(ex.sequence_values.at(c));
+      }
+    }
+    std::vector<int32_t> padded(n_pos, -1);
+    std::copy(ex.tokens.begin(), ex.tokens.end(), padded.begin());
+    batch.tokens.insert(batch.tokens.end(), padded.begin(), padded.end());
+    batch.lengths.push_back(static_cast<int32_t>(ex.tokens.size()));
+    batch.token_count += static_cast<int64_t>(ex.tokens.size());
+    ++batch.n;
+  }
+  return batch.n > 0;
+}
+
+}  // namespace
+
+CaptureResult capture_activations(const LoadedModel& m, Dataset& dataset, const std::string& out_path,
+                                  ActivationFileInfo info, const CaptureOptions& options) {
+  if (!m.transformer) throw InputError(m.path + ": capture needs a language model");
+  const Transformer& model = *m.transformer;
+  const Config& c = model.config();
+  const int n_pos = options.n_pos > 0 ? options.n_pos : c.n_ctx;
+  if (n_pos > c.n_ctx)
+    throw InputError("--max-tokens " + std::to_string(n_pos) + " exceeds the model's n_ctx = " + std::to_string(c.n_ctx));
+  if (options.batch_size < 1) throw InputError("--batch-size must be at least 1");
+  if (options.hook_patterns.empty()) throw InputError("no hooks selected (--hooks PATTERN...)");
+
+  const std::vector<HookPointId> points = HookSelector::select(c, options.hook_patterns);
+  std::vector<HookRecorder> recorders;
+  std::vector<HookDatasetSpec> specs;
+  for (const HookPointId& p : points) {
+    recorders.emplace_back(p, c, options.positions, n_pos);
+    specs.push_back(recorders.back().spec());
+  }
+  info.n_pos = n_pos;
+  info.positions = options.positions.describe();
+  info.model_config_json = c.to_json().dump();
+
+  auto writer = options.resume
+                    ? ActivationFileWriter::resume(out_path, info, specs, dataset.labels(), options.writer)
+                    : ActivationFileWriter::create(out_path, info, specs, dataset.labels(), options.writer);
+  CaptureResult result;
+  result.rows = writer->committed_rows();
+
+  // Skip rows a previous run already committed.
+  dataset.rewind();
+  Example skipped;
+  for (int64_t r = 0; r < result.rows; ++r) {
+    do {
+      if (!dataset.next(skipped))
+        throw InputError(out_path + ": has " + std::to_string(result.rows) + " rows but the dataset has fewer examples");
+    } while (skipped.tokens.empty());
+  }
+
+  const auto start = std::chrono::steady_clock::now();
+  std::future<void> pending;  // the previous batch's write, overlapping this batch's forward
+  Batch batches[2];
+  int current = 0;
+  bool exhausted = false;
+  while (!(options.stop && options.stop->load())) {
+    const int64_t want = options.max_rows > 0 ? std::min<int64_t>(options.batch_size, options.max_rows - result.rows)
+                                              : options.batch_size;
+    if (want <= 0) break;
+    Batch& batch = batches[current];
+    if (!read_batch(dataset, static_cast<int>(want), n_pos, batch)) {
+      exhausted = true;
+      break;
+    }
+    // Forward with recorders writing straight into the batch's row buffers.
+    batch.acts.assign(recorders.size(), {});
+    for (size_t h = 0; h < recorders.size(); ++h) batch.acts[h].assign(batch.n * recorders[h].row_elems(), 0.0f);
+    HookSet hooks;
+    for (size_t h = 0; h < recorders.size(); ++h)
+      hooks.add(points[h], [&, h](ActivationView& act) { recorders[h].record(act, batch.acts[h].data()); });
+    ForwardOptions fwd;
+    fwd.logits = LogitsAt::None;
+    fwd.hooks = &hooks;
+    model.forward(TokenBatch::pad(batch.ids), fwd);
+
+    if (pending.valid()) pending.get();  // rethrows a write error
+    const std::vector<LabelColumn> labels = dataset.labels();
+    pending = std::async(std::launch::async, [&writer, &batch, labels] {
+      std::vector<const float*> acts;
+      for (const auto& a : batch.acts) acts.push_back(a.data());
+      writer->append(batch.n, batch.tokens.data(), batch.lengths.data(), batch.sequence_labels, batch.token_labels, acts);
+      writer->commit(labels);
+    });
+    result.rows += batch.n;
+    result.new_rows += batch.n;
+    result.new_tokens += batch.token_count;
+    if (options.on_progress) options.on_progress(result.rows, result.new_tokens);
+    current ^= 1;
+  }
+  if (pending.valid()) pending.get();
+  if (exhausted || (options.max_rows > 0 && result.rows >= options.max_rows)) {
+    writer->finish(dataset.labels());
+    result.complete = true;
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace resid

@@ -1,0 +1,48 @@
+// Streaming activation capture: a dataset goes through the model in batches; the selected hooks' activations
+// (optionally reduced over positions) are written to an HDF5 activation file as they are computed, by a writer
+// thread that overlaps with the next batch's forward. Memory is bounded by the model plus two batches.
+#pragma once
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "capture/activation_file.h"
+#include "core/formats/model_file.h"
+#include "datasets/dataset.h"
+
+namespace resid {
+
+struct PositionSpec {
+  enum class Mode { All, Last, Mean, Indices } mode = Mode::All;
+  std::vector<int> indices;  // Indices mode; negative counts from each sequence's last real token
+  static PositionSpec parse(const std::string& text);  // "all", "last", "mean", "0,5,-1"
+  std::string describe() const;
+};
+
+struct CaptureOptions {
+  std::vector<std::string> hook_patterns;
+  PositionSpec positions;
+  int n_pos = 0;            // padded positions per row (0 = the model's n_ctx)
+  int batch_size = 8;       // sequences per forward
+  WriterOptions writer;
+  bool resume = false;
+  int64_t max_rows = 0;     // stop after this many rows (0 = whole dataset)
+  const std::atomic<bool>* stop = nullptr;  // set by a signal handler: finish the current batch and stop
+  // Called after each commit with rows and tokens done so far.
+  std::function<void(int64_t rows, int64_t tokens)> on_progress;
+};
+
+struct CaptureResult {
+  int64_t rows = 0;        // rows in the file (including resumed ones)
+  int64_t new_rows = 0;    // rows computed by this run
+  int64_t new_tokens = 0;
+  bool complete = false;   // false when stopped early
+  double seconds = 0;
+};
+
+// Info's model/dataset fields are filled by the caller (paths, hashes, command line).
+CaptureResult capture_activations(const LoadedModel& model, Dataset& dataset, const std::string& out_path,
+                                  ActivationFileInfo info, const CaptureOptions& options);
+
+}  // namespace resid

@@ -1,0 +1,115 @@
+// resid capture MODEL DATASET --hooks PATTERN... -o OUT.h5: stream hook activations over a dataset into HDF5.
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include "capture/capture.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/progress.h"
+#include "core/error.h"
+
+namespace resid::cli {
+
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void request_stop(int) { g_stop.store(true); }
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,*+@%") ==
+                        std::string::npos)
+    return s;
+  std::string out = "'";
+  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
+std::string utc_now() {
+  char buf[32];
+  const std::time_t t = std::time(nullptr);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+}  // namespace
+
+int run_capture(const std::vector<std::string>& args) {
+  ModelOptions model_opts;
+  DatasetOptions data;
+  CaptureOptions cap;
+  std::string out, positions = "all", dtype = "float32";
+  po::options_description desc("resid capture options");
+  desc.add_options()
+      ("model", po::value(&model_opts.model)->required(), "model path")
+      ("dataset", po::value(&data.path)->required(), "dataset file")
+      ("hooks", po::value(&cap.hook_patterns)->multitoken()->required(),
+       "hook names, globs or layer ranges (blocks.*.hook_resid_post, blocks.2-4.mlp.hook_post)")
+      ("output,o", po::value(&out)->required(), "output HDF5 file")
+      ("kind", po::value(&data.kind)->default_value("auto"), "dataset kind: auto, text, windows, jsonl, tokens, tagged")
+      ("text-field", po::value(&data.text_field)->default_value("text"), "JSONL: the text field")
+      ("label-field", po::value(&data.label_fields)->composing(), "JSONL: a label field (repeatable)")
+      ("labels", po::value(&data.label_files)->composing(), "extra per-sequence labels NAME=FILE, one per line")
+      ("rule", po::value(&data.rules)->composing(),
+       "per-token rule label: in_quotes, end_of_sentence, starts_word, is_digit, is_capitalised (repeatable)")
+      ("window", po::value(&data.window)->default_value(0), "windows: tokens per window (0 = --max-tokens)")
+      ("no-bos", po::bool_switch(), "do not prepend BOS")
+      ("truncate", po::bool_switch(&data.truncate), "cut examples longer than --max-tokens instead of failing")
+      ("max-tokens", po::value(&cap.n_pos)->default_value(0), "positions per row (0 = the model's n_ctx)")
+      ("positions", po::value(&positions)->default_value("all"), "all, last, mean, or indices like 0,5,-1")
+      ("dtype", po::value(&dtype)->default_value("float32"), "stored dtype: float32, float16, bfloat16")
+      ("compress", po::bool_switch(&cap.writer.compress), "shuffle + deflate(1) compression")
+      ("batch-size", po::value(&cap.batch_size)->default_value(8), "sequences per forward pass")
+      ("max-rows", po::value(&cap.max_rows)->default_value(0), "stop after this many rows (0 = all)")
+      ("resume", po::bool_switch(&cap.resume), "continue an interrupted capture into OUT")
+      ("force", po::bool_switch(&cap.writer.force), "overwrite OUT if it exists");
+  model_opts.add_to(desc);
+  po::positional_options_description pos;
+  pos.add("model", 1).add("dataset", 1);
+  po::variables_map vm;
+  if (!parse(args, desc, pos, vm, "resid capture MODEL DATASET --hooks PATTERN... -o OUT.h5")) return 0;
+  if (cap.resume && cap.writer.force) throw InputError("--resume and --force contradict each other");
+  cap.positions = PositionSpec::parse(positions);
+  cap.writer.dtype = store_dtype_from_name(dtype);
+  data.add_bos = !vm["no-bos"].as<bool>();
+
+  const LoadedModel m = model_opts.load();
+  const Config& c = require_transformer(m).config();
+  const int n_pos = cap.n_pos > 0 ? cap.n_pos : c.n_ctx;
+  data.max_tokens = n_pos;
+  if (data.kind == "windows" && data.window == 0) data.window = n_pos;
+  auto dataset = open_dataset(data, m.tokenizer.get());
+
+  ActivationFileInfo info;
+  info.resid_version = RESID_VERSION;
+  info.model_path = std::filesystem::absolute(m.path).string();
+  info.model_sha256 = std::filesystem::is_regular_file(m.path) ? sha256_file(m.path) : "";
+  info.tokenizer = m.tokenizer ? m.tokenizer->describe() : "";
+  info.dataset_path = std::filesystem::absolute(data.path).string();
+  info.dataset_sha256 = sha256_file(data.path);
+  info.dataset_description = dataset->describe();
+  info.command_line = "resid capture";
+  for (const std::string& a : args) info.command_line += " " + shell_quote(a);
+  info.created = utc_now();
+
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+  cap.stop = &g_stop;
+  const std::optional<size_t> total = dataset->count_examples();
+  int64_t expected_rows = total ? static_cast<int64_t>(*total) : 0;
+  if (cap.max_rows > 0) expected_rows = expected_rows ? std::min(expected_rows, cap.max_rows) : cap.max_rows;
+  Progress progress("capture", expected_rows);
+  cap.on_progress = [&](int64_t rows, int64_t tokens) { progress.update(rows, tokens); };
+  const CaptureResult r = capture_activations(m, *dataset, out, info, cap);
+  progress.finish();
+  std::fprintf(stderr, "%s: %lld rows (%lld new, %lld tokens) in %.2f s, %.0f tokens/s%s\n", out.c_str(),
+               (long long)r.rows, (long long)r.new_rows, (long long)r.new_tokens, r.seconds,
+               r.new_tokens / std::max(r.seconds, 1e-9), r.complete ? "" : " — stopped early");
+  if (!r.complete) {
+    std::fprintf(stderr, "resid capture: interrupted; %lld committed rows are kept, continue with --resume\n",
+                 (long long)r.rows);
+    return 130;
+  }
+  return 0;
+}
+
+}  // namespace resid::cli
