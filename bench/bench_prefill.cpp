@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/allocator.h"
 #include "core/init.h"
 #include "core/transformer.h"
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--repeats")) repeats = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--shape")) which = argv[i + 1];
   }
+  tune_allocator_for_large_buffers();
   omp_set_num_threads(threads);
   const int batch = 4, n_pos = 256;
   std::printf("prefill, batch %d x %d tokens, %d threads, median of %d\n", batch, n_pos, threads, repeats);

@@ -146,7 +146,14 @@ class HookRecorder {
 
 // Reads up to `size` examples into a batch; returns false when the dataset is exhausted and nothing was read.
 bool read_batch(Dataset& dataset, int size, int n_pos, Batch& batch) {
-  batch = Batch();
+  // clear(), not a fresh Batch: buffers keep their capacity from batch to batch, so no page is faulted in twice.
+  batch.n = 0;
+  batch.token_count = 0;
+  batch.tokens.clear();
+  batch.lengths.clear();
+  batch.ids.clear();
+  for (auto& column : batch.sequence_labels) column.clear();
+  for (auto& column : batch.token_labels) column.clear();
   Example ex;
   while (batch.n < size && dataset.next(ex)) {
     if (ex.tokens.empty()) continue;
@@ -233,7 +240,7 @@ CaptureResult capture_activations(const LoadedModel& m, Dataset& dataset, const 
       break;
     }
     // Forward with recorders writing straight into the batch's row buffers.
-    batch.acts.assign(recorders.size(), {});
+    batch.acts.resize(recorders.size());
     for (size_t h = 0; h < recorders.size(); ++h) batch.acts[h].assign(batch.n * recorders[h].row_elems(), 0.0f);
     HookSet hooks;
     for (size_t h = 0; h < recorders.size(); ++h)
@@ -245,7 +252,7 @@ CaptureResult capture_activations(const LoadedModel& m, Dataset& dataset, const 
 
     if (pending.valid()) pending.get();  // rethrows a write error
     const std::vector<LabelColumn> labels = dataset.labels();
-    pending = std::async(std::launch::async, [&writer, &batch, labels] {
+    pending = std::async(std::launch::deferred, [&writer, &batch, labels] {
       std::vector<const float*> acts;
       for (const auto& a : batch.acts) acts.push_back(a.data());
       writer->append(batch.n, batch.tokens.data(), batch.lengths.data(), batch.sequence_labels, batch.token_labels, acts);

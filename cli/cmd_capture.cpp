@@ -2,6 +2,7 @@
 #include <csignal>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "capture/capture.h"
@@ -23,6 +24,14 @@ std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
   return out + "'";
+}
+
+// Peak resident set size of this process so far (VmHWM), in MiB; -1 if /proc is unavailable.
+double peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return -1;
 }
 
 std::string utc_now() {
@@ -101,9 +110,9 @@ int run_capture(const std::vector<std::string>& args) {
   cap.on_progress = [&](int64_t rows, int64_t tokens) { progress.update(rows, tokens); };
   const CaptureResult r = capture_activations(m, *dataset, out, info, cap);
   progress.finish();
-  std::fprintf(stderr, "%s: %lld rows (%lld new, %lld tokens) in %.2f s, %.0f tokens/s%s\n", out.c_str(),
-               (long long)r.rows, (long long)r.new_rows, (long long)r.new_tokens, r.seconds,
-               r.new_tokens / std::max(r.seconds, 1e-9), r.complete ? "" : " — stopped early");
+  std::fprintf(stderr, "%s: %lld rows (%lld new, %lld tokens) in %.2f s, %.0f tokens/s, peak RSS %.0f MiB%s\n",
+               out.c_str(), (long long)r.rows, (long long)r.new_rows, (long long)r.new_tokens, r.seconds,
+               r.new_tokens / std::max(r.seconds, 1e-9), peak_rss_mib(), r.complete ? "" : " (stopped early)");
   if (!r.complete) {
     std::fprintf(stderr, "resid capture: interrupted; %lld committed rows are kept, continue with --resume\n",
                  (long long)r.rows);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "core/allocator.h"
 #include "core/error.h"
 
 namespace resid::cli {
@@ -34,6 +35,7 @@ void print_help() {
 
 int main(int argc, char** argv) {
   using namespace resid::cli;
+  resid::tune_allocator_for_large_buffers();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_help();

@@ -1,0 +1,142 @@
+// Capture overhead and write speed.
+//  1. Bare forward (no hooks, no logits) over N batches of 4 x 256 tokens vs `capture_activations` of every
+//     blocks.*.hook_resid_post over the same tokens (uncompressed float32). Target: capture adds <= 10%.
+//  2. Raw append speed of the HDF5 activation file (no model), against `dd` writing the same number of bytes in the
+//     same directory. Target: >= 500 MB/s.
+//   bench_capture [--shape 15M|110M] [--batches N] [--rounds R] [--dir DIR] [--threads 2]
+#include <omp.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "capture/capture.h"
+#include "core/allocator.h"
+#include "core/init.h"
+
+using namespace resid;
+namespace fs = std::filesystem;
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+Config shape(const std::string& name) {
+  Config c;
+  c.d_vocab = 32000, c.n_ctx = 1024;
+  if (name == "15M") c.d_model = 288, c.n_layers = 6, c.n_heads = 6, c.n_kv_heads = 6, c.d_mlp = 768;
+  else c.d_model = 768, c.n_layers = 12, c.n_heads = 12, c.n_kv_heads = 12, c.d_mlp = 2048;
+  c.d_head = c.d_model / c.n_heads;
+  return c;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string which = "15M", dir = fs::temp_directory_path().string();
+  int batches = 16, threads = 2, rounds = 3;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--shape")) which = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--batches")) batches = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
+  }
+  tune_allocator_for_large_buffers();
+  omp_set_num_threads(threads);
+  const int batch = 4, n_pos = 256;
+  const fs::path work = fs::path(dir) / ("resid-bench-capture-" + std::to_string(::getpid()));
+  fs::create_directories(work);
+
+  const Config c = shape(which);
+  LoadedModel m;
+  m.path = "seeded";
+  m.transformer = std::make_shared<Transformer>(c, random_weights(c, 1));
+  // The dataset: random token ids, one sequence of n_pos per line.
+  const std::string data = (work / "ids.tokens").string();
+  {
+    std::ofstream out(data);
+    Rng rng(2);
+    for (int s = 0; s < batches * batch; ++s) {
+      for (int p = 0; p < n_pos; ++p) out << (p ? " " : "") << rng.next_u64() % c.d_vocab;
+      out << "\n";
+    }
+  }
+  DatasetOptions dopts;
+  dopts.path = data;
+  dopts.kind = "tokens";
+  dopts.max_tokens = n_pos;
+
+  // 1. Bare forward and capture over the same batches, alternated `rounds` times; the fastest of each counts, so a
+  // burst of other load on the machine does not decide the comparison.
+  std::vector<std::vector<int32_t>> rows;
+  {
+    auto ds = open_dataset(dopts, nullptr);
+    Example ex;
+    while (ds->next(ex)) rows.push_back(ex.tokens);
+  }
+  ForwardOptions bare;
+  bare.logits = LogitsAt::None;
+  m.transformer->forward(TokenBatch::pad({rows.begin(), rows.begin() + batch}), bare);  // warm-up
+  CaptureOptions copts;
+  copts.hook_patterns = {"blocks.*.hook_resid_post"};
+  copts.n_pos = n_pos;
+  copts.batch_size = batch;
+  copts.writer.force = true;
+  ActivationFileInfo info;
+  info.resid_version = RESID_VERSION;
+  const std::string out = (work / "capture.h5").string();
+  double forward_s = 1e30, capture_s = 1e30;
+  CaptureResult r;
+  for (int round = 0; round < rounds; ++round) {
+    auto t = std::chrono::steady_clock::now();
+    for (int b = 0; b < batches; ++b)
+      m.transformer->forward(TokenBatch::pad({rows.begin() + b * batch, rows.begin() + (b + 1) * batch}), bare);
+    forward_s = std::min(forward_s, seconds_since(t));
+    auto ds = open_dataset(dopts, nullptr);
+    t = std::chrono::steady_clock::now();
+    r = capture_activations(m, *ds, out, info, copts);
+    capture_s = std::min(capture_s, seconds_since(t));
+  }
+  const double captured_mb = double(r.rows) * n_pos * c.d_model * c.n_layers * 4 / 1e6;
+  std::printf("shape %s, %d batches of %d x %d tokens, %d threads, best of %d rounds\n", which.c_str(), batches, batch,
+              n_pos, threads, rounds);
+  std::printf("bare forward            %8.3f s  %8.0f tokens/s\n", forward_s, batches * batch * n_pos / forward_s);
+  std::printf("capture resid_post x%-3d %8.3f s  %8.0f tokens/s  (%.0f MB)  overhead %+.1f%%  (target <= 10%%)\n",
+              c.n_layers, capture_s, r.new_tokens / capture_s, captured_mb, 100 * (capture_s / forward_s - 1));
+
+  // 2. Raw append speed: the same rows written again without the model.
+  {
+    std::vector<HookDatasetSpec> specs;
+    for (int l = 0; l < c.n_layers; ++l)
+      specs.push_back({"blocks." + std::to_string(l) + ".hook_resid_post", l, "none", {n_pos, c.d_model}});
+    const std::string raw = (work / "raw.h5").string();
+    info.n_pos = n_pos;
+    info.positions = "all";
+    auto writer = ActivationFileWriter::create(raw, info, specs, {}, WriterOptions{});
+    std::vector<float> acts(size_t(batch) * n_pos * c.d_model, 0.5f);
+    std::vector<int32_t> tokens(size_t(batch) * n_pos, 1), lengths(batch, n_pos);
+    std::vector<const float*> ptrs(specs.size(), acts.data());
+    const auto t = std::chrono::steady_clock::now();
+    for (int b = 0; b < batches; ++b) {
+      writer->append(batch, tokens.data(), lengths.data(), {}, {}, ptrs);
+      writer->commit({});
+    }
+    writer->finish({});
+    writer.reset();
+    const double write_s = seconds_since(t);
+    std::printf("HDF5 append (no model)  %8.3f s  %8.0f MB/s  (target >= 500 MB/s)\n", write_s, captured_mb / write_s);
+    const std::string dd = "dd if=/dev/zero of=" + (work / "dd.bin").string() + " bs=1M count=" +
+                           std::to_string(static_cast<int>(captured_mb / 1.048576)) + " 2>&1 | tail -n 1";
+    std::printf("dd, same bytes, same dir: ");
+    std::fflush(stdout);
+    if (std::system(dd.c_str()) != 0) std::printf("(dd failed)\n");
+  }
+  fs::remove_all(work);
+  return 0;
+}
