@@ -252,7 +252,7 @@ CaptureResult capture_activations(const LoadedModel& m, Dataset& dataset, const 
 
     if (pending.valid()) pending.get();  // rethrows a write error
     const std::vector<LabelColumn> labels = dataset.labels();
-    pending = std::async(std::launch::deferred, [&writer, &batch, labels] {
+    pending = std::async(std::launch::async, [&writer, &batch, labels] {
       std::vector<const float*> acts;
       for (const auto& a : batch.acts) acts.push_back(a.data());
       writer->append(batch.n, batch.tokens.data(), batch.lengths.data(), batch.sequence_labels, batch.token_labels, acts);

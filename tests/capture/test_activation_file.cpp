@@ -444,10 +444,12 @@ TEST(ActivationFile, AppendRejectsMalformedRows) {
   bad.lengths[1] = kNPos + 1;
   EXPECT_NE(input_error_of([&] { append(bad); }).find("length"), std::string::npos);
   bad = b;
-  bad.tokens[kNPos - 1] = 7;  // row 0 is shorter than kNPos? make sure by checking its length
-  if (b.lengths[0] < kNPos) {
-    EXPECT_NE(input_error_of([&] { append(bad); }).find("-1"), std::string::npos);
-  }
+  // A short row: its padding must be -1, in the tokens and in a token label column.
+  int64_t short_row = 0;
+  while (b.lengths[short_row] == kNPos) ++short_row;
+  ASSERT_LT(short_row, 4);
+  bad.tokens[short_row * kNPos + kNPos - 1] = 7;
+  EXPECT_NE(input_error_of([&] { append(bad); }).find("not -1 past its length"), std::string::npos);
   bad = b;
   bad.sequence[0].pop_back();
   EXPECT_NE(input_error_of([&] { append(bad); }).find("score"), std::string::npos);
@@ -455,8 +457,11 @@ TEST(ActivationFile, AppendRejectsMalformedRows) {
   bad.sequence[1][2] = 1.5;
   EXPECT_NE(input_error_of([&] { append(bad); }).find("not a class id"), std::string::npos);
   bad = b;
-  bad.token[2][kNPos * 2 + b.lengths[2] - 1 + (b.lengths[2] < kNPos ? 1 : 0)] = b.lengths[2] < kNPos ? 3 : -2;
-  EXPECT_NE(input_error_of([&] { append(bad); }).find("pos"), std::string::npos);
+  bad.token[2][short_row * kNPos + kNPos - 1] = 3;
+  EXPECT_NE(input_error_of([&] { append(bad); }).find("expected -1"), std::string::npos);
+  bad = b;
+  bad.token[2][0] = -2;
+  EXPECT_NE(input_error_of([&] { append(bad); }).find("label pos of row 0"), std::string::npos);
   bad = b;
   bad.acts.pop_back();
   EXPECT_NE(input_error_of([&] { append(bad); }).find("hooks"), std::string::npos);
