@@ -64,7 +64,11 @@ int run_demo(const std::vector<std::string>& args) {
 
   const bool keep = !out_dir.empty();
   if (!keep) out_dir = (fs::temp_directory_path() / ("resid-demo-" + std::to_string(::getpid()))).string();
-  fs::create_directories(out_dir);
+  if (fs::exists(out_dir) && !fs::is_directory(out_dir))
+    throw InputError("--out " + out_dir + ": exists and is not a directory");
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec) throw InputError("--out " + out_dir + ": cannot create directory: " + ec.message());
   const std::string path = (fs::path(out_dir) / "demo-llama.gguf").string();
 
   SpmTokenizer tokenizer(demo_vocab(), "demo byte-level vocabulary");

@@ -40,6 +40,10 @@ int run_generate(const std::vector<std::string>& args) {
   std::vector<int32_t> ids;
   for (int id : tok.encode(prompt, true)) ids.push_back(id);
 
+  const int positions = std::min(steps, model.config().n_ctx);
+  if (static_cast<int>(ids.size()) > positions)
+    throw InputError("the prompt is " + std::to_string(ids.size()) + " tokens, more than --steps/n_ctx = " +
+                     std::to_string(positions));
   std::cout << tok.decode(ids) << std::flush;
   Sampler sampler(temperature, top_p, seed);
   GenerateOptions options;

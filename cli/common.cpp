@@ -59,6 +59,7 @@ std::vector<int32_t> parse_token_list(const std::string& text) {
     ids.push_back(static_cast<int32_t>(v));
   }
   if (ids.empty()) throw InputError("--tokens: no token ids given");
+  if (text.back() == ',') throw InputError("--tokens: '" + text + "' ends with a comma");
   return ids;
 }
 

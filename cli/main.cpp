@@ -1,4 +1,7 @@
 // resid: one binary, one subcommand per job.
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -35,6 +38,14 @@ void print_help() {
 
 int main(int argc, char** argv) {
   using namespace resid::cli;
+  // OpenMP workers that spin while idle steal the CPU from anything else running (another resid, the HDF5 writer
+  // thread, a second test): on 2 cores that made small captures 100x slower. libgomp reads the policy only at
+  // start-up, so set it and start again; passive waiting costs nothing measurable on large models. A policy set
+  // by the user is kept.
+  if (!std::getenv("OMP_WAIT_POLICY")) {
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv);  // on failure, carry on with the default policy
+  }
   resid::tune_allocator_for_large_buffers();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {

@@ -2,6 +2,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <vector>
 #include <limits>
 
 namespace resid {
@@ -68,15 +69,26 @@ void apply_tanh(float* x, int64_t n) {
 }
 
 void softmax_rows(float* x, int64_t rows, int64_t cols) {
+  // exp runs on an aligned copy padded to whole SIMD packets: Eigen computes unaligned head/tail elements with the
+  // scalar exp, whose rounding differs from the vectorised one, so results would depend on the row's address.
+  constexpr int64_t kPacket = 16;
+  const int64_t padded = (cols + kPacket - 1) / kPacket * kPacket;
+  thread_local std::vector<float, Eigen::aligned_allocator<float>> scratch;
+  if (static_cast<int64_t>(scratch.size()) < padded) scratch.resize(padded);
+  Eigen::Map<Eigen::ArrayXf, Eigen::Aligned64> tmp(scratch.data(), padded);
   for (int64_t r = 0; r < rows; ++r) {
-    ArrayMap a(x + r * cols, cols);
-    const float max = a.maxCoeff();
+    float* row = x + r * cols;
+    float max = -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < cols; ++j) max = std::max(max, row[j]);
     if (max == -std::numeric_limits<float>::infinity()) {  // fully masked row: no distribution, all zeros
-      a.setZero();
+      std::fill(row, row + cols, 0.0f);
       continue;
     }
-    a = (a - max).exp();
-    a /= ordered_sum(a.data(), cols);
+    std::copy(row, row + cols, scratch.begin());
+    std::fill(scratch.begin() + cols, scratch.begin() + padded, -std::numeric_limits<float>::infinity());
+    tmp = (tmp - max).exp();
+    const float sum = ordered_sum(scratch.data(), cols);
+    for (int64_t j = 0; j < cols; ++j) row[j] = scratch[j] / sum;
   }
 }
 

@@ -98,21 +98,24 @@ void attention(const AttentionShape& s, const RowMatrix& q, const KvSource& kv, 
   const int64_t head_block = int64_t(s.n_pos) * s.n_keys;
 
   const bool materialise = hooks && (hooks->wants_scores() || hooks->wants_pattern());
+  // Threads only when there is enough work to pay for a parallel region (tiny models run faster on one thread,
+  // and idle-spinning workers hurt when the machine is shared).
+  const bool parallel = int64_t(n_jobs) * head_block * s.d_head > (int64_t(1) << 20);
   if (materialise) {
     // Three phases over a full [batch, n_heads, n_pos, n_keys] buffer so hooks see (and may edit) all of it.
     AlignedFloats buffer(static_cast<size_t>(n_jobs) * head_block);
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (parallel)
     for (int j = 0; j < n_jobs; ++j) job.scores(j / s.n_heads, j % s.n_heads, buffer.data() + j * head_block, true);
     if (hooks->wants_scores()) hooks->on_scores(buffer.data());
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (parallel)
     for (int j = 0; j < n_jobs; ++j) job.softmax(j / s.n_heads, buffer.data() + j * head_block, true);
     if (hooks->wants_pattern()) hooks->on_pattern(buffer.data());
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (parallel)
     for (int j = 0; j < n_jobs; ++j) job.mix_values(j / s.n_heads, j % s.n_heads, buffer.data() + j * head_block);
     return;
   }
   // Fused per head with a thread-local scratch block: no buffer proportional to batch * heads.
-#pragma omp parallel
+#pragma omp parallel if (parallel)
   {
     AlignedFloats scratch(static_cast<size_t>(head_block));
 #pragma omp for schedule(dynamic)

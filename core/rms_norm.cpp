@@ -5,7 +5,7 @@ namespace resid {
 void rms_scale(const RowMatrix& x, float eps, Eigen::VectorXf& scale) {
   scale.resize(x.rows());
   const float inv_d = 1.0f / static_cast<float>(x.cols());
-#pragma omp parallel for schedule(static) if (x.rows() > 64)
+#pragma omp parallel for schedule(static) if (x.size() > (1 << 16))
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
     // Left-to-right, not Eigen's alignment-dependent vectorised reduction: the same row gives the same scale
     // wherever it sits in a batch.
@@ -18,13 +18,13 @@ void rms_scale(const RowMatrix& x, float eps, Eigen::VectorXf& scale) {
 
 void rms_normalize(const RowMatrix& x, const Eigen::VectorXf& scale, RowMatrix& out) {
   out.resize(x.rows(), x.cols());
-#pragma omp parallel for schedule(static) if (x.rows() > 64)
+#pragma omp parallel for schedule(static) if (x.size() > (1 << 16))
   for (Eigen::Index r = 0; r < x.rows(); ++r) out.row(r) = x.row(r) / scale[r];
 }
 
 void apply_norm_weight(RowMatrix& out, const Tensor& w) {
   const auto weight = w.vector().transpose().array();
-#pragma omp parallel for schedule(static) if (out.rows() > 64)
+#pragma omp parallel for schedule(static) if (out.size() > (1 << 16))
   for (Eigen::Index r = 0; r < out.rows(); ++r) out.row(r).array() *= weight;
 }
 

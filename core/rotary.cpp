@@ -25,7 +25,7 @@ void Rotary::apply(RowMatrix& x, int batch, int n_pos, int n_heads, int start_po
   // Pair (a, b) of coordinate i: adjacent or split into halves.
   const int stride_a = style_ == RotaryStyle::Interleaved ? 2 : 1;
   const int offset_b = style_ == RotaryStyle::Interleaved ? 1 : half;
-#pragma omp parallel for schedule(static) if (batch * n_pos > 16)
+#pragma omp parallel for schedule(static) if (int64_t(batch) * n_pos * n_heads * d_head_ > (1 << 16))
   for (int row = 0; row < batch * n_pos; ++row) {
     const int pos = start_pos + row % n_pos;
     const float* c = cos_.data() + static_cast<size_t>(pos) * half;

@@ -1,5 +1,7 @@
 #include "core/transformer.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -82,7 +84,7 @@ RowMatrix rms_norm(const RowMatrix& x, const Tensor& weight, float eps, HookSite
 // Reorders each head's coordinates from rotate-half pairs (i, i + d_head/2) to adjacent pairs (2i, 2i + 1).
 void to_interleaved_layout(RowMatrix& x, int n_heads, int d_head) {
   const int half = d_head / 2;
-#pragma omp parallel
+#pragma omp parallel if (x.size() > (1 << 16))
   {
     std::vector<float> tmp(d_head);
 #pragma omp for schedule(static)
@@ -224,8 +226,29 @@ struct ForwardPass {
   }
 };
 
+namespace {
+// Runs small forwards on the calling thread alone. A parallel region costs a wake-up and a barrier, and on a busy
+// machine a descheduled worker holds the barrier for a whole time slice: a tiny model's forward went from
+// milliseconds to seconds with another process running. omp_set_num_threads only affects the calling thread
+// (and Eigen's GEMMs read it), so concurrent forwards on other threads are not touched.
+class SingleThreadWhenSmall {
+ public:
+  SingleThreadWhenSmall(const Config& c, const TokenBatch& in) : saved_(omp_get_max_threads()) {
+    const double per_token = 2.0 * c.n_layers *
+                             (double(c.d_model) * c.d_head * (2 * c.n_heads + 2 * c.n_kv_heads) +
+                              double(c.d_model) * c.d_mlp * (c.gated_mlp ? 3 : 2));
+    if (per_token * in.batch * in.n_pos < 2.5e8) omp_set_num_threads(1);
+  }
+  ~SingleThreadWhenSmall() { omp_set_num_threads(saved_); }
+
+ private:
+  int saved_;
+};
+}  // namespace
+
 RowMatrix Transformer::forward(const TokenBatch& in, const ForwardOptions& options) const {
   check_batch(config_, in, options.cache);
+  SingleThreadWhenSmall threads(config_, in);
   const int start_pos = options.cache ? options.cache->length() : 0;
   ForwardPass pass{config_, weights_, *rotary_, in, options.cache, start_pos,
                    HookCaller(options.hooks, config_, in.batch, in.n_pos, start_pos, &in.lengths)};

@@ -23,6 +23,18 @@ void for_each_selected_row(const ActivationView& act, const Selection& sel, RowF
   const int h_axis = rank == 2 ? -1 : head_axis(act.point.site);
   if (!sel.heads.empty() && h_axis < 0)
     throw InputError(hook_name(act.point.site, act.point.layer) + " has no head axis to select heads from");
+  const std::string name = hook_name(act.point.site, act.point.layer);
+  if (h_axis >= 0)
+    for (int h : sel.heads)
+      if (h < 0 || h >= s[h_axis])
+        throw InputError("head " + std::to_string(h) + " is outside " + name + "'s " + std::to_string(s[h_axis]) +
+                         " heads");
+  // Positions are checked against this run (a KV-cached step sees only its new positions, so not there).
+  if (pos_axis >= 0 && act.start_pos == 0)
+    for (int p : sel.positions)
+      if (p >= s[pos_axis] || p < -s[pos_axis])
+        throw InputError("position " + std::to_string(p) + " is outside " + name + "'s " +
+                         std::to_string(s[pos_axis]) + " positions");
   for (int n : sel.neurons)
     if (n < 0 || n >= width)
       throw InputError("neuron " + std::to_string(n) + " is outside " + hook_name(act.point.site, act.point.layer) +
