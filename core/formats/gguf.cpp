@@ -13,6 +13,7 @@
 #include <set>
 #include <type_traits>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/tokenizer/spm_tokenizer.h"
 
@@ -800,47 +801,6 @@ std::unique_ptr<Tokenizer> load_gguf_tokenizer(const std::string& path) {
 // ---- writing ----
 
 namespace {
-
-std::string errno_text() {
-  return std::strerror(errno);
-}
-
-// Writes through a temporary file in the same directory and renames it over `path`, so readers (and a crash
-// half-way) never see a partial file at the destination.
-class AtomicFile {
- public:
-  explicit AtomicFile(const std::string& path)
-      : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter_++)) {
-    f_ = std::fopen(tmp_.c_str(), "wb");
-    if (!f_) throw FormatError(path_, "cannot write: " + errno_text());
-  }
-  ~AtomicFile() {
-    if (f_) std::fclose(f_);
-    if (!committed_) std::remove(tmp_.c_str());
-  }
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-
-  void write(const void* p, size_t n) {
-    if (n && std::fwrite(p, 1, n, f_) != n) throw FormatError(path_, "cannot write: " + errno_text());
-  }
-  void commit() {
-    const bool ok = std::fflush(f_) == 0 && ::fsync(::fileno(f_)) == 0;
-    const int err = errno;
-    std::fclose(f_);
-    f_ = nullptr;
-    if (!ok) throw FormatError(path_, std::string("cannot write: ") + std::strerror(err));
-    if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
-      throw FormatError(path_, "cannot rename into place: " + errno_text());
-    committed_ = true;
-  }
-
- private:
-  std::string path_, tmp_;
-  std::FILE* f_ = nullptr;
-  bool committed_ = false;
-  static inline std::atomic<int> counter_{0};  // distinct temporaries for concurrent writers in one process
-};
 
 // The header (metadata and tensor infos) is assembled in memory: it is small next to the tensor data.
 class HeaderWriter {

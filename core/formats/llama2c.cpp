@@ -13,6 +13,7 @@
 #include <limits>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
 
@@ -456,67 +457,6 @@ LoadedModel load_llama2c(const std::string& path) {
 
 namespace {
 
-// Writes to "<path>.tmp.<pid>.<n>" in the same directory and renames it over `path` on commit, so readers
-// never see a half-written checkpoint; the temporary file is removed if anything fails before that.
-class AtomicFile {
- public:
-  explicit AtomicFile(const std::string& path) : path_(path) {
-    static std::atomic<unsigned> counter{0};
-    tmp_ = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd_ < 0) fail("cannot create temporary file " + tmp_);
-    buffer_.reserve(kBufferBytes);
-  }
-  ~AtomicFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(tmp_.c_str());
-  }
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-
-  void write(const void* data, size_t n) {
-    const char* p = static_cast<const char*>(data);
-    if (buffer_.size() + n > kBufferBytes) flush();
-    if (n >= kBufferBytes) return write_all(p, n);
-    buffer_.insert(buffer_.end(), p, p + n);
-  }
-
-  void commit() {
-    flush();
-    if (::fsync(fd_) != 0) fail("cannot sync " + tmp_);
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("cannot close " + tmp_);
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0) fail("cannot rename " + tmp_ + " into place");
-    committed_ = true;
-  }
-
- private:
-  static constexpr size_t kBufferBytes = size_t{1} << 20;
-
-  [[noreturn]] void fail(const std::string& what) {
-    const int err = errno;
-    throw FormatError(path_, what + ": " + std::strerror(err));
-  }
-  void flush() {
-    write_all(buffer_.data(), buffer_.size());
-    buffer_.clear();
-  }
-  void write_all(const char* p, size_t n) {
-    while (n > 0) {
-      const ssize_t w = ::write(fd_, p, n);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) fail("cannot write " + tmp_);
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
-  }
-
-  std::string path_, tmp_;
-  int fd_ = -1;
-  bool committed_ = false;
-  std::vector<char> buffer_;
-};
 
 void check_writable(const std::string& path, const Config& c, const TransformerWeights& w, Llama2cVersion v,
                     int group_size) {
