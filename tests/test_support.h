@@ -33,6 +33,21 @@ class TempDir {
 // d_mlp 96, vocab 128, n_ctx 64).
 Config tiny_config();
 
+// The message of the E that f() throws; a test failure (and "") when it throws nothing.
+template <typename E, typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an exception of the given type";
+  return "";
+}
+
+#define EXPECT_CONTAINS(haystack, needle) \
+  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
+
 // Path of the built `resid` binary.
 std::string resid_binary();
 

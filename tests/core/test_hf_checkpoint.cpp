@@ -21,21 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::TempDir;
+using testing::error_of;
 using testing::tiny_config;
-
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
-
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception of the given type";
-  return "";
-}
 
 const std::vector<int32_t> kTokens = {1, 17, 42, 99, 3, 127, 64, 8, 8, 55, 0, 101};
 

@@ -20,20 +20,7 @@ namespace resid {
 namespace {
 
 using testing::TempDir;
-
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
-
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception of the given type";
-  return "";
-}
+using testing::error_of;
 
 // ---- reading the IDX files (gzip) ----
 

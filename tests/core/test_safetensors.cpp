@@ -14,9 +14,7 @@ namespace resid {
 namespace {
 
 using testing::TempDir;
-
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
+using testing::error_of;
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
