@@ -23,6 +23,13 @@ std::vector<int> top_k(const float* row, int n, int k) {
   return idx;
 }
 
+// Pads to `width` terminal columns: UTF-8 continuation bytes take no column ("▁Once" is 5 columns, 7 bytes).
+std::string pad_columns(const std::string& s, size_t width) {
+  size_t columns = 0;
+  for (unsigned char ch : s) columns += (ch & 0xC0) != 0x80;
+  return columns >= width ? s : s + std::string(width - columns, ' ');
+}
+
 std::string shown_piece(const Tokenizer* tok, int id) {
   if (!tok) return std::to_string(id);
   return tok->piece(id);
@@ -93,8 +100,8 @@ int run_run(const std::vector<std::string>& args) {
   }
   std::printf("%4s %8s  %-16s  top-%d next tokens (probability)\n", "pos", "id", "token", k);
   for (const auto& position : out["positions"]) {
-    std::printf("%4d %8d  %-16s ", position["pos"].get<int>(), position["token"].get<int>(),
-                ("'" + position["piece"].get<std::string>() + "'").c_str());
+    std::printf("%4d %8d  %s ", position["pos"].get<int>(), position["token"].get<int>(),
+                pad_columns("'" + position["piece"].get<std::string>() + "'", 16).c_str());
     for (const auto& t : position["top"])
       std::printf(" '%s' %.3f", t["piece"].get<std::string>().c_str(), t["prob"].get<float>());
     std::printf("\n");

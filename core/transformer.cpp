@@ -213,10 +213,7 @@ struct ForwardPass {
   // ln_final and the unembedding. Only the last rows when that is all anyone needs.
   RowMatrix head(const RowMatrix& x, LogitsAt at) {
     const bool every_row = at == LogitsAt::All || head_hooked();
-    const RowMatrix& rows_in = x;
-    RowMatrix last;
-    if (!every_row) last = last_rows(x);
-    RowMatrix normed = rms_norm(every_row ? rows_in : last, w.final_norm, c.eps, HookSite::LnFinalScale,
+    RowMatrix normed = rms_norm(every_row ? x : last_rows(x), w.final_norm, c.eps, HookSite::LnFinalScale,
                                 HookSite::LnFinalNormalized, -1, hooks);
     RowMatrix logits = normed * w.unembed.matrix().transpose();  // [rows, d_vocab]
     if (every_row) hooks.at(HookSite::UnembedOut, -1, logits.data());
