@@ -27,8 +27,6 @@ class HookCaller {
     ActivationView view{{site, layer}, data, std::move(shape), lengths_, start_pos_};
     visitor_->visit(view);
   }
-  int batch() const { return batch_; }
-  int n_pos() const { return n_pos_; }
 
  private:
   HookVisitor* visitor_;
