@@ -2,8 +2,8 @@
 
 #include <Eigen/Core>
 #include <algorithm>
-#include <vector>
 #include <limits>
+#include <vector>
 
 namespace resid {
 
@@ -20,6 +20,8 @@ float activate(ActFn fn, float x) {
 namespace {
 using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
 constexpr int64_t kChunk = 1 << 14;  // elements per OpenMP work item; small arrays stay on one thread
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 template <typename Fn>
 void chunked(float* x, int64_t n, Fn fn) {
@@ -31,6 +33,14 @@ void chunked(float* x, int64_t n, Fn fn) {
     fn(a);
   }
 }
+
+// Vectorised exp_with_exact_limits. Eigen's packet exp clamps its argument (to about +-88.38 on AVX2, differently
+// on other widths), so the limits are set here, the same on every instruction set.
+template <typename Array>
+auto exp_exact(const Array& a) {
+  return (a < kExpUnderflow).select(0.0f, (a > kExpOverflow).select(kInf, a.exp()));
+}
+
 // A left-to-right sum. Eigen's vectorised sum starts at the first aligned address, so its rounding would depend on
 // where a buffer happens to sit in memory; this keeps every forward pass bit-for-bit reproducible.
 float ordered_sum(const float* x, int64_t n) {
@@ -38,23 +48,41 @@ float ordered_sum(const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) sum += x[i];
   return sum;
 }
+
+// What a softmax row needs to know before the general path: its maximum, and the cases that path cannot take.
+struct RowScan {
+  float max = -kInf;
+  bool has_nan = false;
+  int64_t n_pos_inf = 0;  // entries equal to +inf
+};
+RowScan scan_row(const float* row, int64_t cols) {
+  RowScan s;
+  for (int64_t j = 0; j < cols; ++j) {
+    const float v = row[j];
+    if (std::isnan(v)) s.has_nan = true;
+    if (v == kInf) ++s.n_pos_inf;
+    s.max = std::max(s.max, v);
+  }
+  return s;
+}
 }  // namespace
 
 void apply_activation(ActFn fn, float* x, int64_t n) {
   switch (fn) {
     case ActFn::ReLU:
-      chunked(x, n, [](ArrayMap& a) { a = a.max(0.0f); });
+      chunked(x, n, [](ArrayMap& a) { a = (a < 0.0f).select(0.0f, a); });  // NaN < 0 is false: NaN stays
       return;
     case ActFn::SiLU:
-      // x * sigmoid(x) = x / (1 + exp(-x)); exp(-x) may overflow to inf for very negative x, giving -0: correct.
-      chunked(x, n, [](ArrayMap& a) { a = a / (1.0f + (-a).exp()); });
+      // x * sigmoid(x) = x / (1 + exp(-x)); exp(-x) = +inf for very negative x gives -0, the limit. Only x = -inf
+      // (-inf / inf) needs its limit set by hand.
+      chunked(x, n, [](ArrayMap& a) { a = (a == -kInf).select(0.0f, a / (1.0f + exp_exact(-a))); });
       return;
     case ActFn::GeLU:
       chunked(x, n, [](ArrayMap& a) { a = a.unaryExpr([](float v) { return gelu_erf(v); }); });
       return;
     case ActFn::GeLUTanh:
       chunked(x, n, [](ArrayMap& a) {
-        a = 0.5f * a * (1.0f + (0.79788456080286536f * (a + 0.044715f * a.cube())).tanh());
+        a = (a == -kInf).select(0.0f, 0.5f * a * (1.0f + (0.79788456080286536f * (a + 0.044715f * a.cube())).tanh()));
       });
       return;
   }
@@ -78,15 +106,23 @@ void softmax_rows(float* x, int64_t rows, int64_t cols) {
   Eigen::Map<Eigen::ArrayXf, Eigen::Aligned64> tmp(scratch.data(), padded);
   for (int64_t r = 0; r < rows; ++r) {
     float* row = x + r * cols;
-    float max = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < cols; ++j) max = std::max(max, row[j]);
-    if (max == -std::numeric_limits<float>::infinity()) {  // fully masked row: no distribution, all zeros
+    const RowScan s = scan_row(row, cols);
+    if (s.has_nan) {
+      std::fill(row, row + cols, kNaN);
+      continue;
+    }
+    if (s.max == -kInf) {  // fully masked row: no distribution, all zeros
       std::fill(row, row + cols, 0.0f);
       continue;
     }
+    if (s.max == kInf) {  // the limit: the +inf entries share the mass
+      const float share = 1.0f / static_cast<float>(s.n_pos_inf);
+      for (int64_t j = 0; j < cols; ++j) row[j] = row[j] == kInf ? share : 0.0f;
+      continue;
+    }
     std::copy(row, row + cols, scratch.begin());
-    std::fill(scratch.begin() + cols, scratch.begin() + padded, -std::numeric_limits<float>::infinity());
-    tmp = (tmp - max).exp();
+    std::fill(scratch.begin() + cols, scratch.begin() + padded, -kInf);
+    tmp = exp_exact(tmp - s.max);
     const float sum = ordered_sum(scratch.data(), cols);
     for (int64_t j = 0; j < cols; ++j) row[j] = scratch[j] / sum;
   }
@@ -94,12 +130,25 @@ void softmax_rows(float* x, int64_t rows, int64_t cols) {
 
 void log_softmax_rows(float* x, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r) {
-    ArrayMap a(x + r * cols, cols);
-    const float max = a.maxCoeff();
+    float* row = x + r * cols;
+    const RowScan s = scan_row(row, cols);
+    if (s.has_nan) {
+      std::fill(row, row + cols, kNaN);
+      continue;
+    }
+    if (s.max == -kInf) {  // log of softmax's all-zero row
+      std::fill(row, row + cols, -kInf);
+      continue;
+    }
+    if (s.max == kInf) {
+      const float log_share = -std::log(static_cast<float>(s.n_pos_inf));
+      for (int64_t j = 0; j < cols; ++j) row[j] = row[j] == kInf ? log_share : -kInf;
+      continue;
+    }
     float sum = 0.0f;
-    for (int64_t j = 0; j < cols; ++j) sum += std::exp(a[j] - max);
+    for (int64_t j = 0; j < cols; ++j) sum += exp_with_exact_limits(row[j] - s.max);
     const float log_sum = std::log(sum);
-    a = a - max - log_sum;
+    for (int64_t j = 0; j < cols; ++j) row[j] = row[j] - s.max - log_sum;
   }
 }
 

@@ -156,8 +156,9 @@ struct ForwardPass {
     hooks.at(HookSite::AttnRotQ, layer, q.data());
     hooks.at(HookSite::AttnRotK, layer, k.data());
     if (c.rotary_style == RotaryStyle::Half) {
-      // q.k is the same sum in either layout; summing it in one canonical (interleaved) order makes logits
-      // bit-identical whichever convention the checkpoint was stored in. Hooks above keep the checkpoint's layout.
+      // q.k is the same sum in either layout; summing it in one canonical (interleaved) order means the two
+      // conventions differ only where the q/k projections themselves round differently (docs/numerics.md).
+      // Hooks above keep the checkpoint's layout.
       to_interleaved_layout(q, c.n_heads, c.d_head);
       to_interleaved_layout(k, c.n_kv_heads, c.d_head);
     }

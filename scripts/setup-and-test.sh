@@ -1,22 +1,61 @@
 #!/usr/bin/env bash
 # Command 2 of README.md: set everything up, build, and run the whole test suite through ctest.
-# First the checkpoint loaders' and tokenizers' tests run under AddressSanitizer + UBSan (malformed files must
-# never read out of bounds); RESID_SKIP_SANITIZE=1 skips that part.
+#  1. the full suite, built for this CPU (-march=native);
+#  2. the full suite again, built for x86-64-v3 (AVX2 + FMA, no AVX-512), when this CPU has AVX-512: results must
+#     hold on every x86-64 machine, not only on the one the tests were written on (docs/numerics.md);
+#  3. the checkpoint loaders', tokenizers' and forward's tests under AddressSanitizer + UBSan (malformed files
+#     must never read out of bounds).
+# RESID_SKIP_V3=1 skips step 2, RESID_SKIP_SANITIZE=1 step 3. Every step runs even after a failure; the closing
+# line sums them ("resid: N passed, M failed") and the exit code is non-zero if anything failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build
 
+# Every step's pass/fail counts, summed into the closing line.
+passed=0
+failed=0
+# run_ctest BUILD_DIR: the whole suite of one build; its counts are added to the totals.
+run_ctest() {
+  local log="$1/ctest-output.log" status=0
+  (cd "$1" && ctest --output-on-failure -j2 --timeout 600) | tee "$log" || status=$?
+  local line total bad
+  line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$log" | tail -1 || true)
+  total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+  bad=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$line")
+  passed=$((passed + ${total:-0} - ${bad:-0}))
+  failed=$((failed + ${bad:-0}))
+  # A ctest that failed without a count (a crash, a timeout before the summary) still counts as a failure.
+  if [ "$status" -ne 0 ] && [ "${bad:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+}
+
+echo "== full test suite (-march=native)"
+run_ctest build
+
+if [ "${RESID_SKIP_V3:-0}" != "1" ]; then
+  if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+    echo "== full test suite built for x86-64-v3 (AVX2 + FMA, as on CPUs without AVX-512)"
+    cmake -S . -B build-v3 -G Ninja -DCMAKE_BUILD_TYPE=Release -DRESID_MARCH=x86-64-v3 -DRESID_BUILD_BENCH=OFF >/dev/null
+    cmake --build build-v3 -j"$(nproc)"
+    run_ctest build-v3
+  else
+    echo "== x86-64-v3 suite skipped: this CPU has no AVX-512, so the native build above already is the AVX2 path"
+  fi
+fi
+
 if [ "${RESID_SKIP_SANITIZE:-0}" != "1" ]; then
-  echo "== loader and tokenizer tests under AddressSanitizer + UBSan"
-  ASAN_TESTS=(test_llama2c test_gguf test_safetensors test_hf_checkpoint test_tokenizers test_transformer)
+  echo "== loader, tokenizer and forward tests under AddressSanitizer + UBSan"
+  ASAN_TESTS=(test_llama2c test_gguf test_safetensors test_hf_checkpoint test_tokenizers test_transformer
+              test_activations)
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESID_SANITIZE=ON \
         -DRESID_BUILD_BENCH=OFF >/dev/null
   cmake --build build-asan -j"$(nproc)" --target "${ASAN_TESTS[@]}"
   for t in "${ASAN_TESTS[@]}"; do
-    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/tests/"$t" --gtest_brief=1
+    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/tests/"$t" --gtest_brief=1 \
+      | tee build-asan/"$t".log || failed=$((failed + 1))
+    n=$(grep -E "^\[  PASSED  \] [0-9]+ test" build-asan/"$t".log | sed -E 's/.*\] ([0-9]+) test.*/\1/' || true)
+    passed=$((passed + ${n:-0}))
   done
 fi
 
-echo "== full test suite"
-cd build
-ctest --output-on-failure -j2 --timeout 600
+echo "resid: ${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]

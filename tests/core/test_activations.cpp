@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <numeric>
 
 #include "core/activations.h"
@@ -49,6 +50,89 @@ TEST(Activations, SoftmaxIsExactOnExtremeInputs) {
   EXPECT_EQ(lp[1], -2e9f);
   const std::vector<float> same = softmax(std::vector<float>{1e30f, 1e30f, 1e30f, 1e30f});
   for (float v : same) EXPECT_FLOAT_EQ(v, 0.25f);
+}
+
+// Extreme inputs: the mathematical limit, exactly, on every SIMD width (docs/numerics.md). Each value is placed at
+// every offset of a 67-element array so it meets the vectorised body and the scalar head/tail alike.
+constexpr float kInf = INFINITY;
+const float kNaN = std::nanf("");
+
+struct Limit {
+  float x, want;  // want NaN: NaN expected
+};
+
+void expect_limits(const char* name, const std::function<void(float*, int64_t)>& apply,
+                   const std::function<float(float)>& scalar, const std::vector<Limit>& cases) {
+  constexpr int64_t kLen = 67;
+  for (const Limit& c : cases) {
+    const float s = scalar ? scalar(c.x) : c.want;
+    if (std::isnan(c.want)) {
+      EXPECT_TRUE(std::isnan(s)) << name << "(" << c.x << ") scalar = " << s;
+    } else {
+      EXPECT_EQ(s, c.want) << name << "(" << c.x << ") scalar";
+    }
+    for (int64_t at = 0; at < kLen; ++at) {
+      std::vector<float> v(kLen, 0.5f);
+      v[at] = c.x;
+      apply(v.data(), kLen);
+      if (std::isnan(c.want)) {
+        ASSERT_TRUE(std::isnan(v[at])) << name << "(" << c.x << ") at offset " << at << " = " << v[at];
+      } else {
+        ASSERT_EQ(v[at], c.want) << name << "(" << c.x << ") at offset " << at;
+      }
+    }
+  }
+}
+
+TEST(Activations, ElementwiseLimitsAreExactOnEveryWidth) {
+  const std::vector<float> big = {1e9f, 1e30f, kInf};
+  std::vector<Limit> relu_cases, sigmoid_cases, silu_cases, gelu_cases, tanh_cases;
+  for (float b : big) {
+    relu_cases.insert(relu_cases.end(), {{b, b}, {-b, 0.0f}});
+    sigmoid_cases.insert(sigmoid_cases.end(), {{b, 1.0f}, {-b, 0.0f}});
+    silu_cases.insert(silu_cases.end(), {{b, b}, {-b, 0.0f}});
+    gelu_cases.insert(gelu_cases.end(), {{b, b}, {-b, 0.0f}});
+    tanh_cases.insert(tanh_cases.end(), {{b, 1.0f}, {-b, -1.0f}});
+  }
+  for (auto* cases : {&relu_cases, &sigmoid_cases, &silu_cases, &gelu_cases, &tanh_cases})
+    cases->push_back({kNaN, kNaN});
+  auto act = [](ActFn fn) { return [fn](float* x, int64_t n) { apply_activation(fn, x, n); }; };
+  expect_limits("relu", act(ActFn::ReLU), relu, relu_cases);
+  expect_limits("silu", act(ActFn::SiLU), silu, silu_cases);
+  expect_limits("gelu", act(ActFn::GeLU), gelu_erf, gelu_cases);
+  expect_limits("gelu_tanh", act(ActFn::GeLUTanh), gelu_tanh, gelu_cases);
+  expect_limits("sigmoid", apply_sigmoid, sigmoid, sigmoid_cases);
+  expect_limits("tanh", apply_tanh, nullptr, tanh_cases);
+}
+
+TEST(Activations, SoftmaxLimitsAreExactOnEveryWidth) {
+  for (float b : {1e9f, 1e30f, kInf}) {
+    EXPECT_EQ(softmax(std::vector<float>{b, -b}), (std::vector<float>{1.0f, 0.0f})) << b;
+    EXPECT_EQ(softmax(std::vector<float>{-b, b}), (std::vector<float>{0.0f, 1.0f})) << b;
+    EXPECT_EQ(log_softmax(std::vector<float>{b, -b})[0], 0.0f) << b;
+    EXPECT_EQ(log_softmax(std::vector<float>{0.0f, -b})[1], -b) << b;
+    // A one-hot row long enough for the vectorised exp, the peak at every offset.
+    for (int at = 0; at < 37; ++at) {
+      std::vector<float> row(37, -b);
+      row[at] = b;
+      const std::vector<float> p = softmax(row), lp = log_softmax(row);
+      for (int j = 0; j < 37; ++j) {
+        ASSERT_EQ(p[j], j == at ? 1.0f : 0.0f) << b << " peak " << at << " j " << j;
+        if (j == at) ASSERT_EQ(lp[j], 0.0f) << b << " peak " << at;
+      }
+    }
+  }
+  // +inf entries share the mass; a row of -inf (fully masked) is all zeros / all -inf.
+  EXPECT_EQ(softmax(std::vector<float>{kInf, 3.0f, kInf}), (std::vector<float>{0.5f, 0.0f, 0.5f}));
+  EXPECT_EQ(log_softmax(std::vector<float>{kInf, 3.0f})[1], -kInf);
+  EXPECT_EQ(softmax(std::vector<float>{-kInf, -kInf}), (std::vector<float>{0.0f, 0.0f}));
+  EXPECT_EQ(log_softmax(std::vector<float>{-kInf, -kInf}), (std::vector<float>{-kInf, -kInf}));
+  // NaN anywhere in a row makes the whole row NaN: never a plausible-looking distribution.
+  for (const std::vector<float>& row : {std::vector<float>{kNaN, 1.0f}, std::vector<float>{1.0f, kNaN, kInf},
+                                        std::vector<float>{-kInf, kNaN}}) {
+    for (float v : softmax(row)) EXPECT_TRUE(std::isnan(v));
+    for (float v : log_softmax(row)) EXPECT_TRUE(std::isnan(v));
+  }
 }
 
 TEST(Activations, LogSoftmaxAgreesWithLogOfSoftmax) {

@@ -101,7 +101,7 @@ TEST(HfCheckpoint, HalfStyleTwinGivesTheSameLogits) {
 
 // ---- round trips ----
 
-void expect_round_trip_exact(const Config& config, uint64_t seed) {
+void expect_round_trip(const Config& config, uint64_t seed) {
   TempDir dir;
   const TransformerWeights w = random_weights(config, seed);
   const Transformer original(config, w);
@@ -135,30 +135,42 @@ void expect_round_trip_exact(const Config& config, uint64_t seed) {
   }
   EXPECT_TRUE(same_bits(lw.unembed, w.unembed));
 
+  // Logits: the weights are the same numbers, but W_q/W_k now have their rows in another order, and a GEMM's
+  // summation order for an output column depends on where that column falls in the SIMD register blocking (which
+  // depends on the vector width): on AVX2 a few q/k elements round differently (observed: 1.19e-7 on the logits).
+  // docs/numerics.md: across q/k layouts the guarantee is |diff| <= 1e-5 * max(1, max |logit|), float rounding of
+  // a d_model-term dot product carried through the layers with ample margin.
   const RowMatrix a = logits_of(original), b = logits_of(*loaded.transformer);
-  EXPECT_EQ(max_abs_diff(a, b), 0.0f) << "F32 round trip must give bit-identical logits";
-  EXPECT_TRUE(a == b);
+  const float scale = std::max(1.0f, a.cwiseAbs().maxCoeff());
+  EXPECT_LE(max_abs_diff(a, b), 1e-5f * scale) << "F32 round trip across q/k layouts";
+
+  // Within one layout the guarantee is bit-identity, on every instruction set: saving the loaded (rotate-half)
+  // model again and loading it back repeats the same computation.
+  TempDir again;
+  save_hf_checkpoint(again.path().string(), lc, lw);
+  const LoadedModel reloaded = load_hf_checkpoint(again.path().string());
+  EXPECT_TRUE(logits_of(*reloaded.transformer) == b) << "same-layout round trip must give bit-identical logits";
 }
 
-TEST(HfCheckpoint, F32RoundTripUntiedIsBitExact) {
+TEST(HfCheckpoint, F32RoundTripUntied) {
   Config c = tiny_config();
   c.tied_embeddings = false;
-  expect_round_trip_exact(c, 1);
+  expect_round_trip(c, 1);
 }
 
-TEST(HfCheckpoint, F32RoundTripTiedIsBitExact) {
+TEST(HfCheckpoint, F32RoundTripTied) {
   Config c = tiny_config();
   c.tied_embeddings = true;
-  expect_round_trip_exact(c, 2);
+  expect_round_trip(c, 2);
 }
 
-TEST(HfCheckpoint, F32RoundTripNonGatedGeluIsBitExact) {
+TEST(HfCheckpoint, F32RoundTripNonGatedGelu) {
   Config c = tiny_config();
   c.gated_mlp = false;
   c.act_fn = ActFn::GeLUTanh;
   c.eps = 1e-6f;
   c.rotary_base = 500000.0f;
-  expect_round_trip_exact(c, 3);
+  expect_round_trip(c, 3);
 }
 
 // F16 keeps 11 significant bits, BF16 8. With weights of std 0.02 the tiny model's logits are O(0.1-1), and
