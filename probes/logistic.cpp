@@ -34,7 +34,9 @@ Pass data_pass(const DesignMatrix& x, const std::vector<int32_t>& y, const Eigen
   for (Pass& p : parts) p.gw = Eigen::MatrixXd::Zero(k, d), p.gb = Eigen::VectorXd::Zero(k);
   x.for_each_block([&](int64_t first, ConstMatrixMap block) {
     const Eigen::Index tiles = (block.rows() + kTile - 1) / kTile;
-#pragma omp parallel for schedule(dynamic) if (tiles > 1)
+    // Small blocks stay on one thread: a parallel region costs more than their GEMMs.
+    const bool parallel = tiles > 1 && block.rows() * d * k > (1 << 20);
+#pragma omp parallel for schedule(dynamic) if (parallel)
     for (Eigen::Index t = 0; t < tiles; ++t) {
       Pass& p = parts[omp_get_thread_num()];
       const Eigen::Index r0 = t * kTile, m = std::min(kTile, block.rows() - r0);
