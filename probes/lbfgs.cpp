@@ -52,9 +52,13 @@ LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Ei
       d = -g / std::max(1.0, r.grad_norm);
       slope = g.dot(d);
     }
+    if (-slope < options.resolution * std::abs(fx)) {
+      r.stop_reason = "line search stalled";
+      return r;
+    }
     double step = 1.0, f_new = 0;
     bool accepted = false;
-    for (int tries = 0; tries < 40; ++tries) {
+    for (int tries = 0; tries < options.max_backtracks; ++tries) {
       x_new = x + step * d;
       f_new = f(x_new, g_new);
       ++r.evaluations;

@@ -12,6 +12,10 @@ namespace resid::probes {
 struct LbfgsOptions {
   int max_iter = 1000;
   int history = 10;
+  // Stop with "line search stalled" once the decrease a full step promises (-slope) is below this fraction of
+  // |f|: the objective's own rounding then hides it (float32 passes resolve f to about 1e-7).
+  double resolution = 0;
+  int max_backtracks = 40;
   // Called after each iteration with the iteration number, objective and gradient 2-norm.
   std::function<void(int, double, double)> on_iter;
 };
