@@ -194,10 +194,9 @@ void CaptureDesign::for_each_block(const std::function<void(int64_t, ConstMatrix
 }
 
 RowMatrix load_examples(const CaptureExamples& examples, const std::vector<int64_t>& which,
-                        const Standardiser* standardiser) {
+                        const Standardiser* standardiser, int64_t chunk_bytes) {
   RowMatrix x(static_cast<Eigen::Index>(which.size()), examples.d);
-  const int64_t chunk = 64ll << 20;  // 64 MiB of /acts rows per read
-  CaptureDesign(examples, which, chunk, standardiser).for_each_block([&](int64_t first, ConstMatrixMap block) {
+  CaptureDesign(examples, which, chunk_bytes, standardiser).for_each_block([&](int64_t first, ConstMatrixMap block) {
     x.middleRows(first, block.rows()) = block;
   });
   return x;

@@ -73,8 +73,8 @@ class CaptureDesign : public DesignMatrix {
   const Standardiser* standardiser_;
 };
 
-// Loads the examples `which` into memory (one block).
+// Loads the examples `which` into memory (one matrix), reading /acts rows in chunks of `chunk_bytes`.
 RowMatrix load_examples(const CaptureExamples& examples, const std::vector<int64_t>& which,
-                        const Standardiser* standardiser = nullptr);
+                        const Standardiser* standardiser = nullptr, int64_t chunk_bytes = 64ll << 20);
 
 }  // namespace resid::probes

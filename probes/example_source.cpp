@@ -1,5 +1,7 @@
 #include "probes/example_source.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace resid::probes {
@@ -35,7 +37,8 @@ CaptureSource::CaptureSource(CaptureExamples examples, int64_t memory_bytes)
   if (!streamed_) {
     std::vector<int64_t> all(ex_.size());
     for (int64_t i = 0; i < ex_.size(); ++i) all[i] = i;
-    cached_ = std::make_unique<MatrixSource>(load_examples(ex_, all), t_);
+    // Read buffers stay small next to the matrix: a quarter of the budget, at most 64 MiB.
+    cached_ = std::make_unique<MatrixSource>(load_examples(ex_, all, nullptr, std::min<int64_t>(memory_ / 4, 64ll << 20)), t_);
   }
 }
 
