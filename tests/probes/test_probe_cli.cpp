@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "probes/probe.h"
@@ -86,6 +87,25 @@ TEST_F(ProbeCli, SweepTableAndJson) {
   r = run("probe sweep " + acts_ + " --hooks 'blocks.*.hook_resid_post' --label quote --json", dir_);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["probes"].size(), 3u);
+}
+
+TEST_F(ProbeCli, EachSubcommandHelpPrintsItsOptions) {
+  const std::vector<std::string> fit_flags = {"--label", "--kind", "--lambda", "--lambdas", "--folds", "--split", "--seed",
+                                              "--reduce", "--keep-none", "--no-control", "--max-iter", "--tol",
+                                              "--memory", "--threads", "--json"};
+  std::map<std::string, std::vector<std::string>> options = {
+      {"fit", {"--acts", "--hook", "--output"}},
+      {"sweep", {"--acts", "--hooks", "--jobs", "--output-dir"}},
+      {"apply", {"--probe", "--acts", "--hook", "--other-hook", "--label", "--scores", "--json"}},
+      {"direction", {"--probe", "--class", "--output"}}};
+  for (const char* sub : {"fit", "sweep"}) options[sub].insert(options[sub].end(), fit_flags.begin(), fit_flags.end());
+  for (const auto& [sub, flags] : options) {
+    const CliRun r = run("probe " + sub + " --help", dir_);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("usage: resid probe " + sub, 0), 0u) << r.out;
+    for (const std::string& f : flags) EXPECT_CONTAINS(r.out, f);
+  }
+  EXPECT_EQ(run("probe", dir_).code, 2);
 }
 
 TEST_F(ProbeCli, BadInputIsOneLineAndExitCodeTwo) {
