@@ -162,6 +162,8 @@ void print_fit(const json& r) {
               r["d"].get<long long>(), r["streamed"].get<bool>() ? "streamed from disk" : "in memory");
   if (r["lambda"].is_number())
     std::printf("lambda %s (%s)", num(r["lambda"], "%.3g").c_str(), r["lambda_selection"].get<std::string>().c_str());
+  else
+    std::printf("no regularisation");
   if (r.contains("convergence")) {
     const json& c = r["convergence"];
     std::printf("; L-BFGS %s after %d iterations (%s, |grad| %.2e)", c["converged"].get<bool>() ? "converged" : "DID NOT CONVERGE",
