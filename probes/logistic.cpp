@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "core/error.h"
 
@@ -40,7 +41,11 @@ Pass data_pass(const DesignMatrix& x, const std::vector<int32_t>& y, const Eigen
     for (Eigen::Index t = 0; t < tiles; ++t) {
       Pass& p = parts[omp_get_thread_num()];
       const Eigen::Index r0 = t * kTile, m = std::min(kTile, block.rows() - r0);
-      const Mat xt = block.middleRows(r0, m).template cast<Scalar>();  // [m, d]
+      // [m, d]: float tiles are used in place, double tiles widened once.
+      Mat widened;
+      if constexpr (!std::is_same_v<Scalar, float>) widened = block.middleRows(r0, m).template cast<Scalar>();
+      const Eigen::Map<const Mat> xt(std::is_same_v<Scalar, float> ? reinterpret_cast<const Scalar*>(block.data() + r0 * d)
+                                                                   : widened.data(), m, d);
       const Mat z = xt * ws.transpose();                                 // [m, k]
       Mat resid(m, k);                                                   // d loss / d score
       for (Eigen::Index i = 0; i < m; ++i) {
