@@ -68,7 +68,7 @@ LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Ei
       }
       // Near the optimum the decrease Armijo asks for falls below the rounding of f itself; then accept a step
       // that keeps f within rounding and shrinks the gradient (the approximate Wolfe condition of Hager & Zhang).
-      if (std::isfinite(f_new) && f_new <= fx + 1e-12 * std::abs(fx) && g_new.norm() < r.grad_norm) {
+      if (std::isfinite(f_new) && f_new <= fx + options.epsilon * std::abs(fx) && g_new.norm() < r.grad_norm) {
         accepted = true;
         break;
       }

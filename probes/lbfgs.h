@@ -1,4 +1,5 @@
-// Limited-memory BFGS for smooth convex objectives in float64, with a backtracking (Armijo) line search.
+// Limited-memory BFGS for smooth convex objectives in float64, with a backtracking line search (Armijo, or
+// approximate Wolfe below the objective's precision).
 // Stops when the gradient norm reaches the caller's threshold (`converged`), after max_iter iterations, or when
 // the line search can no longer decrease the objective (the gradient is then at the precision of its
 // evaluation).
@@ -15,6 +16,9 @@ struct LbfgsOptions {
   // Stop with "line search stalled" once the decrease a full step promises (-slope) is below this fraction of
   // |f|: the objective's own rounding then hides it (float32 passes resolve f to about 1e-7).
   double resolution = 0;
+  // A step that keeps f within epsilon * |f| and shrinks the gradient is accepted without the Armijo decrease
+  // (approximate Wolfe, Hager & Zhang): epsilon is the relative precision of f.
+  double epsilon = 1e-12;
   int max_backtracks = 40;
   // Called after each iteration with the iteration number, objective and gradient 2-norm.
   std::function<void(int, double, double)> on_iter;

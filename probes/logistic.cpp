@@ -123,13 +123,14 @@ LinearModel fit_logistic(const DesignMatrix& x, const std::vector<int32_t>& y, i
   LbfgsOptions lo;
   lo.max_iter = options.max_iter;
   lo.on_iter = options.on_iter;
-  lo.resolution = 1e-6;  // float32 logits: f is exact to about 1e-7 relative
+  // float32 logits: f is exact to about 1e-7 relative, so steps are judged by the gradient below 1e-6.
+  lo.epsilon = 1e-6;
   lo.max_backtracks = 8;
   LbfgsReport r = minimise_lbfgs(objective, done, theta, lo);
   if (r.stop_reason == "line search stalled") {
     // Float32 passes cannot resolve the objective any further: finish with float64 passes.
     precise = true;
-    lo.resolution = 0;
+    lo.epsilon = 1e-12;
     lo.max_backtracks = 40;
     lo.max_iter = std::max(0, options.max_iter - r.iterations);
     const LbfgsReport fine = minimise_lbfgs(objective, done, theta, lo);
