@@ -52,10 +52,6 @@ LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Ei
       d = -g / std::max(1.0, r.grad_norm);
       slope = g.dot(d);
     }
-    if (-slope < options.resolution * std::abs(fx)) {
-      r.stop_reason = "line search stalled";
-      return r;
-    }
     double step = 1.0, f_new = 0;
     bool accepted = false;
     for (int tries = 0; tries < options.max_backtracks; ++tries) {

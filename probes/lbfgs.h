@@ -13,9 +13,6 @@ namespace resid::probes {
 struct LbfgsOptions {
   int max_iter = 1000;
   int history = 10;
-  // Stop with "line search stalled" once the decrease a full step promises (-slope) is below this fraction of
-  // |f|: the objective's own rounding then hides it (float32 passes resolve f to about 1e-7).
-  double resolution = 0;
   // A step that keeps f within epsilon * |f| and shrinks the gradient is accepted without the Armijo decrease
   // (approximate Wolfe, Hager & Zhang): epsilon is the relative precision of f.
   double epsilon = 1e-12;
