@@ -248,7 +248,9 @@ TEST_F(CaptureProbes, StreamedFitEqualsInMemoryFit) {
       EXPECT_NEAR(ma["r2"].get<double>(), mb["r2"].get<double>(), 1e-5);
     } else {
       EXPECT_EQ(ma["confusion"], mb["confusion"]) << probe_kind_name(kind);
-      if (kind == ProbeKind::Logistic) EXPECT_NEAR(ma["log_loss"].get<double>(), mb["log_loss"].get<double>(), 1e-5);
+      if (kind == ProbeKind::Logistic) {
+        EXPECT_NEAR(ma["log_loss"].get<double>(), mb["log_loss"].get<double>(), 1e-5);
+      }
     }
     EXPECT_EQ(in_memory.report["lambda"], streamed.report["lambda"]);
   }
