@@ -20,5 +20,6 @@ int run_run(const std::vector<std::string>& args);
 int run_hooks(const std::vector<std::string>& args);
 int run_capture(const std::vector<std::string>& args);
 int run_demo(const std::vector<std::string>& args);
+int run_probe(const std::vector<std::string>& args);
 
 }  // namespace resid::cli

@@ -20,6 +20,7 @@ const std::vector<Command>& commands() {
       {"generate", "generate text from a prompt (greedy or sampled)", run_generate},
       {"hooks", "list every hook point of a model with its shape", run_hooks},
       {"capture", "stream hook activations over a dataset into an HDF5 file", run_capture},
+      {"probe", "linear probes on a capture: fit, sweep layers, apply, direction for --steer", run_probe},
   };
   return list;
 }

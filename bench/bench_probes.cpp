@@ -1,0 +1,143 @@
+// Probe solvers on .npy data, for bench_probes.py (which runs scikit-learn on the same arrays and prints the
+// ratios). Modes:
+//   bench_probes logistic DIR LAMBDA        DIR/x.npy [n, d] float32, DIR/y.npy [n] class ids (float32)
+//   bench_probes ridge DIR                  DIR/x.npy, DIR/t.npy [n] targets: stats, eigendecomposition, 20-lambda path
+//   bench_probes sweep DIR HOOKS JOBS LAMBDA DIR/x<h>.npy, DIR/y<h>.npy for h < HOOKS; JOBS hooks at once
+// Prints one JSON line; writes DIR/ours_coef.npy (logistic, ridge at lambda 1e-2).
+#include <omp.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "probes/logistic.h"
+#include "probes/metrics.h"
+#include "probes/npy.h"
+#include "probes/ridge.h"
+#include "probes/standardiser.h"
+
+using namespace resid;
+using namespace resid::probes;
+
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// Little-endian float32 C-order .npy (what numpy.save writes for float32 arrays).
+RowMatrix read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  char pre[10];
+  in.read(pre, 10);
+  const size_t len = static_cast<unsigned char>(pre[8]) | static_cast<unsigned char>(pre[9]) << 8;
+  std::string header(len, '\0');
+  in.read(header.data(), len);
+  if (header.find("'<f4'") == std::string::npos) throw std::runtime_error(path + ": not float32");
+  const size_t open = header.find('('), close = header.find(')');
+  std::string dims = header.substr(open + 1, close - open - 1);
+  int64_t rows = std::stoll(dims), cols = 1;
+  const size_t comma = dims.find(',');
+  if (comma != std::string::npos && dims.find_first_of("0123456789", comma) != std::string::npos)
+    cols = std::stoll(dims.substr(comma + 1));
+  RowMatrix m(rows, cols);
+  in.read(reinterpret_cast<char*>(m.data()), rows * cols * 4);
+  return m;
+}
+
+std::vector<int32_t> labels(const RowMatrix& y) {
+  std::vector<int32_t> out(y.size());
+  for (Eigen::Index i = 0; i < y.size(); ++i) out[i] = static_cast<int32_t>(y.data()[i]);
+  return out;
+}
+
+struct LogisticRun {
+  double seconds, accuracy;
+  LbfgsReport report;
+  LinearModel model;
+};
+
+LogisticRun run_logistic(RowMatrix x, const std::vector<int32_t>& y, double lambda) {
+  const double t0 = now();
+  int k = 0;
+  for (int32_t v : y) k = std::max(k, v + 1);
+  const Standardiser s = Standardiser::fit(InMemoryDesign(x));
+  s.apply(MatrixMap(x.data(), x.rows(), x.cols()));
+  const InMemoryDesign design(std::move(x));
+  LogisticOptions o;
+  o.lambda = lambda;
+  LogisticRun r;
+  r.model = fit_logistic(design, y, k, o, &r.report);
+  r.seconds = now() - t0;
+  r.accuracy = classification_metrics(y, predict_classes(r.model.scores(design)), k).accuracy;
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: bench_probes logistic|ridge|sweep DIR ...\n";
+    return 2;
+  }
+  const std::string mode = argv[1], dir = argv[2];
+  nlohmann::json out = {{"mode", mode}, {"threads", omp_get_max_threads()}};
+  if (mode == "logistic") {
+    const double lambda = std::stod(argv[3]);
+    const LogisticRun r = run_logistic(read_npy(dir + "/x.npy"), labels(read_npy(dir + "/y.npy")), lambda);
+    out["seconds"] = r.seconds;
+    out["train_accuracy"] = r.accuracy;
+    out["iterations"] = r.report.iterations;
+    out["evaluations"] = r.report.evaluations;
+    out["converged"] = r.report.converged;
+    out["float64_iterations"] = r.report.float64_iterations;
+    const RowMatrix w = r.model.w.cast<float>();
+    write_npy_f32(dir + "/ours_coef.npy", w.data(), {w.rows(), w.cols()});
+  } else if (mode == "ridge") {
+    RowMatrix x = read_npy(dir + "/x.npy");
+    const RowMatrix t = read_npy(dir + "/t.npy");
+    const double t0 = now();
+    const Standardiser s = Standardiser::fit(InMemoryDesign(x));
+    s.apply(MatrixMap(x.data(), x.rows(), x.cols()));
+    const Eigen::MatrixXd y = Eigen::Map<const Eigen::VectorXf>(t.data(), t.size()).cast<double>();
+    const double t1 = now();
+    const std::vector<RidgeStats> stats = ridge_stats(InMemoryDesign(std::move(x)), y, std::vector<int>(y.rows(), 0), 1);
+    const double t2 = now();
+    const RidgePath path(stats[0]);
+    const double t3 = now();
+    LinearModel keep;
+    for (int i = 0; i < 20; ++i) {
+      const double lambda = std::pow(10.0, -6 + 8.0 * i / 19);
+      const LinearModel m = path.solve(lambda);
+      if (i == 0) keep = m;
+    }
+    const double t4 = now();
+    out["standardise_seconds"] = t1 - t0;
+    out["gram_seconds"] = t2 - t1;
+    out["eigen_seconds"] = t3 - t2;
+    out["path20_seconds"] = t4 - t3;
+    out["total_seconds"] = t4 - t0;
+    const RowMatrix w = path.solve(1e-2).w.cast<float>();
+    write_npy_f32(dir + "/ours_coef.npy", w.data(), {w.rows(), w.cols()});
+  } else if (mode == "sweep") {
+    const int hooks = std::stoi(argv[3]), jobs = std::stoi(argv[4]);
+    const double lambda = std::stod(argv[5]);
+    std::vector<RowMatrix> xs(hooks);
+    std::vector<std::vector<int32_t>> ys(hooks);
+    for (int h = 0; h < hooks; ++h) {
+      xs[h] = read_npy(dir + "/x" + std::to_string(h) + ".npy");
+      ys[h] = labels(read_npy(dir + "/y" + std::to_string(h) + ".npy"));
+    }
+    const double t0 = now();
+    std::vector<double> acc(hooks);
+#pragma omp parallel for schedule(dynamic) num_threads(jobs) if (jobs > 1)
+    for (int h = 0; h < hooks; ++h) acc[h] = run_logistic(std::move(xs[h]), ys[h], lambda).accuracy;
+    out["seconds"] = now() - t0;
+    out["jobs"] = jobs;
+    out["train_accuracy"] = acc;
+  }
+  std::cout << out.dump() << "\n";
+  return 0;
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""resid probes vs scikit-learn on the same data, side by side, one run (needs python3-sklearn).
+
+usage: bench_probes.py BUILD_DIR [--quick]
+
+1. Logistic regression, 50,000 x 768 float32, 10 classes, fixed lambda: resid (bench_probes) vs
+   LogisticRegression(solver="lbfgs", C = 1/(n lambda)) with 2 BLAS threads, on the same standardised data
+   (resid's time includes its own standardisation). Prints both times, the ratio, train accuracy of both and
+   the max relative coefficient difference.
+2. Ridge: statistics, one eigendecomposition and a 20-value lambda path, 50,000 x 768.
+3. A 12-hook sweep (12 x 20,000 x 768, binary): resid with threads inside each fit and with 2 hooks at once,
+   vs 12 sequential sklearn fits.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numpy as np  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+build = sys.argv[1]
+quick = "--quick" in sys.argv
+exe = os.path.join(build, "bench", "bench_probes")
+n, d, k = (10000, 256, 10) if quick else (50000, 768, 10)
+lam = 1e-4
+
+
+def data(n, d, k, seed):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((k, d)).astype(np.float32) * 0.08
+    y = rng.integers(0, k, n)
+    x = rng.standard_normal((n, d)).astype(np.float32) * (1 + np.arange(d) % 3) + centres[y] * (1 + np.arange(d) % 3)
+    x += (np.arange(d) % 7).astype(np.float32)  # offsets the standardiser removes
+    return x.astype(np.float32), y
+
+
+def ours(*args):
+    out = subprocess.run([exe, *map(str, args)], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=2):
+    print(f"machine: {os.cpu_count()} cores, shared with other jobs (load {os.getloadavg()[0]:.1f})")
+    x, y = data(n, d, k, 0)
+    np.save(f"{tmp}/x.npy", x)
+    np.save(f"{tmp}/y.npy", y.astype(np.float32))
+    r = ours("logistic", tmp, lam)
+    xs = StandardScaler().fit_transform(x.astype(np.float64))
+    t0 = time.perf_counter()
+    m = LogisticRegression(solver="lbfgs", C=1 / (n * lam), max_iter=1000).fit(xs, y)
+    t_sk = time.perf_counter() - t0
+    ours_w = np.load(f"{tmp}/ours_coef.npy")
+    rel = np.abs(ours_w - m.coef_).max() / np.abs(m.coef_).max()
+    print(f"\n1. logistic {n} x {d}, {k} classes, lambda {lam} (C = {1 / (n * lam):g})")
+    print(f"   resid   {r['seconds']:7.2f} s  {r['iterations']} iterations ({r['evaluations']} passes), "
+          f"converged {r['converged']}, train accuracy {r['train_accuracy']:.4f}")
+    print(f"   sklearn {t_sk:7.2f} s  {int(np.max(m.n_iter_))} iterations, train accuracy {m.score(xs, y):.4f}")
+    print(f"   ratio sklearn/resid {t_sk / r['seconds']:.1f}x; max relative coefficient difference {rel:.2e}")
+
+    t = (x[:, :20] @ np.linspace(-1, 1, 20).astype(np.float32) + np.random.default_rng(1).standard_normal(n)).astype(np.float32)
+    np.save(f"{tmp}/t.npy", t)
+    r = ours("ridge", tmp)
+    print(f"\n2. ridge {n} x {d}: standardise {r['standardise_seconds']:.3f} s, statistics {r['gram_seconds']:.3f} s, "
+          f"eigendecomposition {r['eigen_seconds']:.3f} s, 20-lambda path {r['path20_seconds']:.4f} s; "
+          f"total {r['total_seconds']:.3f} s")
+
+    hooks, nh = 12, (5000 if quick else 20000)
+    for h in range(hooks):
+        xh, yh = data(nh, d, 2, 100 + h)
+        np.save(f"{tmp}/x{h}.npy", xh)
+        np.save(f"{tmp}/y{h}.npy", yh.astype(np.float32))
+    del x, xs
+    r1 = ours("sweep", tmp, hooks, 1, lam)
+    r2 = ours("sweep", tmp, hooks, 2, lam)
+    t0 = time.perf_counter()
+    for h in range(hooks):
+        xh = StandardScaler().fit_transform(np.load(f"{tmp}/x{h}.npy").astype(np.float64))
+        LogisticRegression(solver="lbfgs", C=1 / (nh * lam), max_iter=1000).fit(xh, np.load(f"{tmp}/y{h}.npy"))
+    t_sk = time.perf_counter() - t0
+    best = min(r1["seconds"], r2["seconds"])
+    print(f"\n3. sweep, {hooks} hooks x {nh} x {d}, binary: resid threads-inside {r1['seconds']:.2f} s, "
+          f"2 hooks at once {r2['seconds']:.2f} s; sklearn sequential {t_sk:.2f} s (scaling included); "
+          f"ratio {t_sk / best:.1f}x")

@@ -1,0 +1,32 @@
+// Fitting probes straight from a capture file: one hook (fit_capture_probe) or every hook matching patterns
+// (sweep_capture, in parallel over hooks or inside each fit). The probe carries the capture's provenance.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "probes/capture_examples.h"
+#include "probes/fit.h"
+
+namespace resid::probes {
+
+constexpr int64_t kDefaultMemoryBytes = 1ll << 30;  // --memory default: 1 GiB
+
+struct CaptureFitOptions {
+  ExampleOptions examples;   // hook, label, reduce
+  FitOptions fit;
+  int64_t memory_bytes = kDefaultMemoryBytes;
+  std::string command_line;  // recorded in the probe's provenance
+};
+
+FitResult fit_capture_probe(const std::string& path, const CaptureFitOptions& options);
+
+// Hooks of the capture matching any of the glob patterns (fnmatch), in capture order. InputError naming the
+// file and the patterns when none matches.
+std::vector<std::string> match_capture_hooks(const std::string& path, const std::vector<std::string>& patterns);
+
+// One probe per hook. jobs > 1 fits that many hooks at once, each on one thread; jobs = 1 fits them one after
+// another with all threads inside each fit.
+std::vector<FitResult> sweep_capture(const std::string& path, const std::vector<std::string>& hooks,
+                                     const CaptureFitOptions& options, int jobs);
+
+}  // namespace resid::probes

@@ -1,0 +1,50 @@
+#include "probes/example_source.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace resid::probes {
+
+MatrixSource::MatrixSource(RowMatrix x, ProbeTargets targets) : x_(std::move(x)), t_(std::move(targets)) {
+  if (t_.size() != x_.rows())
+    throw InputError("examples: " + std::to_string(t_.size()) + " labels for " + std::to_string(x_.rows()) +
+                     " activation rows");
+  if (!x_.allFinite()) {
+    for (Eigen::Index r = 0; r < x_.rows(); ++r)
+      if (!x_.row(r).allFinite()) throw InputError("examples: activation row " + std::to_string(r) + " holds NaN or infinity");
+  }
+}
+
+std::unique_ptr<DesignMatrix> MatrixSource::design(const std::vector<int64_t>& which, const Standardiser* s) const {
+  RowMatrix sub(static_cast<Eigen::Index>(which.size()), x_.cols());
+  for (size_t i = 0; i < which.size(); ++i) sub.row(i) = x_.row(which[i]);
+  if (s) s->apply(MatrixMap(sub.data(), sub.rows(), sub.cols()));
+  return std::make_unique<InMemoryDesign>(std::move(sub));
+}
+
+CaptureSource::CaptureSource(CaptureExamples examples, int64_t memory_bytes)
+    : ex_(std::move(examples)), memory_(memory_bytes) {
+  t_.classification = ex_.classification();
+  t_.label = ex_.label;
+  t_.value = ex_.value;
+  t_.group = ex_.row;
+  t_.token = ex_.token;
+  t_.classes = ex_.classes;
+  t_.n_groups = ex_.summary.committed_rows;
+  const double bytes = 2.0 * static_cast<double>(ex_.size()) * static_cast<double>(ex_.d) * 4.0;
+  streamed_ = bytes > static_cast<double>(memory_);
+  if (!streamed_) {
+    std::vector<int64_t> all(ex_.size());
+    for (int64_t i = 0; i < ex_.size(); ++i) all[i] = i;
+    // Read buffers stay small next to the matrix: a quarter of the budget, at most 64 MiB.
+    cached_ = std::make_unique<MatrixSource>(load_examples(ex_, all, nullptr, std::min<int64_t>(memory_ / 4, 64ll << 20)), t_);
+  }
+}
+
+std::unique_ptr<DesignMatrix> CaptureSource::design(const std::vector<int64_t>& which, const Standardiser* s) const {
+  if (cached_) return cached_->design(which, s);
+  return std::make_unique<CaptureDesign>(ex_, which, std::max<int64_t>(memory_ / 4, 1), s);
+}
+
+}  // namespace resid::probes

@@ -1,0 +1,95 @@
+#include "probes/lbfgs.h"
+
+#include <cmath>
+#include <deque>
+
+namespace resid::probes {
+
+LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Eigen::VectorXd&)>& f,
+                           const std::function<bool(const Eigen::VectorXd&, double)>& done, Eigen::VectorXd& x,
+                           const LbfgsOptions& options) {
+  LbfgsReport r;
+  Eigen::VectorXd g(x.size()), g_new(x.size()), x_new(x.size());
+  double fx = f(x, g);
+  r.evaluations = 1;
+  std::deque<Eigen::VectorXd> s_hist, y_hist;
+  std::deque<double> rho_hist;
+  while (true) {
+    r.objective = fx;
+    r.grad_norm = g.norm();
+    if (!std::isfinite(fx)) {
+      r.stop_reason = "objective is not finite";
+      return r;
+    }
+    if (done(x, r.grad_norm)) {
+      r.converged = true;
+      r.stop_reason = "gradient norm below tolerance";
+      return r;
+    }
+    if (r.iterations >= options.max_iter) {
+      r.stop_reason = "max_iter reached";
+      return r;
+    }
+    // Two-loop recursion: d = -H g.
+    Eigen::VectorXd q = g;
+    std::vector<double> alpha(s_hist.size());
+    for (int i = static_cast<int>(s_hist.size()) - 1; i >= 0; --i) {
+      alpha[i] = rho_hist[i] * s_hist[i].dot(q);
+      q -= alpha[i] * y_hist[i];
+    }
+    double gamma = 1.0;
+    if (!s_hist.empty()) gamma = s_hist.back().dot(y_hist.back()) / y_hist.back().squaredNorm();
+    else gamma = 1.0 / std::max(1.0, r.grad_norm);  // first step: unit length
+    q *= gamma;
+    for (size_t i = 0; i < s_hist.size(); ++i) {
+      const double beta = rho_hist[i] * y_hist[i].dot(q);
+      q += (alpha[i] - beta) * s_hist[i];
+    }
+    Eigen::VectorXd d = -q;
+    double slope = g.dot(d);
+    if (slope >= 0) {  // not a descent direction (lost curvature information): restart from steepest descent
+      s_hist.clear(), y_hist.clear(), rho_hist.clear();
+      d = -g / std::max(1.0, r.grad_norm);
+      slope = g.dot(d);
+    }
+    double step = 1.0, f_new = 0;
+    bool accepted = false;
+    for (int tries = 0; tries < options.max_backtracks; ++tries) {
+      x_new = x + step * d;
+      f_new = f(x_new, g_new);
+      ++r.evaluations;
+      if (std::isfinite(f_new) && f_new <= fx + 1e-4 * step * slope) {
+        accepted = true;
+        break;
+      }
+      // Near the optimum the decrease Armijo asks for falls below the rounding of f itself; then accept a step
+      // that keeps f within rounding and shrinks the gradient (the approximate Wolfe condition of Hager & Zhang).
+      if (std::isfinite(f_new) && f_new <= fx + options.epsilon * std::abs(fx) && g_new.norm() < r.grad_norm) {
+        accepted = true;
+        break;
+      }
+      step *= 0.5;
+    }
+    if (!accepted) {
+      r.stop_reason = "line search stalled";
+      return r;
+    }
+    Eigen::VectorXd s = x_new - x, y = g_new - g;
+    const double sy = s.dot(y);
+    if (sy > 1e-12 * s.norm() * y.norm()) {  // keep the update only where curvature is positive
+      s_hist.push_back(std::move(s));
+      y_hist.push_back(std::move(y));
+      rho_hist.push_back(1.0 / sy);
+      if (static_cast<int>(s_hist.size()) > options.history) {
+        s_hist.pop_front(), y_hist.pop_front(), rho_hist.pop_front();
+      }
+    }
+    x.swap(x_new);
+    g.swap(g_new);
+    fx = f_new;
+    ++r.iterations;
+    if (options.on_iter) options.on_iter(r.iterations, fx, g.norm());
+  }
+}
+
+}  // namespace resid::probes
