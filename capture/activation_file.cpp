@@ -1368,6 +1368,8 @@ void check_replaceable(const std::string& path, const WriterOptions& options) {
       throw InputError(path + " is " + (input == path ? "an input" : "the same file as the input " + input) +
                        " of this run; --force never replaces an input");
   }
+  // Before HDF5 opens it: opening a file whose writer is just reopening it would make one of them fail.
+  if (WriterLock::held_elsewhere(path)) throw InputError(path + " is being written by another process");
   if (options.force_any) return;
   bool ours = false;
   try {
@@ -1469,7 +1471,6 @@ std::unique_ptr<ActivationFileWriter> ActivationFileWriter::create(const std::st
     if (!options.force && !options.force_any) throw InputError(path + " exists (use --force to overwrite)");
     // Checked now for a quick answer, and again just before the replacing rename.
     check_replaceable(path, options);
-    if (WriterLock::held_elsewhere(path)) throw InputError(path + " is being written by another process");
   }
   std::error_code ec;
   fs::path dir = fs::path(path).parent_path();

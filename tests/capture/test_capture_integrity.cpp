@@ -199,6 +199,13 @@ TEST_F(Integrity, ForceReplacesOnlyResidCaptures) {
   const std::string fifo = dir.file("fifo.h5");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   refused(with(args(fifo), "--force"), "FIFO");
+  // --resume never opens a FIFO (HDF5 would wait for a writer forever).
+  {
+    testing::RunOptions limit;
+    limit.timeout_s = 10;
+    EXPECT_EQ(run(with(args(fifo), "--resume"), &err, limit), 2) << err;
+    EXPECT_CONTAINS(err, "not a regular file");
+  }
   refused(with(args(dir.path().string()), "--force"), "directory");
   const std::string target = dir.file("elsewhere.h5"), link = dir.file("link.h5");
   ASSERT_EQ(run(args(target), &err), 0) << err;
