@@ -228,8 +228,11 @@ TEST_F(Integrity, RacingForceCapturesExactlyOneSucceeds) {
   const std::string out = dir.file("out.h5");
   std::string err;
   ASSERT_EQ(run(args(out), &err), 0) << err;
+  // Long enough (about a second) that the two runs overlap; runs that do not overlap may both succeed.
+  write_token_file(data, 3000, testing::tiny_config().d_vocab, 9);
   for (int trial = 0; trial < 4; ++trial) {
     std::vector<std::string> a = args(out);
+    a.back() = "1";  // --batch-size 1
     a.push_back("--force");
     int status[2];
     std::string errs[2];
