@@ -9,6 +9,8 @@
 //  3. Under SWMR, HDF5 never reuses freed file space, so a rewritten (relocated) compressed chunk leaves its
 //     old copy intact until the index points at the new one; we avoid that rewrite anyway (it leaks the old
 //     copy) by writing compressed chunks only once they are full.
+//  4. Every row carries a checksum (/row_checksums, XXH64 over its stored bytes in every dataset), written with
+//     the row; resume() reads every committed row back against it before trusting the file.
 // Class names grow while a capture streams, and HDF5 refuses to create or resize attributes in SWMR mode, so
 // they are not attributes: each class column has a growable dataset of fixed-width UTF-8 names,
 // /label_classes/<name>, appended to like any other dataset and flushed before the commit that first uses a
