@@ -40,7 +40,15 @@ bool same_datasets(const std::string& a, const std::string& b, std::string* why)
   return true;
 }
 
-TEST(DamagedResume, SeededMutationsFailClearlyOrResumeIdentically) {
+// How the killed capture stores its rows, and how many mutated copies of it are resumed.
+struct Storage {
+  std::vector<std::string> flags;
+  int cases;
+};
+
+class DamagedResume : public ::testing::TestWithParam<Storage> {};
+
+TEST_P(DamagedResume, SeededMutationsFailClearlyOrResumeIdentically) {
   testing::TempDir dir;
   const std::string model = dir.file("tiny.gguf"), data = dir.file("ids.tokens");
   const Config c = testing::tiny_config();
@@ -55,9 +63,10 @@ TEST(DamagedResume, SeededMutationsFailClearlyOrResumeIdentically) {
     }
   }
   auto plain_args = [&](const std::string& out) {
-    return std::vector<std::string>{testing::resid_binary(), "capture", model, data, "--hooks",
-                                    "blocks.*.hook_resid_post", "-o", out, "--max-tokens", "12",
-                                    "--batch-size", "2", "--dtype", "float16"};
+    std::vector<std::string> a{testing::resid_binary(), "capture", model, data, "--hooks",
+                               "blocks.*.hook_resid_post", "-o", out, "--max-tokens", "12", "--batch-size", "2"};
+    a.insert(a.end(), GetParam().flags.begin(), GetParam().flags.end());
+    return a;
   };
   const std::string reference = dir.file("reference.h5");
   std::string err;
@@ -85,7 +94,7 @@ TEST(DamagedResume, SeededMutationsFailClearlyOrResumeIdentically) {
   std::mt19937_64 rng(7);  // fixed seed: the same 60 cases every run
   int resumed = 0, refused = 0;
   const std::string damaged = dir.file("damaged.h5");
-  for (int k = 0; k < 60; ++k) {
+  for (int k = 0; k < GetParam().cases; ++k) {
     std::vector<char> bytes = original;
     std::string what;
     if (k % 3 == 2) {
@@ -123,6 +132,15 @@ TEST(DamagedResume, SeededMutationsFailClearlyOrResumeIdentically) {
   std::cout << "[          ] " << resumed << " damaged files resumed identically, " << refused
             << " refused with one line\n";
 }
+
+// 60 cases of a float16 file; 30 of a compressed bfloat16 one (compressed chunks are held until full, so its
+// committed rows end at a chunk boundary).
+INSTANTIATE_TEST_SUITE_P(Files, DamagedResume,
+                         ::testing::Values(Storage{{"--dtype", "float16"}, 60},
+                                           Storage{{"--dtype", "bfloat16", "--compress"}, 30}),
+                         [](const ::testing::TestParamInfo<Storage>& info) {
+                           return info.index == 0 ? std::string("float16") : std::string("bfloat16_deflate");
+                         });
 
 }  // namespace
 }  // namespace resid
