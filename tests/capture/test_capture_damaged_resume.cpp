@@ -46,6 +46,11 @@ struct Storage {
   int cases;
 };
 
+void PrintTo(const Storage& s, std::ostream* os) {
+  for (const std::string& f : s.flags) *os << f << " ";
+  *os << s.cases << " cases";
+}
+
 class DamagedResume : public ::testing::TestWithParam<Storage> {};
 
 TEST_P(DamagedResume, SeededMutationsFailClearlyOrResumeIdentically) {
