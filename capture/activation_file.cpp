@@ -9,6 +9,8 @@
 //  3. Under SWMR, HDF5 never reuses freed file space, so a rewritten (relocated) compressed chunk leaves its
 //     old copy intact until the index points at the new one; we avoid that rewrite anyway (it leaks the old
 //     copy) by writing compressed chunks only once they are full.
+//  4. Every row carries a checksum (/row_checksums, XXH64 over its stored bytes in every dataset), written with
+//     the row; resume() reads every committed row back against it before trusting the file.
 // Class names grow while a capture streams, and HDF5 refuses to create or resize attributes in SWMR mode, so
 // they are not attributes: each class column has a growable dataset of fixed-width UTF-8 names,
 // /label_classes/<name>, appended to like any other dataset and flushed before the commit that first uses a
@@ -16,6 +18,8 @@
 #include "capture/activation_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #if defined(__F16C__) && defined(__AVX__)
 #include <immintrin.h>
@@ -27,8 +31,12 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <tuple>
 
 #include "capture/h5_handles.h"
+#include "capture/xxh64.h"
 #include "core/dtype.h"
 #include "core/error.h"
 
@@ -50,7 +58,25 @@ std::string last_error() {
         return 0;
       },
       &deepest);
-  return deepest;
+  // A failed read or write describes itself as "file write failed: time = <ctime, with a newline>, filename =
+  // ..., errno = 28, error message = 'No space left on device', buf = 0x..., ...": keep what it was and why.
+  const std::string marker = "error message = '";
+  const size_t m = deepest.find(marker);
+  if (m != std::string::npos) {
+    const size_t begin = m + marker.size(), end = deepest.find('\'', begin);
+    const size_t colon = deepest.find(':');
+    const std::string what = colon != std::string::npos && colon < m ? deepest.substr(0, colon) : "I/O failed";
+    deepest = what + ": " + deepest.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+  }
+  // One line, always.
+  std::string out;
+  for (char c : deepest) {
+    const char x = (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+    if (x == ' ' && (out.empty() || out.back() == ' ')) continue;
+    out += x;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
 }
 
 }  // namespace h5
@@ -208,6 +234,15 @@ bool has_attr(hid_t obj, const std::string& name) {
   return H5Aexists(obj, name.c_str()) > 0;
 }
 
+// A damaged file can give a "scalar" many elements, which a read into one int64 would overflow. Takes
+// ownership of both ids.
+void require_one_integer(hid_t space_id, hid_t type_id, const std::string& path, const std::string& what) {
+  h5::Handle space = h5::space_handle(check(space_id, path, "cannot read the shape of " + what));
+  h5::Handle type = h5::type_handle(check(type_id, path, "cannot read the type of " + what));
+  if (H5Sget_simple_extent_npoints(space.get()) != 1 || H5Tget_class(type.get()) != H5T_INTEGER)
+    throw FormatError(path, what + " is not one integer");
+}
+
 // Reads a string attribute (variable or fixed length), or a string list as its elements.
 std::vector<std::string> read_strings_attr(hid_t obj, const std::string& name, const std::string& path) {
   h5::Handle attr =
@@ -245,6 +280,7 @@ std::string read_string_attr(hid_t obj, const std::string& name, const std::stri
 int64_t read_int_attr(hid_t obj, const std::string& name, const std::string& path) {
   h5::Handle attr =
       h5::attr_handle(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), path, "no attribute " + name));
+  require_one_integer(H5Aget_space(attr.get()), H5Aget_type(attr.get()), path, "attribute " + name);
   int64_t v = 0;
   check(H5Aread(attr.get(), H5T_NATIVE_INT64, &v), path, "attribute " + name + " is not an integer");
   return v;
@@ -261,13 +297,30 @@ h5::Handle latest_format_fapl(const std::string& path) {
   return fapl;
 }
 
+// Metadata reads under SWMR are retried when a checksum fails (a writer may be mid-flush); HDF5's default of 100
+// attempts, with its back-off, keeps a damaged file busy for minutes. A few attempts cover a live writer.
+constexpr unsigned kMetadataReadAttempts = 4;
+
+// Refuses what is not a regular file before HDF5 opens it (opening a FIFO would wait for a writer).
+void require_regular_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) throw InputError(path + " does not exist");
+    throw InputError(path + ": cannot stat (" + std::strerror(errno) + ")");
+  }
+  if (S_ISDIR(st.st_mode)) throw InputError(path + " is a directory, not an activation file");
+  if (!S_ISREG(st.st_mode)) throw InputError(path + " is not a regular file (a device, FIFO or socket)");
+}
+
 // Opens for reading. SWMR-read mode first: it is what opens a file whose writer is running or was killed
 // (HDF5 refuses a plain open of a file still marked "open for writing"); plain mode for files SWMR cannot
 // read.
 h5::Handle open_for_read(const std::string& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw InputError(path + " does not exist");
-  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+  require_regular_file(path);
+  h5::Handle fapl =
+      h5::plist_handle(check(H5Pcreate(H5P_FILE_ACCESS), path, "cannot create a property list"));
+  check(H5Pset_metadata_read_attempts(fapl.get(), kMetadataReadAttempts), path, "cannot set read attempts");
+  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get());
   if (id < 0) id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   h5::Handle file = h5::file_handle(check(id, path, "cannot open as an HDF5 file"));
   if (!has_attr(file.get(), "format") || read_string_attr(file.get(), "format", path) != kFormatName)
@@ -292,6 +345,7 @@ std::vector<hsize_t> dataset_dims(hid_t dataset, const std::string& path, const 
 
 int64_t read_scalar_int(hid_t file, const std::string& name, const std::string& path) {
   h5::Handle ds = open_dataset(file, name, path);
+  require_one_integer(H5Dget_space(ds.get()), H5Dget_type(ds.get()), path, name);
   int64_t v = 0;
   check(H5Dread(ds.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v), path, "cannot read " + name);
   return v;
@@ -348,23 +402,33 @@ class WriterLock {
   ~WriterLock() { release(); }
 
   // `shown` is the path named in messages (the lock may be taken on the side file before it is renamed).
-  static WriterLock acquire(const std::string& file, const std::string& shown) {
+  static WriterLock acquire(const std::string& file, const std::string& shown, int extra_flags = 0) {
     WriterLock lock;
-    lock.fd_ = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
+    lock.fd_ = ::open(file.c_str(), O_RDWR | O_CLOEXEC | extra_flags, 0666);
     if (lock.fd_ < 0) throw InputError(shown + ": cannot open for writing (" + std::strerror(errno) + ")");
-    struct flock fl {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    if (::fcntl(lock.fd_, F_OFD_SETLK, &fl) < 0) {
+    if (!lock.try_lock(F_WRLCK)) {
       const int err = errno;
       if (err == EAGAIN || err == EACCES) throw InputError(shown + " is being written by another process");
       throw InputError(shown + ": cannot lock (" + std::strerror(err) + ")");
     }
     return lock;
   }
+  // A read lock on an existing file: held while --force replaces it, so no writer can start on it meanwhile.
+  // Empty (not valid()) when another process holds the writer lock.
+  static WriterLock read_lock(const std::string& file, const std::string& shown) {
+    WriterLock lock;
+    lock.fd_ = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (lock.fd_ < 0) throw InputError(shown + ": cannot open (" + std::strerror(errno) + ")");
+    if (!lock.try_lock(F_RDLCK)) {
+      const int err = errno;
+      lock.release();
+      if (err != EAGAIN && err != EACCES) throw InputError(shown + ": cannot lock (" + std::strerror(err) + ")");
+    }
+    return lock;
+  }
   // True when another process holds the writer lock of `file` (a probe that needs no write permission).
   static bool held_elsewhere(const std::string& file) {
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return false;
     struct flock fl {};
     fl.l_type = F_WRLCK;
@@ -373,12 +437,25 @@ class WriterLock {
     ::close(fd);
     return held;
   }
+  bool valid() const { return fd_ >= 0; }
+  // True when `path` names the locked file (same device and inode).
+  bool names(const std::string& path) const {
+    struct stat a {}, b {};
+    return fd_ >= 0 && ::fstat(fd_, &a) == 0 && ::lstat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+  }
   void release() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
 
  private:
+  bool try_lock(short type) {
+    struct flock fl {};
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    return ::fcntl(fd_, F_OFD_SETLK, &fl) == 0;
+  }
   int fd_ = -1;
 };
 
@@ -408,6 +485,7 @@ struct RowDataset {
   int64_t chunk_rows = 1;
   bool hold_partial = false;  // compressed: hand HDF5 whole chunks only (see rule 3 at the top)
   int64_t written_rows = 0;   // rows given to HDF5 (the dataset's extent)
+  int hash_index = -1;        // position in the row checksum (datasets sorted by name), -1 for none
   std::vector<uint8_t> tail;  // hold_partial: appended rows after written_rows, in stored form
 };
 
@@ -541,6 +619,13 @@ class Hdf5ActivationWriter final : public ActivationFileWriter {
       if (H5Pexist(fapl.get(), prop) > 0) H5Pset(fapl.get(), prop, &yes);
     file_ = h5::file_handle(check(H5Fopen(path_.c_str(), H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl.get()),
                                   path_, "cannot open for writing"));
+    // The stale end address is at most the file's size; beyond it, the file was cut short.
+    haddr_t eoa = 0;
+    struct stat st {};
+    if (H5Fget_eoa(file_.get(), &eoa) >= 0 && ::stat(path_.c_str(), &st) == 0 &&
+        eoa > static_cast<haddr_t>(st.st_size))
+      throw FormatError(path_, "is truncated: HDF5 allocated " + std::to_string(eoa) + " bytes but the file has " +
+                                   std::to_string(st.st_size));
     // New allocations must start past everything already in the file, not at the stale end address.
     check(H5Fincrement_filesize(file_.get(), 0), path_, "cannot recover the end of the file");
 
@@ -551,8 +636,16 @@ class Hdf5ActivationWriter final : public ActivationFileWriter {
       class_sets_.push_back(is_class_kind(l.kind) ? open_rows("/label_classes/" + l.name) : RowDataset());
     }
     for (const auto& h : hooks) acts_.push_back(open_rows("/acts/" + h.hook));
+    checksums_ = open_rows("/row_checksums");
+    hashed_ = all_rows();
+    hashed_.pop_back();  // the checksums themselves
+    std::sort(hashed_.begin(), hashed_.end(), [](const RowDataset* a, const RowDataset* b) { return a->name < b->name; });
+    for (size_t i = 0; i < hashed_.size(); ++i) hashed_[i]->hash_index = static_cast<int>(i);
     committed_ds_ = open_dataset(file_.get(), "/committed_rows", path_);
     complete_ds_ = open_dataset(file_.get(), "/complete", path_);
+    require_one_integer(H5Dget_space(complete_ds_.get()), H5Dget_type(complete_ds_.get()), path_, "/complete");
+    require_one_integer(H5Dget_space(committed_ds_.get()), H5Dget_type(committed_ds_.get()), path_,
+                        "/committed_rows");
     check(H5Dread(committed_ds_.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &committed_), path_,
           "cannot read /committed_rows");
     if (committed_ < 0) throw FormatError(path_, "/committed_rows is negative");
@@ -565,6 +658,14 @@ class Hdf5ActivationWriter final : public ActivationFileWriter {
   }
 
   int64_t committed_rows() const override { return committed_; }
+
+  void discard() override {
+    h5::Call call;
+    finished_ = true;
+    close_all(false);
+    if (lock_.names(path_)) ::unlink(path_.c_str());
+    lock_.release();
+  }
   int64_t appended_rows() const override { return rows_; }
 
   // Drops rows past /committed_rows (resume).
@@ -592,6 +693,7 @@ class Hdf5ActivationWriter final : public ActivationFileWriter {
     validate_append(n, tokens, lengths, sequence_labels, token_labels, acts);
 
     broken_ = true;  // until every dataset has taken the rows
+    row_parts_.assign(static_cast<size_t>(n) * hashed_.size(), 0);
     put_rows(tokens_, n, tokens);
     put_rows(lengths_, n, lengths);
     for (size_t c = 0; c < labels_.size(); ++c) {
@@ -627,6 +729,10 @@ class Hdf5ActivationWriter final : public ActivationFileWriter {
       }
       put_rows(acts_[h], n, dst);
     }
+    scratch_sums_.resize(n);
+    for (int64_t r = 0; r < n; ++r)
+      scratch_sums_[r] = combine(row_parts_.data() + r * hashed_.size(), hashed_.size());
+    put_rows(checksums_, n, scratch_sums_.data());
     rows_ += n;
     broken_ = false;
   }
@@ -696,12 +802,73 @@ class Hdf5ActivationWriter final : public ActivationFileWriter {
     return d;
   }
 
+  // Every dataset of rows, /row_checksums last.
   std::vector<RowDataset*> all_rows() {
     std::vector<RowDataset*> out{&tokens_, &lengths_};
     for (auto& d : label_sets_) out.push_back(&d);
     for (auto& d : acts_) out.push_back(&d);
+    out.push_back(&checksums_);
     return out;
   }
+
+  // Row r's checksum from its per-dataset hashes (parts: one per hashed dataset, in name order).
+  static uint64_t combine(const uint64_t* parts, size_t count) {
+    std::vector<uint8_t> bytes(count * 8);
+    for (size_t i = 0; i < count; ++i)
+      for (int b = 0; b < 8; ++b) bytes[i * 8 + b] = static_cast<uint8_t>(parts[i] >> (8 * b));
+    return xxh64(bytes.data(), bytes.size());
+  }
+
+  // Reads rows [first, first + n) of `d` as stored into `out`.
+  void read_rows(RowDataset& d, int64_t first, int64_t n, void* out) {
+    std::vector<hsize_t> start(d.row_dims.size() + 1, 0), count{static_cast<hsize_t>(n)};
+    start[0] = static_cast<hsize_t>(first);
+    count.insert(count.end(), d.row_dims.begin(), d.row_dims.end());
+    h5::Handle fspace = h5::space_handle(check(H5Dget_space(d.id.get()), path_, "cannot read " + d.name));
+    check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+          path_, "cannot select rows of " + d.name);
+    h5::Handle mspace =
+        h5::space_handle(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), path_,
+                               "cannot read " + d.name));
+    check(H5Dread(d.id.get(), d.type.get(), mspace.get(), fspace.get(), H5P_DEFAULT, out), path_,
+          "cannot read rows of " + d.name);
+  }
+
+ public:
+  // Reads every committed row back and compares it with /row_checksums (resume): a damaged or truncated file
+  // is refused before anything is appended to it.
+  void verify_committed() {
+    h5::Call call;
+    for (RowDataset* d : all_rows())
+      if (d->written_rows < committed_)
+        throw FormatError(path_, d->name + " has " + std::to_string(d->written_rows) +
+                                     " rows but /committed_rows is " + std::to_string(committed_));
+    int64_t row_bytes = 8;
+    for (const RowDataset* d : hashed_) row_bytes += d->row_bytes;
+    const int64_t block = std::max<int64_t>(1, (int64_t{64} << 20) / row_bytes);
+    const size_t count = hashed_.size();
+    std::vector<uint8_t> buffer;
+    std::vector<uint64_t> parts, stored;
+    for (int64_t first = 0; first < committed_; first += block) {
+      const int64_t n = std::min(block, committed_ - first);
+      parts.assign(static_cast<size_t>(n) * count, 0);
+      for (RowDataset* d : hashed_) {
+        buffer.resize(static_cast<size_t>(n * d->row_bytes));
+        read_rows(*d, first, n, buffer.data());
+        for (int64_t r = 0; r < n; ++r)
+          parts[r * count + d->hash_index] = xxh64(buffer.data() + r * d->row_bytes, d->row_bytes);
+      }
+      stored.resize(static_cast<size_t>(n));
+      read_rows(checksums_, first, n, stored.data());
+      for (int64_t r = 0; r < n; ++r)
+        if (combine(parts.data() + r * count, count) != stored[r])
+          throw FormatError(path_, "row " + std::to_string(first + r) +
+                                       " does not match its checksum in /row_checksums: the file is damaged "
+                                       "(start again with --force)");
+    }
+  }
+
+ private:
 
   void ensure_writable() const {
     if (finished_) throw InputError(path_ + ": the activation file is already finished");
@@ -737,6 +904,9 @@ class Hdf5ActivationWriter final : public ActivationFileWriter {
   // Hands n appended rows to `d`; compressed datasets only ever get whole chunks until finish().
   void put_rows(RowDataset& d, int64_t n, const void* data) {
     const auto* bytes = static_cast<const uint8_t*>(data);
+    if (d.hash_index >= 0)
+      for (int64_t r = 0; r < n; ++r)
+        row_parts_[r * hashed_.size() + d.hash_index] = xxh64(bytes + r * d.row_bytes, d.row_bytes);
     if (!d.hold_partial) {
       write_rows(d, d.written_rows, n, bytes);
       return;
@@ -887,7 +1057,7 @@ class Hdf5ActivationWriter final : public ActivationFileWriter {
     committed_ = committed;
   }
 
-  bool close_all() {
+  bool close_all(bool release_lock = true) {
     bool ok = true;
     for (RowDataset* d : all_rows()) {
       ok = d->id.reset() && ok;
@@ -900,7 +1070,7 @@ class Hdf5ActivationWriter final : public ActivationFileWriter {
     ok = committed_ds_.reset() && ok;
     ok = complete_ds_.reset() && ok;
     ok = file_.reset() && ok;
-    lock_.release();
+    if (release_lock) lock_.release();
     return ok;
   }
 
@@ -920,6 +1090,10 @@ class Hdf5ActivationWriter final : public ActivationFileWriter {
   std::vector<int32_t> max_class_id_;
   std::vector<uint16_t> scratch16_;
   std::vector<int32_t> scratch_ids_;
+  RowDataset checksums_;                // /row_checksums
+  std::vector<RowDataset*> hashed_;     // the datasets a row checksum covers, by name
+  std::vector<uint64_t> row_parts_;     // per appended row: one hash per hashed_ dataset
+  std::vector<uint64_t> scratch_sums_;
   bool finished_ = false;
   bool broken_ = false;
 };
@@ -942,6 +1116,10 @@ void build_file(const std::string& side_path, const std::string& shown, const Ac
   write_string_attr(f, "dataset_path", info.dataset_path, shown);
   write_string_attr(f, "dataset_sha256", info.dataset_sha256, shown);
   write_string_attr(f, "dataset", info.dataset_description, shown);
+  write_string_attr(f, "model_files", info.model_files, shown);
+  write_string_attr(f, "tokenizer_sha256", info.tokenizer_sha256, shown);
+  write_string_attr(f, "dataset_options", info.dataset_options, shown);
+  write_string_attr(f, "label_files_sha256", info.label_files_sha256, shown);
   write_string_attr(f, "command_line", info.command_line, shown);
   write_string_attr(f, "created", info.created, shown);
   write_string_attr(f, "positions", info.positions, shown);
@@ -951,6 +1129,7 @@ void build_file(const std::string& side_path, const std::string& shown, const Ac
   create_row_dataset(f, "/tokens", H5T_STD_I32LE, {n_pos}, chunk_rows_for(4 * n_pos, kSmallChunkBytes), false,
                      shown);
   create_row_dataset(f, "/lengths", H5T_STD_I32LE, {}, chunk_rows_for(4, kSmallChunkBytes), false, shown);
+  create_row_dataset(f, "/row_checksums", H5T_STD_U64LE, {}, chunk_rows_for(8, kSmallChunkBytes), false, shown);
 
   h5::Handle label_group = create_group(f, "/labels", shown);
   h5::Handle classes_group = create_group(f, "/label_classes", shown);
@@ -1064,6 +1243,13 @@ ActivationFileSummary summarize(hid_t file, const std::string& path, bool for_re
   i.dataset_path = read_string_attr(file, "dataset_path", path);
   i.dataset_sha256 = read_string_attr(file, "dataset_sha256", path);
   i.dataset_description = read_string_attr(file, "dataset", path);
+  s.fingerprinted = has_attr(file, "dataset_options") && H5Lexists(file, "/row_checksums", H5P_DEFAULT) > 0;
+  if (s.fingerprinted) {
+    i.model_files = read_string_attr(file, "model_files", path);
+    i.tokenizer_sha256 = read_string_attr(file, "tokenizer_sha256", path);
+    i.dataset_options = read_string_attr(file, "dataset_options", path);
+    i.label_files_sha256 = read_string_attr(file, "label_files_sha256", path);
+  }
   i.command_line = read_string_attr(file, "command_line", path);
   i.created = read_string_attr(file, "created", path);
   i.positions = read_string_attr(file, "positions", path);
@@ -1106,11 +1292,36 @@ void check_resumable(const std::string& path, const ActivationFileSummary& s, co
                      const WriterOptions& options) {
   const std::string prefix = path + ": cannot resume: ";
   if (s.complete) throw InputError(path + " is already complete (nothing to resume)");
-  auto same = [&](const char* what, const std::string& file, const std::string& now) {
+  if (!s.fingerprinted)
+    throw InputError(prefix + "it was written by an older resid without input fingerprints and row checksums "
+                              "(start again with --force)");
+  auto same = [&](const std::string& what, const std::string& file, const std::string& now) {
     if (file != now) throw InputError(prefix + what + " differs (file " + file + ", now " + now + ")");
   };
   same("model_sha256", s.info.model_sha256, info.model_sha256);
+  same("tokenizer_sha256", s.info.tokenizer_sha256, info.tokenizer_sha256);
   same("dataset_sha256", s.info.dataset_sha256, info.dataset_sha256);
+  // JSON objects: name the first key that differs.
+  for (const auto& [what, file, now] : {std::tuple<std::string, std::string, std::string>{
+                                            "dataset option ", s.info.dataset_options, info.dataset_options},
+                                        {"label file ", s.info.label_files_sha256, info.label_files_sha256}}) {
+    if (file == now) continue;
+    nlohmann::json a, b;
+    try {
+      a = nlohmann::json::parse(file);
+      b = nlohmann::json::parse(now);
+    } catch (const std::exception&) {
+      same(what + "list", file, now);
+    }
+    if (!a.is_object() || !b.is_object()) same(what + "list", file, now);
+    std::set<std::string> keys;
+    for (const auto& [k, v] : a.items()) keys.insert(k);
+    for (const auto& [k, v] : b.items()) keys.insert(k);
+    for (const std::string& k : keys) {
+      const std::string x = a.contains(k) ? a[k].dump() : "(none)", y = b.contains(k) ? b[k].dump() : "(none)";
+      same(what + k, x, y);
+    }
+  }
   same("positions", s.info.positions, info.positions);
   same("n_pos", std::to_string(s.info.n_pos), std::to_string(info.n_pos));
   std::vector<std::string> now_hooks;
@@ -1131,6 +1342,120 @@ void check_resumable(const std::string& path, const ActivationFileSummary& s, co
   same("label columns", join_names(file_labels), join_names(now_labels));
 }
 
+// ---- placing a new file ----------------------------------------------------------------------------------
+
+std::string file_kind(mode_t mode) {
+  if (S_ISCHR(mode)) return "character device";
+  if (S_ISBLK(mode)) return "block device";
+  if (S_ISFIFO(mode)) return "FIFO";
+  if (S_ISSOCK(mode)) return "socket";
+  if (S_ISDIR(mode)) return "directory";
+  if (S_ISLNK(mode)) return "symbolic link";
+  return "special file";
+}
+
+// What --force may replace (InputError otherwise): a regular file, not one of the run's inputs, holding a
+// resid activation file unless force_any.
+void check_replaceable(const std::string& path, const WriterOptions& options) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return;  // gone meanwhile: nothing to replace
+  if (S_ISLNK(st.st_mode))
+    throw InputError(path + " is a symbolic link; --force replaces only regular files (remove the link, or "
+                            "give the file it points to)");
+  if (!S_ISREG(st.st_mode))
+    throw InputError(path + " is a " + file_kind(st.st_mode) + "; --force replaces only regular files");
+  for (const std::string& input : options.inputs) {
+    struct stat in {};
+    if (::stat(input.c_str(), &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)
+      throw InputError(path + " is " + (input == path ? "an input" : "the same file as the input " + input) +
+                       " of this run; --force never replaces an input");
+  }
+  // Before HDF5 opens it: opening a file whose writer is just reopening it would make one of them fail.
+  if (WriterLock::held_elsewhere(path)) throw InputError(path + " is being written by another process");
+  if (options.force_any) return;
+  bool ours = false;
+  try {
+    open_for_read(path);
+    ours = true;
+  } catch (const Error&) {
+  }
+  if (!ours)
+    throw InputError(path + " is not a resid activation file; --force replaces only those "
+                            "(--force-overwrite-any replaces any regular file)");
+}
+
+// Serializes resid processes placing files in one directory (flock on the directory), so "is the target
+// replaceable" and the rename happen as one step. Best effort: filesystems without flock on directories skip
+// it (the per-file locks still keep writers apart).
+class DirectoryLock {
+ public:
+  explicit DirectoryLock(const fs::path& dir) : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_ >= 0) {
+      while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+      }
+    }
+  }
+  ~DirectoryLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+// Moves the built side file to `path`: never over an existing file unless options allow it and
+// check_replaceable agrees, and never over a file another process is writing. Of two runs placing the same
+// path at once, exactly one succeeds.
+void place_file(const std::string& side, const std::string& path, const fs::path& dir,
+                const WriterOptions& options) {
+  DirectoryLock dir_lock(dir);
+  if (::link(side.c_str(), path.c_str()) == 0) {  // link() never replaces an existing file
+    ::unlink(side.c_str());
+    return;
+  }
+  const int link_error = errno;
+  if (link_error != EEXIST) {
+    // A filesystem without hard links: rename, which replaces, so only when nothing is there.
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+      if (!options.force && !options.force_any) throw InputError(path + " exists (use --force to overwrite)");
+    } else if (::rename(side.c_str(), path.c_str()) == 0) {
+      return;
+    } else {
+      throw InputError(path + ": cannot move into place (" + std::strerror(errno) + ")");
+    }
+  }
+  if (!options.force && !options.force_any) throw InputError(path + " exists (use --force to overwrite)");
+  check_replaceable(path, options);
+  // Held across the rename: a writer cannot start on the file being replaced, and one already writing it
+  // makes this run fail instead of both "succeeding".
+  WriterLock old = WriterLock::read_lock(path, path);
+  if (!old.valid() || !old.names(path)) throw InputError(path + " is being written by another process");
+  if (::rename(side.c_str(), path.c_str()) != 0)
+    throw InputError(path + ": cannot move into place (" + std::strerror(errno) + ")");
+}
+
+// Removes side files of earlier runs that were killed while building (`<name>.creating-<pid>`): a side file
+// whose lock nobody holds is stale.
+void remove_stale_side_files(const fs::path& dir, const std::string& prefix) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size()) continue;
+    if (name.find_first_not_of("0123456789", prefix.size()) != std::string::npos) continue;
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    try {
+      WriterLock stale = WriterLock::acquire(it->path().string(), it->path().string());
+      if (stale.names(it->path().string())) ::unlink(it->path().c_str());
+    } catch (const InputError&) {
+      // Locked: a run is building it right now.
+    }
+  }
+}
+
 }  // namespace
 
 // ---- public entry points ----------------------------------------------------------------------------------
@@ -1142,38 +1467,27 @@ std::unique_ptr<ActivationFileWriter> ActivationFileWriter::create(const std::st
                                                                    const WriterOptions& options) {
   h5::Call call;
   validate_layout(path, info, hooks, labels);
-  std::error_code ec;
-  const fs::file_status status = fs::status(path, ec);
-  if (fs::exists(status)) {
-    if (fs::is_directory(status)) throw InputError(path + " is a directory");
-    if (!options.force) throw InputError(path + " exists (use --force to overwrite)");
-    // Replacing a file another process is still writing would leave that process writing into a deleted file.
-    if (WriterLock::held_elsewhere(path)) throw InputError(path + " is being written by another process");
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw InputError(path + " is a directory");
+    if (!options.force && !options.force_any) throw InputError(path + " exists (use --force to overwrite)");
+    // Checked now for a quick answer, and again just before the replacing rename.
+    check_replaceable(path, options);
   }
+  std::error_code ec;
   fs::path dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
   if (!fs::is_directory(dir, ec)) throw InputError(path + ": directory " + dir.string() + " does not exist");
+  const std::string side_prefix = fs::path(path).filename().string() + ".creating-";
+  remove_stale_side_files(dir, side_prefix);
 
-  // Built beside the target (same filesystem, so the rename is atomic), then renamed into place.
-  SideFile side(
-      (dir / (fs::path(path).filename().string() + ".creating-" + std::to_string(::getpid()))).string());
-  const int fd = ::open(side.path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0)
-    throw InputError(path + ": cannot create a file in " + dir.string() + " (" + std::strerror(errno) + ")");
-  ::close(fd);
+  // Built beside the target (same filesystem, so the rename is atomic), then placed. The side file is locked
+  // from its first instant: the lock tells other runs it is not stale, and it becomes the writer lock of the
+  // placed file (a rename keeps the inode).
+  SideFile side((dir / (side_prefix + std::to_string(::getpid()))).string());
+  WriterLock lock = WriterLock::acquire(side.path(), path, O_CREAT | O_TRUNC);
   build_file(side.path(), path, info, hooks, labels, options);
-  WriterLock lock = WriterLock::acquire(side.path(), path);
-
-  if (options.force) {
-    if (::rename(side.path().c_str(), path.c_str()) != 0)
-      throw InputError(path + ": cannot move into place (" + std::strerror(errno) + ")");
-  } else if (::link(side.path().c_str(), path.c_str()) == 0) {  // link() never replaces an existing file
-    ::unlink(side.path().c_str());
-  } else if (errno == EEXIST) {
-    throw InputError(path + " exists (use --force to overwrite)");
-  } else if (::rename(side.path().c_str(), path.c_str()) != 0) {  // a filesystem without hard links
-    throw InputError(path + ": cannot move into place (" + std::strerror(errno) + ")");
-  }
+  place_file(side.path(), path, dir, options);
   side.keep();
 
   return std::make_unique<Hdf5ActivationWriter>(path, std::move(lock), hooks, labels, options.dtype,
@@ -1189,6 +1503,7 @@ std::unique_ptr<ActivationFileWriter> ActivationFileWriter::resume(const std::st
   validate_layout(path, info, hooks, labels);
   std::error_code ec;
   if (!fs::exists(path, ec)) throw InputError(path + " does not exist (nothing to resume)");
+  require_regular_file(path);
   WriterLock lock = WriterLock::acquire(path, path);
   // Check everything with a read-only open first, so a file that is not ours is never modified.
   ActivationFileSummary summary;
@@ -1203,6 +1518,7 @@ std::unique_ptr<ActivationFileWriter> ActivationFileWriter::resume(const std::st
   std::vector<LabelColumn> file_labels = summary.labels;
   auto writer = std::make_unique<Hdf5ActivationWriter>(path, std::move(lock), hooks, file_labels,
                                                        summary.dtype, summary.info.n_pos);
+  writer->verify_committed();
   writer->truncate_to_committed();
   return writer;
 }

@@ -21,6 +21,10 @@ struct ActivationFileInfo {
   std::string resid_version;
   std::string model_path, model_sha256, model_config_json, tokenizer;
   std::string dataset_path, dataset_sha256, dataset_description;
+  // Fingerprints checked by resume() (capture/fingerprint.h fills them): "sha256  name" lines of the model's
+  // weight files, the tokenizer file's sha256 ("embedded" / "none"), the dataset's kind and options as JSON,
+  // and label files' sha256 as a JSON object by column name.
+  std::string model_files, tokenizer_sha256, dataset_options, label_files_sha256;
   std::string command_line;  // the full command line, shell-quoted
   std::string created;       // ISO 8601 UTC
   std::string positions;     // "all", "last", "mean" or "indices:0,5,7"
@@ -40,7 +44,11 @@ struct WriterOptions {
   StoreDType dtype = StoreDType::F32;
   bool compress = false;   // shuffle + deflate(1) on the /acts datasets (tokens and labels stay uncompressed)
   int64_t chunk_rows = 0;  // rows per /acts chunk; 0 = choose (about 1 MiB per chunk)
-  bool force = false;      // overwrite an existing file
+  // Replace an existing file: only a regular file holding a resid activation file, or with force_any any
+  // regular file; never a symlink, device, FIFO, directory, one of `inputs`, or a file being written.
+  bool force = false;
+  bool force_any = false;
+  std::vector<std::string> inputs;  // the files this run reads (compared by device and inode)
 };
 
 class ActivationFileWriter {
@@ -53,9 +61,10 @@ class ActivationFileWriter {
                                                       const std::vector<HookDatasetSpec>& hooks,
                                                       const std::vector<LabelColumn>& labels,
                                                       const WriterOptions& options);
-  // Reopens a partial file for --resume: checks that model/dataset/hooks/options match `info`/`hooks`
-  // (InputError saying which differs), drops rows past /committed_rows, and returns a writer that appends
-  // after them. Works on files whose writer was killed (clears HDF5's "open for writing" flag); InputError if
+  // Reopens a partial file for --resume: checks that the fingerprints, hooks and options match `info`/`hooks`
+  // (InputError saying which differs), that every committed row is in the file and matches its checksum
+  // (FormatError for a damaged or truncated file), drops rows past /committed_rows, and returns a writer that
+  // appends after them. Works on files whose writer was killed (clears HDF5's "open for writing" flag); InputError if
   // another process is writing the file or it is already complete. The file keeps its own chunking and
   // compression.
   static std::unique_ptr<ActivationFileWriter> resume(const std::string& path, const ActivationFileInfo& info,
@@ -65,6 +74,9 @@ class ActivationFileWriter {
   // Closes the file without committing: rows appended since the last commit() are not part of it (the file
   // stays incomplete and can be resumed).
   virtual ~ActivationFileWriter() = default;
+  // Closes the file and removes it (for a file create() made, when the run that made it failed): unlinked
+  // only while the writer lock is held and the path still names this file.
+  virtual void discard() = 0;
 
   virtual int64_t committed_rows() const = 0;
 
@@ -103,6 +115,7 @@ struct ActivationFileSummary {
   StoreDType dtype = StoreDType::F32;
   bool compressed = false;
   std::vector<LabelColumn> labels;  // with the class names stored in the file
+  bool fingerprinted = false;       // has /row_checksums and the input fingerprints (files since issue 7)
 };
 ActivationFileSummary read_activation_summary(const std::string& path);
 // The committed rows [first_row, first_row + n_rows) of one /acts dataset as float32 (row_shape: the shape of
@@ -126,7 +139,8 @@ std::vector<uint8_t> read_stored_dataset(const std::string& path, const std::str
 // thread-safe), so a writer may be driven from a worker thread while other threads read files; one writer
 // must still be used by one thread at a time.
 
-// sha256 of a file's bytes (hex), for the model/dataset attributes.
+// sha256 of a regular file's bytes (hex), for the model/dataset attributes; InputError for anything else.
 std::string sha256_file(const std::string& path);
+std::string sha256_bytes(const std::string& bytes);
 
 }  // namespace resid

@@ -145,7 +145,8 @@ class HookRecorder {
 };
 
 // Reads up to `size` examples into a batch; returns false when the dataset is exhausted and nothing was read.
-bool read_batch(Dataset& dataset, int size, int n_pos, Batch& batch) {
+// `where` names the dataset file in errors.
+bool read_batch(Dataset& dataset, int size, int n_pos, const std::string& where, Batch& batch) {
   // clear(), not a fresh Batch: buffers keep their capacity from batch to batch, so no page is faulted in twice.
   batch.n = 0;
   batch.token_count = 0;
@@ -156,9 +157,12 @@ bool read_batch(Dataset& dataset, int size, int n_pos, Batch& batch) {
   for (auto& column : batch.token_labels) column.clear();
   Example ex;
   while (batch.n < size && dataset.next(ex)) {
-    if (ex.tokens.empty()) continue;
+    // Row i of the file is example i of the dataset: an example without tokens cannot be skipped silently.
+    if (ex.tokens.empty())
+      throw InputError(where + ": example at line " + std::to_string(ex.source_line) +
+                       " has no tokens (an empty text without BOS); every example must give a row");
     if (static_cast<int>(ex.tokens.size()) > n_pos)
-      throw InputError("dataset example at line " + std::to_string(ex.source_line) + " has " +
+      throw InputError(where + ": example at line " + std::to_string(ex.source_line) + " has " +
                        std::to_string(ex.tokens.size()) + " tokens, more than the " + std::to_string(n_pos) +
                        " positions per row (--max-tokens / the model's n_ctx)");
     batch.ids.push_back(ex.tokens);
@@ -183,6 +187,107 @@ bool read_batch(Dataset& dataset, int size, int n_pos, Batch& batch) {
     ++batch.n;
   }
   return batch.n > 0;
+}
+
+
+// The writer thread and the two batch buffers it alternates with the forward. Buffers handed to the writer
+// stay alive (and unmodified) until it has finished with them, whatever is thrown on either side: the
+// destructor waits for the write in flight before any buffer is freed.
+class BackgroundWriter {
+ public:
+  explicit BackgroundWriter(ActivationFileWriter& writer) : writer_(writer) {}
+  BackgroundWriter(const BackgroundWriter&) = delete;
+  BackgroundWriter& operator=(const BackgroundWriter&) = delete;
+  ~BackgroundWriter() {
+    if (pending_.valid()) pending_.wait();  // its error, if any, is dropped: another one is already in flight
+  }
+
+  // The buffer to fill next; never the one being written.
+  Batch& next_buffer() { return batches_[current_]; }
+
+  // Writes and commits next_buffer() on the writer thread, after the previous write has finished (its error
+  // is rethrown here).
+  void submit(const std::vector<LabelColumn>& labels) {
+    wait();
+    Batch& batch = batches_[current_];
+    pending_ = std::async(std::launch::async, [this, &batch, labels] {
+      std::vector<const float*> acts;
+      for (const auto& a : batch.acts) acts.push_back(a.data());
+      writer_.append(batch.n, batch.tokens.data(), batch.lengths.data(), batch.sequence_labels,
+                     batch.token_labels, acts);
+      writer_.commit(labels);
+    });
+    current_ ^= 1;
+  }
+
+  // Waits for the write in flight; rethrows its error.
+  void wait() {
+    if (pending_.valid()) pending_.get();
+  }
+
+ private:
+  ActivationFileWriter& writer_;
+  Batch batches_[2];
+  int current_ = 0;
+  std::future<void> pending_;  // declared last: destroyed (after the explicit wait) before the buffers
+};
+
+// Skips the rows the file already has, then reads, forwards and writes batches until the dataset ends,
+// max_rows is reached or a stop is requested. Sets *dataset_failed when reading the dataset threw.
+CaptureResult stream(const Transformer& model, Dataset& dataset, ActivationFileWriter& writer,
+                     const std::vector<HookPointId>& points, const std::vector<HookRecorder>& recorders,
+                     int n_pos, const std::string& where, const CaptureOptions& options, bool* dataset_failed) {
+  CaptureResult result;
+  result.rows = writer.committed_rows();
+  *dataset_failed = true;
+  dataset.rewind();
+  Example skipped;
+  for (int64_t r = 0; r < result.rows; ++r)
+    if (!dataset.next(skipped))
+      throw InputError(where + ": has fewer examples than the " + std::to_string(result.rows) +
+                       " rows already in the activation file");
+  *dataset_failed = false;
+  if (options.on_start) options.on_start();
+
+  const auto start = std::chrono::steady_clock::now();
+  BackgroundWriter background(writer);  // the previous batch's write overlaps this batch's forward
+  bool exhausted = false;
+  while (!(options.stop && options.stop->load())) {
+    const int64_t want = options.max_rows > 0 ? std::min<int64_t>(options.batch_size, options.max_rows - result.rows)
+                                              : options.batch_size;
+    if (want <= 0) break;
+    Batch& batch = background.next_buffer();
+    *dataset_failed = true;
+    if (!read_batch(dataset, static_cast<int>(want), n_pos, where, batch)) {
+      *dataset_failed = false;
+      exhausted = true;
+      break;
+    }
+    *dataset_failed = false;
+    // Forward with recorders writing straight into the batch's row buffers.
+    batch.acts.resize(recorders.size());
+    for (size_t h = 0; h < recorders.size(); ++h) batch.acts[h].assign(batch.n * recorders[h].row_elems(), 0.0f);
+    HookSet hooks;
+    for (size_t h = 0; h < recorders.size(); ++h)
+      hooks.add(points[h], [&, h](ActivationView& act) { recorders[h].record(act, batch.acts[h].data()); });
+    ForwardOptions fwd;
+    fwd.logits = LogitsAt::None;
+    fwd.hooks = &hooks;
+    model.forward(TokenBatch::pad(batch.ids), fwd);
+
+    background.submit(dataset.labels());
+    result.rows += batch.n;
+    result.new_rows += batch.n;
+    result.new_tokens += batch.token_count;
+    if (options.on_progress) options.on_progress(result.rows, result.new_tokens);
+  }
+  background.wait();
+  if (exhausted || (options.max_rows > 0 && result.rows >= options.max_rows)) {
+    writer.finish(dataset.labels());
+    result.complete = true;
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
 }
 
 }  // namespace
@@ -212,65 +317,26 @@ CaptureResult capture_activations(const LoadedModel& m, Dataset& dataset, const 
   auto writer = options.resume
                     ? ActivationFileWriter::resume(out_path, info, specs, dataset.labels(), options.writer)
                     : ActivationFileWriter::create(out_path, info, specs, dataset.labels(), options.writer);
-  CaptureResult result;
-  result.rows = writer->committed_rows();
-
-  // Skip rows a previous run already committed.
-  dataset.rewind();
-  Example skipped;
-  for (int64_t r = 0; r < result.rows; ++r) {
-    do {
-      if (!dataset.next(skipped))
-        throw InputError(out_path + ": has " + std::to_string(result.rows) + " rows but the dataset has fewer examples");
-    } while (skipped.tokens.empty());
-  }
-
-  const auto start = std::chrono::steady_clock::now();
-  std::future<void> pending;  // the previous batch's write, overlapping this batch's forward
-  Batch batches[2];
-  int current = 0;
-  bool exhausted = false;
-  while (!(options.stop && options.stop->load())) {
-    const int64_t want = options.max_rows > 0 ? std::min<int64_t>(options.batch_size, options.max_rows - result.rows)
-                                              : options.batch_size;
-    if (want <= 0) break;
-    Batch& batch = batches[current];
-    if (!read_batch(dataset, static_cast<int>(want), n_pos, batch)) {
-      exhausted = true;
-      break;
+  const std::string& where = info.dataset_path;
+  bool dataset_failed = false;  // the error came from reading the dataset
+  try {
+    CaptureResult result = stream(model, dataset, *writer, points, recorders, n_pos, where, options,
+                                  &dataset_failed);
+    return result;
+  } catch (...) {
+    // A file this run created is removed when it can never be continued: nothing was committed, or the
+    // dataset itself failed (a fixed dataset has other bytes, so --resume would refuse it anyway). Otherwise
+    // the committed rows stay for --resume.
+    if (!options.resume && options.remove_failed_output &&
+        (dataset_failed || writer->committed_rows() == 0)) {
+      try {
+        writer->discard();
+      } catch (const std::exception&) {
+        // The original error is the one to report; the file then stays as it is (incomplete).
+      }
     }
-    // Forward with recorders writing straight into the batch's row buffers.
-    batch.acts.resize(recorders.size());
-    for (size_t h = 0; h < recorders.size(); ++h) batch.acts[h].assign(batch.n * recorders[h].row_elems(), 0.0f);
-    HookSet hooks;
-    for (size_t h = 0; h < recorders.size(); ++h)
-      hooks.add(points[h], [&, h](ActivationView& act) { recorders[h].record(act, batch.acts[h].data()); });
-    ForwardOptions fwd;
-    fwd.logits = LogitsAt::None;
-    fwd.hooks = &hooks;
-    model.forward(TokenBatch::pad(batch.ids), fwd);
-
-    if (pending.valid()) pending.get();  // rethrows a write error
-    const std::vector<LabelColumn> labels = dataset.labels();
-    pending = std::async(std::launch::async, [&writer, &batch, labels] {
-      std::vector<const float*> acts;
-      for (const auto& a : batch.acts) acts.push_back(a.data());
-      writer->append(batch.n, batch.tokens.data(), batch.lengths.data(), batch.sequence_labels, batch.token_labels, acts);
-      writer->commit(labels);
-    });
-    result.rows += batch.n;
-    result.new_rows += batch.n;
-    result.new_tokens += batch.token_count;
-    if (options.on_progress) options.on_progress(result.rows, result.new_tokens);
-    current ^= 1;
+    throw;
   }
-  if (pending.valid()) pending.get();
-  if (exhausted || (options.max_rows > 0 && result.rows >= options.max_rows)) {
-    writer->finish(dataset.labels());
-    result.complete = true;
-  }
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return result;
 }
 
 }  // namespace resid

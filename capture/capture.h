@@ -31,6 +31,12 @@ struct CaptureOptions {
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler: finish the current batch and stop
   // Called after each commit with rows and tokens done so far.
   std::function<void(int64_t rows, int64_t tokens)> on_progress;
+  // Called once the output file is open and checked and the committed rows are skipped, before the first
+  // batch (the CLI installs its graceful-stop signal handlers here; before that a signal just ends the process).
+  std::function<void()> on_start;
+  // On an error, remove the output file this run created when it has no committed rows or the dataset failed
+  // (it could never be resumed). Off in tests that inspect what a failed run leaves.
+  bool remove_failed_output = true;
 };
 
 struct CaptureResult {
@@ -41,7 +47,8 @@ struct CaptureResult {
   double seconds = 0;
 };
 
-// Info's model/dataset fields are filled by the caller (paths, hashes, command line).
+// Info's model/dataset fields are filled by the caller (paths, fingerprints, command line). Whatever is
+// thrown, the file holds its last commit, and every committed row holds the data computed for it.
 CaptureResult capture_activations(const LoadedModel& model, Dataset& dataset, const std::string& out_path,
                                   ActivationFileInfo info, const CaptureOptions& options);
 

@@ -88,12 +88,24 @@ class QuietErrors {
 // lock.
 std::recursive_mutex& library_mutex();
 
+// HDF5 registers its own shutdown (H5close) with atexit. After a close that failed (a write error such as a
+// full disk) that shutdown crashes inside HDF5 1.10 (H5F__close_cb on the half-closed file). Every file resid
+// opens is closed by its Handle, and a writer's file is crash-safe anyway, so the shutdown is skipped. Must run
+// before HDF5 initializes, i.e. before the first HDF5 call, which is always made under a Call.
+struct NoExitCleanup {
+  NoExitCleanup() {
+    static const bool once = (H5dont_atexit(), true);
+    (void)once;
+  }
+};
+
 // One public call into HDF5: serialized, and silent (errors become exceptions, never prints).
 class Call {
  public:
   Call() : lock_(library_mutex()) {}
 
  private:
+  NoExitCleanup no_exit_cleanup_;
   std::lock_guard<std::recursive_mutex> lock_;
   QuietErrors quiet_;
 };

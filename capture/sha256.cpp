@@ -1,5 +1,9 @@
 // SHA-256 (FIPS 180-4) of a file's bytes, streamed so multi-gigabyte checkpoints never sit in memory. Written
 // here rather than taken from OpenSSL to keep resid's dependencies to what the Debian set-up script installs.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -114,26 +118,36 @@ class Sha256 {
   uint64_t total_bytes_ = 0;
 };
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
 }  // namespace
 
 std::string sha256_file(const std::string& path) {
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
-  if (!file) throw InputError(path + ": cannot open for hashing (" + std::strerror(errno) + ")");
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are hashed.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw InputError(path + ": cannot open for hashing (" + std::strerror(errno) + ")");
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    throw InputError(path + ": not a regular file (devices, FIFOs and directories cannot be hashed)");
   Sha256 hash;
   std::vector<uint8_t> buffer(1 << 20);
   while (true) {
-    const size_t got = std::fread(buffer.data(), 1, buffer.size(), file.get());
-    hash.update(buffer.data(), got);
-    if (got < buffer.size()) {
-      if (std::ferror(file.get()))
-        throw InputError(path + ": read error while hashing (" + std::strerror(errno) + ")");
-      break;
+    const ssize_t got = ::read(fd, buffer.data(), buffer.size());
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw InputError(path + ": read error while hashing (" + std::strerror(errno) + ")");
     }
+    if (got == 0) break;
+    hash.update(buffer.data(), static_cast<size_t>(got));
   }
+  return hash.hex_digest();
+}
+
+std::string sha256_bytes(const std::string& bytes) {
+  Sha256 hash;
+  hash.update(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   return hash.hex_digest();
 }
 

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "capture/capture.h"
+#include "capture/fingerprint.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/progress.h"
@@ -16,6 +17,18 @@ namespace resid::cli {
 namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void request_stop(int) { g_stop.store(true); }
+
+// The first SIGINT/SIGTERM asks the capture to stop after the current batch; the handler is then reset, so a
+// second one ends the process at once (the file keeps its last commit either way). Installed only once the
+// output is open and checked: before that a signal ends the process right away, even inside a slow HDF5 call.
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = request_stop;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
 
 std::string shell_quote(const std::string& s) {
   if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,*+@%") ==
@@ -70,13 +83,16 @@ int run_capture(const std::vector<std::string>& args) {
       ("batch-size", po::value(&cap.batch_size)->default_value(8), "sequences per forward pass")
       ("max-rows", po::value(&cap.max_rows)->default_value(0), "stop after this many rows (0 = all)")
       ("resume", po::bool_switch(&cap.resume), "continue an interrupted capture into OUT")
-      ("force", po::bool_switch(&cap.writer.force), "overwrite OUT if it exists");
+      ("force", po::bool_switch(&cap.writer.force), "replace OUT if it is a resid activation file")
+      ("force-overwrite-any", po::bool_switch(&cap.writer.force_any),
+       "replace OUT if it is any regular file (never an input of this run, a device, FIFO or symlink)");
   model_opts.add_to(desc);
   po::positional_options_description pos;
   pos.add("model", 1).add("dataset", 1);
   po::variables_map vm;
   if (!parse(args, desc, pos, vm, "resid capture MODEL DATASET --hooks PATTERN... -o OUT.h5")) return 0;
-  if (cap.resume && cap.writer.force) throw InputError("--resume and --force contradict each other");
+  if (cap.resume && (cap.writer.force || cap.writer.force_any))
+    throw InputError("--resume and --force contradict each other");
   cap.positions = PositionSpec::parse(positions);
   cap.writer.dtype = store_dtype_from_name(dtype);
   data.add_bos = !vm["no-bos"].as<bool>();
@@ -91,18 +107,16 @@ int run_capture(const std::vector<std::string>& args) {
   ActivationFileInfo info;
   info.resid_version = RESID_VERSION;
   info.model_path = std::filesystem::absolute(m.path).string();
-  info.model_sha256 = std::filesystem::is_regular_file(m.path) ? sha256_file(m.path) : "";
   info.tokenizer = m.tokenizer ? m.tokenizer->describe() : "";
   info.dataset_path = std::filesystem::absolute(data.path).string();
-  info.dataset_sha256 = sha256_file(data.path);
   info.dataset_description = dataset->describe();
+  fingerprint_inputs(m, data, *dataset, &info, &cap.writer.inputs);
   info.command_line = "resid capture";
   for (const std::string& a : args) info.command_line += " " + shell_quote(a);
   info.created = utc_now();
 
-  std::signal(SIGINT, request_stop);
-  std::signal(SIGTERM, request_stop);
   cap.stop = &g_stop;
+  cap.on_start = install_stop_handlers;
   const std::optional<size_t> total = dataset->count_examples();
   int64_t expected_rows = total ? static_cast<int64_t>(*total) : 0;
   if (cap.max_rows > 0) expected_rows = expected_rows ? std::min(expected_rows, cap.max_rows) : cap.max_rows;

@@ -471,6 +471,7 @@ void load_tokenizer_beside(const fs::path& dir, LoadedModel* model) {
   // A broken tokenizer should not make the weights unusable; the note says why there is none.
   try {
     model->tokenizer = load_tokenizer(path.string());
+    model->tokenizer_path = path.string();
     model->notes.push_back("tokenizer: " + model->tokenizer->describe());
   } catch (const Error& e) {
     model->notes.push_back(std::string("tokenizer.model not loaded: ") + e.what());

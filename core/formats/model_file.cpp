@@ -60,11 +60,13 @@ LoadedModel load_model(const std::string& path, const LoadOptions& options) {
   }
   if (!options.tokenizer_path.empty()) {
     model.tokenizer = load_tokenizer(options.tokenizer_path);
+    model.tokenizer_path = options.tokenizer_path;
     model.notes.push_back("tokenizer: " + model.tokenizer->describe());
   } else if (!model.tokenizer && model.transformer) {
     const std::string found = find_tokenizer_beside(path, model.transformer->config().d_vocab);
     if (!found.empty()) {
       model.tokenizer = load_tokenizer(found);
+      model.tokenizer_path = found;
       model.notes.push_back("tokenizer found beside the model: " + model.tokenizer->describe());
     }
   }

@@ -28,6 +28,7 @@ struct LoadedModel {
   std::shared_ptr<const Transformer> transformer;  // set for Llama-family checkpoints
   std::shared_ptr<const Mlp> mlp;                  // set for plain MLP checkpoints
   std::shared_ptr<const Tokenizer> tokenizer;      // null when none was found
+  std::string tokenizer_path;  // the file the tokenizer was read from; "" when the model file embeds it
   std::vector<TensorRecord> tensors;
   std::vector<std::string> notes;  // what the loader did: conversions, tokenizer found, defaults assumed
 };
