@@ -3,8 +3,8 @@
 #  1. the full suite, built for this CPU (-march=native);
 #  2. the full suite again, built for x86-64-v3 (AVX2 + FMA, no AVX-512), when this CPU has AVX-512: results must
 #     hold on every x86-64 machine, not only on the one the tests were written on (docs/numerics.md);
-#  3. the checkpoint loaders', tokenizers' and forward's tests under AddressSanitizer + UBSan (malformed files
-#     must never read out of bounds).
+#  3. the checkpoint loaders', tokenizers', forward's, capture's and probes' tests under AddressSanitizer + UBSan
+#     (malformed files must never read out of bounds; a failed capture must never touch freed buffers).
 # RESID_SKIP_V3=1 skips step 2, RESID_SKIP_SANITIZE=1 step 3. Every step runs even after a failure; the closing
 # line sums them ("resid: N passed, M failed") and the exit code is non-zero if anything failed.
 set -euo pipefail
@@ -43,17 +43,26 @@ if [ "${RESID_SKIP_V3:-0}" != "1" ]; then
 fi
 
 if [ "${RESID_SKIP_SANITIZE:-0}" != "1" ]; then
-  echo "== loader, tokenizer and forward tests under AddressSanitizer + UBSan"
+  echo "== loaders, tokenizers, forward, capture and probes under AddressSanitizer + UBSan"
+  # The capture and probe tests start the `resid` binary of their own build, so it is sanitized too.
   ASAN_TESTS=(test_llama2c test_gguf test_safetensors test_hf_checkpoint test_tokenizers test_transformer
-              test_activations)
+              test_activations test_activation_file test_capture_integrity test_capture_damaged_resume
+              test_capture_cli test_capture_sigkill_resume test_probes test_probe_cli)
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESID_SANITIZE=ON \
         -DRESID_BUILD_BENCH=OFF >/dev/null
-  cmake --build build-asan -j"$(nproc)" --target "${ASAN_TESTS[@]}"
+  cmake --build build-asan -j"$(nproc)" --target resid "${ASAN_TESTS[@]}"
+  # Two at a time (2 cores); each writes its own log, read back for the counts.
+  printf '%s\n' "${ASAN_TESTS[@]}" | xargs -P 2 -I{} sh -c \
+    'ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 OMP_WAIT_POLICY=PASSIVE \
+       ./build-asan/tests/{} --gtest_brief=1 > build-asan/{}.log 2>&1; echo $? > build-asan/{}.status' || true
   for t in "${ASAN_TESTS[@]}"; do
-    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/tests/"$t" --gtest_brief=1 \
-      | tee build-asan/"$t".log || failed=$((failed + 1))
+    cat build-asan/"$t".log
     n=$(grep -E "^\[  PASSED  \] [0-9]+ test" build-asan/"$t".log | sed -E 's/.*\] ([0-9]+) test.*/\1/' || true)
     passed=$((passed + ${n:-0}))
+    if [ "$(cat build-asan/"$t".status 2>/dev/null || echo 1)" != "0" ]; then
+      echo "FAILED under sanitizers: $t"
+      failed=$((failed + 1))
+    fi
   done
 fi
 
