@@ -20,6 +20,7 @@ const std::vector<Command>& commands() {
       {"generate", "generate text from a prompt (greedy or sampled)", run_generate},
       {"hooks", "list every hook point of a model with its shape", run_hooks},
       {"capture", "stream hook activations over a dataset into an HDF5 file", run_capture},
+      {"census", "dead-neuron census: how often each MLP neuron fires over a dataset, images or a capture", run_census},
   };
   return list;
 }
