@@ -45,22 +45,20 @@ LayerCensus::LayerCensus(int layer_, std::string hook_, int width)
 
 void LayerCensus::add_rows(const float* rows, int64_t n_rows, double threshold) {
   const int w = width();
-  const float t = static_cast<float>(threshold);
-  // Exactly `> threshold` in double even when the float rounding of the threshold lies on the other side.
-  const bool exact = static_cast<double>(t) == threshold;
-  int64_t* f = fires.data();
-  double* s = sum.data();
-  double* sa = sum_active.data();
-  float* m = max.data();
+  int64_t* __restrict f = fires.data();
+  double* __restrict s = sum.data();
+  double* __restrict sa = sum_active.data();
+  float* __restrict m = max.data();
   for (int64_t r = 0; r < n_rows; ++r) {
     const float* x = rows + r * w;
+    // Branch-free so it vectorises; compared in double, so `> threshold` holds exactly for any threshold given.
     for (int j = 0; j < w; ++j) {
-      const float v = x[j];
-      const bool on = exact ? v > t : static_cast<double>(v) > threshold;
+      const double v = x[j];
+      const bool on = v > threshold;
       s[j] += v;
-      m[j] = std::max(m[j], v);
+      m[j] = std::max(m[j], x[j]);
       f[j] += on;
-      sa[j] += on ? static_cast<double>(v) : 0.0;
+      sa[j] += on ? v : 0.0;
     }
   }
   n_tokens += n_rows;
@@ -120,9 +118,9 @@ std::string CensusResult::rule_description() const {
   std::snprintf(t, sizeof t, "%g", options.threshold);
   const std::string site = hook_site_info(firing_hook_site(rule)).suffix;
   if (rule == FiringRule::GatePreActivation)
-    return "a neuron fires when blocks.L." + site + " > " + t + " (the gate pre-activation: gated " + ffn +
+    return "a neuron fires when blocks.L." + site + " > " + t + " (the gate pre-activation of the " + ffn +
            " FFN, whose activation is never exactly zero)";
-  return "a neuron fires when blocks.L." + site + " > " + t + " (the post-activation: " + ffn + " FFN)";
+  return "a neuron fires when blocks.L." + site + " > " + t + " (the post-activation of the " + ffn + ")";
 }
 
 }  // namespace resid

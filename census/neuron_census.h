@@ -60,7 +60,7 @@ struct LayerCensus {
 
 struct CensusResult {
   FiringRule rule = FiringRule::PostActivation;
-  std::string ffn;          // "SwiGLU", "ReLU", ...
+  std::string ffn;          // Config::ffn_name(): "SwiGLU", "ReLU MLP", ...
   CensusOptions options;
   std::string source;       // the model (or capture) path
   std::string data;         // what was counted over ("tinystories_sample.txt (text)", "t10k-images...")
@@ -70,7 +70,7 @@ struct CensusResult {
   int64_t n_labelled = 0, n_correct = 0;
   std::vector<LayerCensus> layers;
 
-  // "fires when blocks.L.mlp.hook_pre > 0 (gate pre-activation; SwiGLU is never exactly zero)"
+  // "a neuron fires when blocks.L.mlp.hook_pre > 0 (the gate pre-activation of the SwiGLU FFN, ...)"
   std::string rule_description() const;
   double accuracy() const { return n_labelled ? double(n_correct) / double(n_labelled) : 0; }
 };

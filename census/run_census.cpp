@@ -89,7 +89,10 @@ CensusResult census_of_mlp(const Mlp& model, const ImageSet& images, const Censu
                      " pixels but the MLP takes " + std::to_string(c.widths.front()) + " inputs");
   CensusResult result;
   result.rule = FiringRule::PostActivation;  // no gated MLPs in this family
-  result.ffn = act_fn_name(c.act_fn);
+  Config plain;  // the FFN naming of a non-gated block with this activation ("ReLU", "GELU", ...)
+  plain.gated_mlp = false;
+  plain.act_fn = c.act_fn;
+  result.ffn = plain.ffn_name();
   result.options = options.census;
   result.data = images.images_path + (images.labels_path.empty() ? "" : " with labels " + images.labels_path);
   std::vector<HookPointId> points;

@@ -81,6 +81,26 @@ TEST_F(CensusCli, MlpTableJsonAndStatisticsFile) {
   EXPECT_EQ(file.options.threshold, 0.25);
 }
 
+// The statistics file read with h5py alone, as docs/census.md shows.
+TEST_F(CensusCli, StatisticsFileReadsWithH5py) {
+  if (std::system("/usr/bin/python3 -c 'import h5py' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "/usr/bin/python3 has no h5py (Debian package python3-h5py)";
+  const std::string out = dir.file("census.h5"), py = dir.file("py.json");
+  ASSERT_EQ(run_resid({"census", mlp, "--images", images, "--labels", labels, "-o", out}).status, 0);
+  const std::string script = (std::filesystem::path(__FILE__).parent_path() / "read_census_with_h5py.py").string();
+  ASSERT_EQ(std::system(("/usr/bin/python3 '" + script + "' '" + out + "' > '" + py + "'").c_str()), 0);
+  std::ifstream in(py);
+  const json j = json::parse(in);
+  EXPECT_EQ(j["firing_rule"], "post_activation");
+  EXPECT_EQ(j["accuracy"], 0.75);
+  EXPECT_EQ(j["edges"].size(), 15u);
+  ASSERT_EQ(j["layers"].size(), 1u);
+  EXPECT_EQ(j["layers"][0]["hook"], "blocks.0.mlp.hook_post");
+  EXPECT_EQ(j["layers"][0]["fires"], json::array({3, 0, 2}));
+  EXPECT_EQ(j["layers"][0]["dead_ids"], json::array({1}));
+  EXPECT_NEAR(j["layers"][0]["mean"][0].get<double>(), 1.0, 1e-12);  // (0 + 1 + 1 + 2) / 4
+}
+
 TEST_F(CensusCli, LanguageModelAndCapture) {
   const Config c = testing::tiny_config();
   const std::string model = dir.file("tiny.gguf"), data = dir.file("ids.tokens");
