@@ -134,8 +134,9 @@ int run_census(const std::vector<std::string>& args) {
 
   CensusResult result;
   if (!capture.empty()) {
-    if (!model_opts.model.empty() || !images.empty())
-      throw InputError("--capture reads the activations from the file; give no MODEL, DATASET or --images with it");
+    if (!model_opts.model.empty() || !images.empty() || !labels.empty())
+      throw InputError("--capture reads the activations from the file; give no MODEL, DATASET, --images or --labels "
+                       "with it");
     run.batch_size = batch_size > 0 ? batch_size : 8;
     Progress p("census", read_activation_summary(capture).committed_rows);
     run.on_progress = [&](int64_t rows, int64_t tokens) { p.update(rows, tokens); };

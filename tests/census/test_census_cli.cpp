@@ -149,6 +149,7 @@ TEST_F(CensusCli, BadInputIsOneLineWithExitCode2) {
   expect_one_line_error({"census", mlp, "--images", images, "--threshold", "0.5x"}, {"--threshold '0.5x'"});
   expect_one_line_error({"census", mlp, "--images", images, "--rare", "1e-5,2"}, {"--rare", "rare density 2"});
   expect_one_line_error({"census", mlp}, {"give its input images with --images"});
+  expect_one_line_error({"census", "--capture", dir.file("acts.h5"), mlp}, {"give no MODEL"});
 
   const std::string bad = dir.file("bad.idx");
   std::ofstream(bad) << "not an idx file";
