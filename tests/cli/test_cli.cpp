@@ -208,7 +208,7 @@ int64_t llama_parameters(const json& c) {
 // ---------------------------------------------------------------------------------------------------------------
 // Help and command dispatch
 
-const std::vector<std::string> kCommands = {"demo", "info", "run", "generate", "hooks", "capture"};
+const std::vector<std::string> kCommands = {"demo", "info", "run", "generate", "hooks", "capture", "census"};
 
 TEST(CliHelp, BinaryExists) {
   ASSERT_TRUE(fs::is_regular_file(testing::resid_binary()))
@@ -264,6 +264,10 @@ TEST(CliHelp, EachSubcommandHelpPrintsItsOptions) {
        {"--model", "--dataset", "--hooks", "--output", "--kind", "--text-field", "--label-field", "--labels", "--rule",
         "--window", "--no-bos", "--truncate", "--max-tokens", "--positions", "--dtype", "--compress", "--batch-size",
         "--max-rows", "--resume", "--force"}},
+      {"census",
+       {"--model", "--dataset", "--capture", "--images", "--labels", "--threshold", "--rare", "--json", "--output",
+        "--show-ids", "--kind", "--text-field", "--window", "--no-bos", "--truncate", "--max-tokens", "--batch-size",
+        "--max-rows"}},
   };
   for (const std::string& cmd : kCommands) {
     for (const std::string flag : {"--help", "-h"}) {
