@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "core/atomic_file.h"
@@ -106,6 +107,8 @@ double IdxArray::at(int64_t i) const {
 }
 
 IdxArray read_idx(const std::string& path) {
+  // zlib opens a directory and then fails on the first read with a misleading "corrupt gzip" message.
+  if (std::filesystem::is_directory(path)) throw FormatError(path, "is a directory, not an IDX file");
   GzHandle f(gzopen(path.c_str(), "rb"));
   if (!f) throw FormatError(path, std::string("cannot open (") + std::strerror(errno) + ")");
   uint8_t magic[4];

@@ -102,6 +102,7 @@ TEST(IdxFile, BadFilesNameThePathAndTheProblem) {
     EXPECT_EQ(msg.find('\n'), std::string::npos);
   }
   EXPECT_CONTAINS(error_of<FormatError>([&] { read_idx(dir.file("absent.idx")); }), "cannot open");
+  EXPECT_CONTAINS(error_of<FormatError>([&] { read_idx(dir.path().string()); }), "is a directory");
 }
 
 TEST(IdxFile, TruncatedGzipStreamIsAnError) {
