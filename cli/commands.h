@@ -19,6 +19,7 @@ int run_generate(const std::vector<std::string>& args);
 int run_run(const std::vector<std::string>& args);
 int run_hooks(const std::vector<std::string>& args);
 int run_capture(const std::vector<std::string>& args);
+int run_census(const std::vector<std::string>& args);
 int run_demo(const std::vector<std::string>& args);
 int run_probe(const std::vector<std::string>& args);
 

@@ -21,6 +21,7 @@ const std::vector<Command>& commands() {
       {"hooks", "list every hook point of a model with its shape", run_hooks},
       {"capture", "stream hook activations over a dataset into an HDF5 file", run_capture},
       {"probe", "linear probes on a capture: fit, sweep layers, apply, direction for --steer", run_probe},
+      {"census", "dead-neuron census: how often each MLP neuron fires over a dataset, images or a capture", run_census},
   };
   return list;
 }

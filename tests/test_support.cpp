@@ -1,7 +1,12 @@
 #include "test_support.h"
 
-#include <random>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <fstream>
+#include <iterator>
+#include <random>
 
 namespace resid::testing {
 
@@ -37,5 +42,44 @@ Config tiny_config() {
 }
 
 std::string resid_binary() { return (std::filesystem::path(RESID_BINARY_DIR) / "cli" / "resid").string(); }
+
+namespace {
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+}  // namespace
+
+CliRun run_resid(const std::vector<std::string>& args) {
+  TempDir holder;
+  const std::string out_path = holder.file("stdout"), err_path = holder.file("stderr");
+  // Everything the child needs is prepared before fork: between fork and exec it only calls async-signal-safe
+  // functions (the test process may already have OpenMP threads).
+  std::vector<std::string> argv{resid_binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> c_argv;
+  for (std::string& a : argv) c_argv.push_back(a.data());
+  c_argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int in = open("/dev/null", O_RDONLY);
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || out < 0 || err < 0) _exit(126);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    execv(c_argv[0], c_argv.data());
+    _exit(127);
+  }
+  CliRun r;
+  if (pid < 0) return r;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  return r;
+}
 
 }  // namespace resid::testing

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/config.h"
 
@@ -50,5 +51,12 @@ std::string error_of(F&& f) {
 
 // Path of the built `resid` binary.
 std::string resid_binary();
+
+// `resid args...` run to completion with stdin from /dev/null; status is the exit code, or -signal.
+struct CliRun {
+  int status = -1;
+  std::string out, err;
+};
+CliRun run_resid(const std::vector<std::string>& args);
 
 }  // namespace resid::testing

@@ -208,7 +208,7 @@ int64_t llama_parameters(const json& c) {
 // ---------------------------------------------------------------------------------------------------------------
 // Help and command dispatch
 
-const std::vector<std::string> kCommands = {"demo", "info", "run", "generate", "hooks", "capture", "probe"};
+const std::vector<std::string> kCommands = {"demo", "info", "run", "generate", "hooks", "capture", "probe", "census"};
 
 TEST(CliHelp, BinaryExists) {
   ASSERT_TRUE(fs::is_regular_file(testing::resid_binary()))
@@ -265,6 +265,10 @@ TEST(CliHelp, EachSubcommandHelpPrintsItsOptions) {
         "--window", "--no-bos", "--truncate", "--max-tokens", "--positions", "--dtype", "--compress", "--batch-size",
         "--max-rows", "--resume", "--force"}},
       {"probe", {}},  // subcommands with their own options: tests/probes/test_probe_cli.cpp
+      {"census",
+       {"--model", "--dataset", "--capture", "--images", "--labels", "--threshold", "--rare", "--json", "--output",
+        "--show-ids", "--kind", "--text-field", "--window", "--no-bos", "--truncate", "--max-tokens", "--batch-size",
+        "--max-rows"}},
   };
   for (const std::string& cmd : kCommands) {
     for (const std::string flag : {"--help", "-h"}) {

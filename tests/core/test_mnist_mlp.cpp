@@ -10,73 +10,14 @@
 #include "core/formats/hf_checkpoint.h"
 #include "core/formats/safetensors.h"
 #include "core/mlp.h"
+#include "datasets/image_set.h"
 #include "test_support.h"
-
-#ifdef RESID_TEST_HAVE_ZLIB
-#include <zlib.h>
-#endif
 
 namespace resid {
 namespace {
 
 using testing::TempDir;
 using testing::error_of;
-
-// ---- reading the IDX files (gzip) ----
-
-// The whole decompressed file. zlib when the build links it (RESID_TEST_HAVE_ZLIB), else the gzip tool.
-std::string gunzip(const std::string& path) {
-  std::string out;
-#ifdef RESID_TEST_HAVE_ZLIB
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw std::runtime_error(path + ": cannot open");
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof(buf))) > 0) out.append(buf, n);
-  const bool ok = n == 0;
-  gzclose(f);
-  if (!ok) throw std::runtime_error(path + ": gzip data is corrupt");
-#else
-  std::string quoted = "'";
-  for (char c : path) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  quoted += "'";
-  FILE* p = ::popen(("gzip -dc " + quoted).c_str(), "r");
-  if (!p) throw std::runtime_error(path + ": cannot run gzip");
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  if (::pclose(p) != 0) throw std::runtime_error(path + ": gzip -dc failed");
-#endif
-  return out;
-}
-
-uint32_t be32(const std::string& s, size_t offset) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data()) + offset;
-  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]);
-}
-
-// IDX: big-endian magic 0x000008NN (NN = number of dimensions), the dimensions, then unsigned bytes.
-struct Idx {
-  std::vector<uint32_t> dims;
-  std::string bytes;
-};
-
-Idx read_idx(const std::string& path, uint32_t expected_dims) {
-  const std::string raw = gunzip(path);
-  if (raw.size() < 4 || be32(raw, 0) != (0x800u | expected_dims))
-    throw std::runtime_error(path + ": not an IDX file of unsigned bytes");
-  Idx idx;
-  size_t count = 1;
-  for (uint32_t d = 0; d < expected_dims; ++d) {
-    if (raw.size() < 8 + 4 * d) throw std::runtime_error(path + ": truncated header");
-    idx.dims.push_back(be32(raw, 4 + 4 * d));
-    count *= idx.dims.back();
-  }
-  const size_t header = 4 + 4 * expected_dims;
-  if (raw.size() != header + count) throw std::runtime_error(path + ": size does not match the dimensions");
-  idx.bytes = raw.substr(header);
-  return idx;
-}
 
 TEST(MnistMlp, RealModelClassifiesTheRealTestSet) {
   RESID_REQUIRE_SHARED(model_path, "models/mnist-mlp/mnist_mlp.safetensors");
@@ -93,14 +34,12 @@ TEST(MnistMlp, RealModelClassifiesTheRealTestSet) {
   for (const TensorRecord& r : model.tensors) EXPECT_TRUE(r.mapped) << r.name;  // F32: used in place
   std::printf("[ format ] %s\n", model.format_detail.c_str());
 
-  const Idx images = read_idx(images_path, 3), labels = read_idx(labels_path, 1);
-  ASSERT_EQ(images.dims, (std::vector<uint32_t>{10000, 28, 28}));
-  ASSERT_EQ(labels.dims, (std::vector<uint32_t>{10000}));
-  const int n = 10000, pixels = 784;
-  RowMatrix x(n, pixels);
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < pixels; ++j)
-      x(i, j) = static_cast<unsigned char>(images.bytes[size_t(i) * pixels + j]) / 255.0f;
+  // The library's IDX reader (datasets/idx_file.h): gzip, pixel / 255.
+  const ImageSet set = read_idx_images(images_path, labels_path);
+  ASSERT_EQ(set.size(), 10000);
+  ASSERT_EQ(set.image_shape, (std::vector<int64_t>{28, 28}));
+  const int n = 10000;
+  const RowMatrix& x = set.pixels;
 
   const RowMatrix logits = model.mlp->forward(x);
   ASSERT_EQ(logits.rows(), n);
@@ -109,7 +48,7 @@ TEST(MnistMlp, RealModelClassifiesTheRealTestSet) {
   for (int i = 0; i < n; ++i) {
     Eigen::Index predicted;
     logits.row(i).maxCoeff(&predicted);
-    correct += predicted == static_cast<unsigned char>(labels.bytes[i]);
+    correct += predicted == set.labels[i];
   }
   const double accuracy = double(correct) / n;
   std::printf("[ MNIST  ] accuracy %.4f (%d / %d)\n", accuracy, correct, n);

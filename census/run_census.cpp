@@ -1,0 +1,185 @@
+#include "census/run_census.h"
+
+#include <nlohmann/json.hpp>
+
+#include "capture/activation_file.h"
+#include "core/error.h"
+#include "hooks/hook_set.h"
+
+namespace resid {
+
+namespace {
+
+void check_run_options(const CensusRunOptions& o) {
+  o.census.validate();
+  if (o.batch_size < 1) throw InputError("batch size " + std::to_string(o.batch_size) + " must be at least 1");
+  if (o.max_rows < 0) throw InputError("max rows " + std::to_string(o.max_rows) + " must not be negative");
+}
+
+bool stopped(const CensusRunOptions& o) { return o.stop && o.stop->load(); }
+
+// One read-only function per counted hook: the forward hands over each layer's activation, nothing is kept.
+HookSet counting_hooks(CensusResult& result, const std::vector<HookPointId>& points) {
+  HookSet hooks;
+  for (size_t i = 0; i < points.size(); ++i) {
+    LayerCensus* layer = &result.layers[i];
+    const double threshold = result.options.threshold;
+    hooks.add(points[i], [layer, threshold](ActivationView& act) { layer->add(act, threshold); });
+  }
+  return hooks;
+}
+
+}  // namespace
+
+CensusResult census_of_transformer(const Transformer& model, Dataset& dataset, const CensusRunOptions& options) {
+  check_run_options(options);
+  const Config& c = model.config();
+  const int n_pos = options.n_pos > 0 ? options.n_pos : c.n_ctx;
+  if (n_pos > c.n_ctx)
+    throw InputError("n_pos " + std::to_string(n_pos) + " exceeds the model's n_ctx = " + std::to_string(c.n_ctx));
+  CensusResult result;
+  result.rule = firing_rule_for(c);
+  result.ffn = c.ffn_name();
+  result.options = options.census;
+  result.data = dataset.describe();
+  std::vector<HookPointId> points;
+  for (int l = 0; l < c.n_layers; ++l) {
+    points.push_back({firing_hook_site(result.rule), l});
+    result.layers.emplace_back(l, hook_name(points.back().site, l), c.d_mlp);
+  }
+  HookSet hooks = counting_hooks(result, points);
+  ForwardOptions fwd;
+  fwd.logits = LogitsAt::None;  // the last layer's FFN is the deepest thing counted
+  fwd.hooks = &hooks;
+
+  std::vector<std::vector<int32_t>> batch;
+  Example ex;
+  int64_t tokens = 0;
+  bool more = true;
+  while (more && !stopped(options)) {
+    batch.clear();
+    while (static_cast<int>(batch.size()) < options.batch_size &&
+           (options.max_rows == 0 || result.n_examples + static_cast<int64_t>(batch.size()) < options.max_rows)) {
+      if (!dataset.next(ex)) {
+        more = false;
+        break;
+      }
+      if (ex.tokens.empty()) continue;
+      if (static_cast<int>(ex.tokens.size()) > n_pos)
+        throw InputError("dataset example at line " + std::to_string(ex.source_line) + " has " +
+                         std::to_string(ex.tokens.size()) + " tokens, more than the " + std::to_string(n_pos) +
+                         " positions allowed");
+      batch.push_back(ex.tokens);
+    }
+    if (batch.empty()) break;
+    model.forward(TokenBatch::pad(batch), fwd);  // pads are masked by the hooks' lengths
+    result.n_examples += static_cast<int64_t>(batch.size());
+    for (const auto& ids : batch) tokens += static_cast<int64_t>(ids.size());
+    if (options.on_progress) options.on_progress(result.n_examples, tokens);
+    if (options.max_rows > 0 && result.n_examples >= options.max_rows) break;
+  }
+  return result;
+}
+
+CensusResult census_of_mlp(const Mlp& model, const ImageSet& images, const CensusRunOptions& options) {
+  check_run_options(options);
+  const MlpConfig& c = model.config();
+  if (images.pixels.cols() != c.widths.front())
+    throw InputError(images.images_path + ": images have " + std::to_string(images.pixels.cols()) +
+                     " pixels but the MLP takes " + std::to_string(c.widths.front()) + " inputs");
+  CensusResult result;
+  result.rule = FiringRule::PostActivation;  // no gated MLPs in this family
+  Config plain;  // the FFN naming of a non-gated block with this activation ("ReLU", "GELU", ...)
+  plain.gated_mlp = false;
+  plain.act_fn = c.act_fn;
+  result.ffn = plain.ffn_name();
+  result.options = options.census;
+  result.data = images.images_path + (images.labels_path.empty() ? "" : " with labels " + images.labels_path);
+  std::vector<HookPointId> points;
+  for (size_t i = 0; i + 2 < c.widths.size(); ++i) {
+    const int l = static_cast<int>(i);
+    points.push_back({HookSite::MlpPost, l});
+    result.layers.emplace_back(l, hook_name(HookSite::MlpPost, l), c.widths[i + 1]);
+  }
+  HookSet hooks = counting_hooks(result, points);
+  int64_t n = images.size();
+  if (options.max_rows > 0) n = std::min(n, options.max_rows);
+  const bool labelled = !images.labels.empty();
+  for (int64_t first = 0; first < n && !stopped(options); first += options.batch_size) {
+    const int64_t rows = std::min<int64_t>(options.batch_size, n - first);
+    const RowMatrix logits = model.forward(images.pixels.middleRows(first, rows), &hooks);  // [rows, d_out]
+    if (labelled) {
+      for (int64_t r = 0; r < rows; ++r) {
+        Eigen::Index predicted;
+        logits.row(r).maxCoeff(&predicted);
+        result.n_correct += predicted == images.labels[first + r];
+      }
+      result.n_labelled += rows;
+    }
+    result.n_examples += rows;
+    if (options.on_progress) options.on_progress(result.n_examples, result.n_examples);
+  }
+  return result;
+}
+
+CensusResult census_of_capture(const std::string& path, const CensusRunOptions& options) {
+  check_run_options(options);
+  const ActivationFileSummary summary = read_activation_summary(path);
+  if (summary.info.model_config_json.empty())
+    throw FormatError(path, "has no model config attribute; cannot tell which mlp hook the census needs");
+  Config c;
+  try {
+    c = Config::from_json(nlohmann::json::parse(summary.info.model_config_json));
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(path, std::string("model config attribute is not valid JSON (") + e.what() + ")");
+  }
+  CensusResult result;
+  result.rule = firing_rule_for(c);
+  result.ffn = c.ffn_name();
+  result.options = options.census;
+  result.source = path;
+  result.data = summary.info.dataset_path.empty() ? path : summary.info.dataset_path;
+  result.partial = !summary.complete;
+  const HookSite site = firing_hook_site(result.rule);
+  std::vector<const HookDatasetSpec*> specs;
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string name = hook_name(site, l);
+    for (const HookDatasetSpec& s : summary.hook_specs) {
+      if (s.hook != name) continue;
+      if (s.reduction != "none" || s.row_shape.size() != 2 || s.row_shape[1] != c.d_mlp)
+        throw InputError(path + ": " + name + " is stored reduced over positions (" + s.reduction +
+                         "); the census needs every token (capture with --positions all)");
+      specs.push_back(&s);
+      result.layers.emplace_back(l, name, c.d_mlp);
+    }
+  }
+  if (specs.empty()) {
+    const std::string suffix = hook_site_info(site).suffix;
+    throw InputError(path + ": holds no blocks.*." + suffix + " hooks; the census of this " + c.ffn_name() +
+                     " model needs them (capture with --hooks 'blocks.*." + suffix + "' --positions all)");
+  }
+  const int64_t n_pos = specs.front()->row_shape[0];
+  int64_t rows = summary.committed_rows;
+  if (options.max_rows > 0) rows = std::min(rows, options.max_rows);
+  // Chunks of about 8 MiB of float32 per hook, so memory stays bounded whatever the capture's size.
+  const int64_t chunk = std::max<int64_t>(1, (int64_t(1) << 21) / std::max<int64_t>(1, n_pos * c.d_mlp));
+  int64_t tokens = 0;
+  std::vector<int32_t> lengths32;
+  std::vector<int> lengths;
+  for (int64_t first = 0; first < rows && !stopped(options); first += chunk) {
+    const int64_t n = std::min(chunk, rows - first);
+    read_activation_tokens(path, first, n, &lengths32);
+    lengths.assign(lengths32.begin(), lengths32.end());
+    for (size_t i = 0; i < specs.size(); ++i) {
+      std::vector<float> acts = read_activation_rows(path, specs[i]->hook, first, n);  // [n, n_pos, d_mlp]
+      ActivationView view{{site, result.layers[i].layer}, acts.data(), {n, n_pos, c.d_mlp}, &lengths, 0};
+      result.layers[i].add(view, options.census.threshold);
+    }
+    result.n_examples += n;
+    for (int len : lengths) tokens += len;
+    if (options.on_progress) options.on_progress(result.n_examples, tokens);
+  }
+  return result;
+}
+
+}  // namespace resid
