@@ -58,20 +58,26 @@ LoadedModel load_model(const std::string& path, const LoadOptions& options) {
       model = (fs::is_directory(path) || path.ends_with(".json")) ? load_hf_checkpoint(path) : load_safetensors_file(path);
       break;
   }
+  std::string tokenizer_path;  // the tokenizer's own file, when it is not embedded in the model
   if (!options.tokenizer_path.empty()) {
-    model.tokenizer = load_tokenizer(options.tokenizer_path);
+    tokenizer_path = options.tokenizer_path;
+    model.tokenizer = load_tokenizer(tokenizer_path);
     model.notes.push_back("tokenizer: " + model.tokenizer->describe());
   } else if (!model.tokenizer && model.transformer) {
-    const std::string found = find_tokenizer_beside(path, model.transformer->config().d_vocab);
-    if (!found.empty()) {
-      model.tokenizer = load_tokenizer(found);
+    tokenizer_path = find_tokenizer_beside(path, model.transformer->config().d_vocab);
+    if (!tokenizer_path.empty()) {
+      model.tokenizer = load_tokenizer(tokenizer_path);
       model.notes.push_back("tokenizer found beside the model: " + model.tokenizer->describe());
     }
   }
-  if (model.tokenizer && model.transformer && model.tokenizer->vocab_size() != model.transformer->config().d_vocab)
-    throw FormatError(path, "tokenizer has " + std::to_string(model.tokenizer->vocab_size()) +
-                                " pieces but the model's vocabulary is d_vocab = " +
-                                std::to_string(model.transformer->config().d_vocab));
+  if (model.tokenizer && model.transformer && model.tokenizer->vocab_size() != model.transformer->config().d_vocab) {
+    const std::string pieces = std::to_string(model.tokenizer->vocab_size()) + " pieces";
+    const std::string d_vocab = "d_vocab = " + std::to_string(model.transformer->config().d_vocab);
+    if (tokenizer_path.empty())
+      throw FormatError(path, "embedded tokenizer has " + pieces + " but the model's vocabulary is " + d_vocab);
+    throw FormatError(tokenizer_path, "tokenizer has " + pieces + " but the vocabulary of the model " + path +
+                                          " is " + d_vocab);
+  }
   return model;
 }
 
