@@ -8,8 +8,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = resid::fuzz::write_input(data, size, "weights.safetensors");
   resid::fuzz::expect_resid_errors_only([&] {
     const resid::SafetensorsFile file(path);
-    for (const auto& [name, entry] : file.entries())
-      resid::fuzz::expect_resid_errors_only([&] { file.tensor(name); });
+    for (const auto& entry : file.entries())
+      resid::fuzz::expect_resid_errors_only([&] { file.tensor(entry.first); });
   });
   resid::fuzz::expect_resid_errors_only([&] { resid::load_safetensors_file(path); });
   return 0;

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <vector>
@@ -11,8 +13,18 @@ namespace resid::fuzz {
 
 const std::string& scratch_dir() {
   static const std::string dir = [] {
-    const std::string d = (std::filesystem::temp_directory_path() / ("resid-fuzz-" + std::to_string(::getpid()))).string();
+    // /dev/shm when there is one: a file is written per execution, and tmpfs keeps that off the disk.
+    const std::filesystem::path base =
+        std::filesystem::is_directory("/dev/shm") ? std::filesystem::path("/dev/shm") : std::filesystem::temp_directory_path();
+    const std::string d = (base / ("resid-fuzz-" + std::to_string(::getpid()))).string();
     std::filesystem::create_directories(d);
+    // A plain buffer: the atexit handler may run after the static string is destroyed.
+    static char for_cleanup[4096];
+    std::snprintf(for_cleanup, sizeof for_cleanup, "%s", d.c_str());
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(for_cleanup, ec);
+    });
     return d;
   }();
   return dir;
@@ -39,8 +51,7 @@ std::unique_ptr<SpmTokenizer> make_tokenizer() {
     std::snprintf(buf, sizeof buf, "<0x%02X>", b);
     add(buf);
   }
-  for (const std::string w : {"\xE2\x96\x81", "\xE2\x96\x81the", "\xE2\x96\x81The", "\xE2\x96\x81cat", "ed", ".",
-                              ",", "\"", "\xE2\x96\x81\"", "Hi", "\xE2\x96\x81said", "\xE2\x96\x81a", "12"}) {
+  for (const std::string w : {"▁", "▁the", "▁The", "▁cat", "ed", ".", ",", "\"", "▁\"", "Hi", "▁said", "▁a", "12"}) {
     for (size_t i = 1; i < w.size(); ++i)
       if ((static_cast<unsigned char>(w[i]) & 0xC0) != 0x80) add(w.substr(0, i));
     add(w);

@@ -16,8 +16,7 @@
 
 namespace resid::fuzz {
 
-// A scratch directory of this process, created once (removed by the OS's /tmp cleaning, not by us: libFuzzer
-// exits through _exit on a crash).
+// A scratch directory of this process under /dev/shm (or $TMPDIR), created once and removed at exit.
 const std::string& scratch_dir();
 
 // Writes `data` to scratch_dir()/name and returns the path.

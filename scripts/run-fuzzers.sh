@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# scripts/run-fuzzers.sh [SECONDS_PER_HARNESS]: builds resid's libFuzzer harnesses (fuzz/) with clang and
+# scripts/run-fuzzers.sh [SECONDS_PER_HARNESS [HARNESS...]]: builds resid's libFuzzer harnesses (fuzz/) with clang and
 # ASan + UBSan in build-fuzz/, writes seed corpora (resid's own writers, plus the real files of ../shared when
-# present), then runs each harness in turn on one core for SECONDS_PER_HARNESS (default 30). Prints the
+# present), then runs each harness (or those named) in turn on one core for SECONDS_PER_HARNESS (default 30). Prints the
 # executions per harness and in total; exits non-zero if any harness found a crash, leak, timeout or OOM (the
 # input is kept in build-fuzz/artifacts/). RESID_FUZZ_BUILD overrides the build directory.
 set -euo pipefail
@@ -10,6 +10,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${RESID_FUZZ_BUILD:-$root/build-fuzz}
 shared=$root/../shared
 harnesses=(gguf llama2c safetensors hf_config tokenizer_bin npy jsonl tagged tokens text)
+if [ "$#" -gt 1 ]; then harnesses=("${@:2}"); fi
+
+# Longest input tried: model files need room for a header, metadata and a tiny model; dataset lines do not.
+max_len() {
+  case "$1" in
+    gguf|llama2c|safetensors|tokenizer_bin) echo 16384 ;;
+    *) echo 4096 ;;
+  esac
+}
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DRESID_NATIVE=OFF \
@@ -49,7 +58,7 @@ for h in "${harnesses[@]}"; do
   status=0
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$build/fuzz/fuzz_$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
-    -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/artifacts/$h-" "$corpus" "$seeds/$h" \
+    -max_len="$(max_len "$h")" -print_final_stats=1 -artifact_prefix="$build/artifacts/$h-" "$corpus" "$seeds/$h" \
     >"$log" 2>&1 || status=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
   total=$((total + ${runs:-0}))
