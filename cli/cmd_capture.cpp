@@ -60,6 +60,7 @@ int run_capture(const std::vector<std::string>& args) {
   DatasetOptions data;
   CaptureOptions cap;
   std::string out, positions = "all", dtype = "float32";
+  int64_t max_line_bytes = 0;
   po::options_description desc("resid capture options");
   desc.add_options()
       ("model", po::value(&model_opts.model)->required(), "model path")
@@ -82,6 +83,7 @@ int run_capture(const std::vector<std::string>& args) {
       ("compress", po::bool_switch(&cap.writer.compress), "shuffle + deflate(1) compression")
       ("batch-size", po::value(&cap.batch_size)->default_value(8), "sequences per forward pass")
       ("max-rows", po::value(&cap.max_rows)->default_value(0), "stop after this many rows (0 = all)")
+      ("max-line-bytes", po::value(&max_line_bytes)->default_value(16 << 20), "longest dataset line accepted, in bytes")
       ("resume", po::bool_switch(&cap.resume), "continue an interrupted capture into OUT")
       ("force", po::bool_switch(&cap.writer.force), "replace OUT if it is a resid activation file")
       ("force-overwrite-any", po::bool_switch(&cap.writer.force_any),
@@ -93,6 +95,10 @@ int run_capture(const std::vector<std::string>& args) {
   if (!parse(args, desc, pos, vm, "resid capture MODEL DATASET --hooks PATTERN... -o OUT.h5")) return 0;
   if (cap.resume && (cap.writer.force || cap.writer.force_any))
     throw InputError("--resume and --force contradict each other");
+  if (cap.n_pos < 0) throw InputError("--max-tokens " + std::to_string(cap.n_pos) + " is negative (0 = n_ctx)");
+  if (cap.max_rows < 0) throw InputError("--max-rows " + std::to_string(cap.max_rows) + " is negative (0 = all)");
+  if (max_line_bytes < 1) throw InputError("--max-line-bytes " + std::to_string(max_line_bytes) + " is below 1");
+  data.max_line_bytes = static_cast<size_t>(max_line_bytes);
   cap.positions = PositionSpec::parse(positions);
   cap.writer.dtype = store_dtype_from_name(dtype);
   data.add_bos = !vm["no-bos"].as<bool>();

@@ -106,7 +106,7 @@ int run_demo(const std::vector<std::string>& args) {
   }
   std::printf("\n== top next tokens after the prompt (an untrained model: close to uniform over %d)\n", c.d_vocab);
   std::vector<float> row(logits.row(last).data(), logits.row(last).data() + c.d_vocab);
-  Sampler greedy(0, 0, 0);
+  Sampler greedy(0, 1, 0);
   std::printf("  argmax: %s\n", m.tokenizer->piece(greedy.sample(row)).c_str());
 
   std::printf("\n== 24 sampled tokens (temperature 1, seed 7)\n  ");

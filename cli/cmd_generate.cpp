@@ -1,5 +1,6 @@
 // resid generate MODEL --prompt TEXT: autoregressive text, streamed as it is produced.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -9,6 +10,14 @@
 #include "core/generate.h"
 
 namespace resid::cli {
+
+namespace {
+std::string number_text(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+}  // namespace
 
 int run_generate(const std::vector<std::string>& args) {
   ModelOptions model_opts;
@@ -32,7 +41,12 @@ int run_generate(const std::vector<std::string>& args) {
   if (!parse(args, desc, pos, vm, "resid generate MODEL [--prompt TEXT] [--steps N] [--temperature T] [--seed S]"))
     return 0;
   if (steps < 1) throw InputError("--steps = " + std::to_string(steps) + " must be at least 1");
-  if (temperature < 0) throw InputError("--temperature must not be negative");
+  // NaN fails every comparison, so the ranges are written as what is accepted.
+  if (!(temperature == 0.0f || (std::isfinite(temperature) && temperature >= Sampler::kMinTemperature)))
+    throw InputError("--temperature " + number_text(temperature) + " must be 0 (greedy) or a finite value >= " +
+                     number_text(Sampler::kMinTemperature));
+  if (!(top_p > 0.0f && top_p <= 1.0f))
+    throw InputError("--top-p " + number_text(top_p) + " must be in (0, 1]");
 
   const LoadedModel m = model_opts.load();
   const Transformer& model = require_transformer(m);

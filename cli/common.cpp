@@ -2,7 +2,10 @@
 
 #include <omp.h>
 
+#include <cctype>
+#include <charconv>
 #include <iostream>
+#include <string_view>
 #include <sstream>
 
 #include "core/error.h"
@@ -46,17 +49,15 @@ std::vector<int32_t> parse_token_list(const std::string& text) {
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    while (used < item.size() && std::isspace(static_cast<unsigned char>(item[used]))) ++used;
-    if (used == 0 || used != item.size() || v < INT32_MIN || v > INT32_MAX)
+    // Spaces around an id are fine ("1, 403"); a blank item is not an id (it was read as token 0).
+    std::string_view word(item);
+    while (!word.empty() && std::isspace(static_cast<unsigned char>(word.front()))) word.remove_prefix(1);
+    while (!word.empty() && std::isspace(static_cast<unsigned char>(word.back()))) word.remove_suffix(1);
+    int32_t v = 0;
+    const auto [stop, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
+    if (word.empty() || ec != std::errc() || stop != word.data() + word.size())
       throw InputError("--tokens: '" + item + "' is not a token id (expected comma-separated integers)");
-    ids.push_back(static_cast<int32_t>(v));
+    ids.push_back(v);
   }
   if (ids.empty()) throw InputError("--tokens: no token ids given");
   if (text.back() == ',') throw InputError("--tokens: '" + text + "' ends with a comma");

@@ -1,10 +1,12 @@
 #include "cli/interventions_cli.h"
 
-#include <cstring>
-#include <fstream>
+#include <charconv>
+#include <cmath>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/formats/vector_file.h"
+#include "core/input_file.h"
 #include "hooks/activation_cache.h"
 #include "hooks/hook_selector.h"
 #include "hooks/interventions.h"
@@ -23,20 +25,32 @@ void InterventionOptions::add_to(po::options_description& desc) {
 
 namespace {
 
-std::vector<int> parse_ints(const std::string& list, const std::string& spec) {
+// "1,-1,5" -> {1, -1, 5}. An empty list or item is an error: an empty selection would select the whole hook.
+std::vector<int> parse_ints(const std::string& key, const std::string& list, const std::string& spec) {
+  if (list.empty()) throw InputError("'" + printable(spec) + "': " + key + "= lists no indices");
   std::vector<int> out;
-  std::stringstream ss(list);
+  std::stringstream ss(list + ",");  // the sentinel makes a trailing comma show up as an empty item
   std::string item;
   while (std::getline(ss, item, ',')) {
-    try {
-      size_t used = 0;
-      out.push_back(std::stoi(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      throw InputError("'" + spec + "': '" + item + "' is not an integer");
-    }
+    int v = 0;
+    const auto [stop, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (item.empty() || ec != std::errc() || stop != item.data() + item.size())
+      throw InputError("'" + printable(spec) + "': '" + printable(item) + "' is not an integer");
+    out.push_back(v);
   }
   return out;
+}
+
+// The SCALE of PATTERN=FILE*SCALE: a finite number, written in full.
+float parse_scale(const std::string& text, const std::string& spec) {
+  float scale = 0;
+  const char* end = text.data() + text.size();
+  const char* begin = text.size() > 1 && text[0] == '+' ? text.data() + 1 : text.data();
+  const auto [stop, ec] = std::from_chars(begin, end, scale);
+  if (text.empty() || ec != std::errc() || stop != end)
+    throw InputError("'" + printable(spec) + "': scale after '*' is not a number");
+  if (!std::isfinite(scale)) throw InputError("'" + printable(spec) + "': scale after '*' must be finite");
+  return scale;
 }
 
 // Splits "PATTERN[=VALUE][:key=list]..." into its parts.
@@ -62,9 +76,9 @@ Spec parse_spec(const std::string& text, bool wants_value) {
   for (size_t i = 1; i < parts.size(); ++i) {
     const size_t eq = parts[i].find('=');
     const std::string key = parts[i].substr(0, eq), list = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
-    if (key == "pos") spec.selection.positions = parse_ints(list, text);
-    else if (key == "head") spec.selection.heads = parse_ints(list, text);
-    else if (key == "neuron") spec.selection.neurons = parse_ints(list, text);
+    if (key == "pos") spec.selection.positions = parse_ints(key, list, text);
+    else if (key == "head") spec.selection.heads = parse_ints(key, list, text);
+    else if (key == "neuron") spec.selection.neurons = parse_ints(key, list, text);
     else throw InputError("'" + text + "': unknown selector '" + key + "' (expected pos=, head= or neuron=)");
   }
   return spec;
@@ -77,50 +91,6 @@ std::vector<int32_t> encode_prompt(const LoadedModel& m, const std::string& prom
 }
 
 }  // namespace
-
-std::vector<float> read_vector_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open vector file");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<float> out;
-  if (bytes.rfind("\x93NUMPY", 0) == 0) {
-    if (bytes.size() < 10) throw FormatError(path, "truncated .npy header");
-    const int major = static_cast<unsigned char>(bytes[6]);
-    const size_t header_len = major == 1 ? (static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8)
-                                         : (bytes.size() >= 12 ? *reinterpret_cast<const uint32_t*>(&bytes[8]) : 0);
-    const size_t data_start = (major == 1 ? 10 : 12) + header_len;
-    if (data_start > bytes.size()) throw FormatError(path, "truncated .npy header");
-    const std::string header = bytes.substr(major == 1 ? 10 : 12, header_len);
-    if (header.find("'fortran_order': True") != std::string::npos) throw FormatError(path, "Fortran-order .npy not supported");
-    const size_t n_bytes = bytes.size() - data_start;
-    if (header.find("'<f4'") != std::string::npos) {
-      out.resize(n_bytes / 4);
-      std::memcpy(out.data(), bytes.data() + data_start, out.size() * 4);
-    } else if (header.find("'<f8'") != std::string::npos) {
-      std::vector<double> d(n_bytes / 8);
-      std::memcpy(d.data(), bytes.data() + data_start, d.size() * 8);
-      out.assign(d.begin(), d.end());
-    } else {
-      throw FormatError(path, ".npy dtype must be little-endian float32 or float64");
-    }
-  } else {
-    std::stringstream ss(bytes);
-    std::string word;
-    while (ss >> word) {
-      try {
-        size_t used = 0;
-        out.push_back(std::stof(word, &used));
-        if (used != word.size()) throw std::invalid_argument(word);
-      } catch (const std::exception&) {
-        throw FormatError(path, "'" + word + "' is not a number");
-      }
-    }
-  }
-  if (out.empty()) throw FormatError(path, "no values in vector file");
-  for (float v : out)
-    if (!std::isfinite(v)) throw FormatError(path, "vector holds NaN or infinity");
-  return out;
-}
 
 void InterventionOptions::install(const LoadedModel& m, HookSet& hooks) const {
   const Transformer& model = require_transformer(m);
@@ -138,11 +108,7 @@ void InterventionOptions::install(const LoadedModel& m, HookSet& hooks) const {
     float scale = 1.0f;
     const size_t star = s.value.rfind('*');
     if (star != std::string::npos) {
-      try {
-        scale = std::stof(s.value.substr(star + 1));
-      } catch (const std::exception&) {
-        throw InputError("'" + text + "': scale after '*' is not a number");
-      }
+      scale = parse_scale(s.value.substr(star + 1), text);
       s.value = s.value.substr(0, star);
     }
     hooks.add(HookSelector::select(c, {s.pattern}), steering(read_vector_file(s.value), scale, s.selection));

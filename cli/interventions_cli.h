@@ -22,7 +22,4 @@ struct InterventionOptions {
   void install(const LoadedModel& model, HookSet& hooks) const;
 };
 
-// Reads a 1-D float vector from .npy (float32/float64, little-endian) or a text file of numbers.
-std::vector<float> read_vector_file(const std::string& path);
-
 }  // namespace resid::cli

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "core/allocator.h"
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace resid::cli {
 
@@ -27,6 +28,8 @@ const std::vector<Command>& commands() {
 }
 
 namespace {
+constexpr size_t kMaxMessageBytes = 4096;
+
 void print_help() {
   std::cout << "resid " RESID_VERSION " - a workbench for mechanistic interpretability\n\n"
                "usage: resid <command> [options]   (resid <command> --help for its options)\n\ncommands:\n";
@@ -63,13 +66,14 @@ int main(int argc, char** argv) {
     try {
       return c.run(std::vector<std::string>(args.begin() + 1, args.end()));
     } catch (const resid::Error& e) {
-      std::cerr << "resid " << c.name << ": error: " << e.what() << "\n";
+      // Messages quote user input (paths, config strings, file bytes): escaped here, they stay on one line.
+      std::cerr << "resid " << c.name << ": error: " << resid::printable(e.what(), kMaxMessageBytes) << "\n";
       return 2;
     } catch (const std::bad_alloc&) {
       std::cerr << "resid " << c.name << ": error: out of memory\n";
       return 2;
     } catch (const std::exception& e) {
-      std::cerr << "resid " << c.name << ": internal error: " << e.what() << "\n";
+      std::cerr << "resid " << c.name << ": internal error: " << resid::printable(e.what(), kMaxMessageBytes) << "\n";
       return 3;
     }
   }

@@ -1,6 +1,9 @@
 #include "core/sampler.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
 #include <numeric>
 #include <vector>
 
@@ -8,6 +11,22 @@
 #include "core/error.h"
 
 namespace resid {
+
+namespace {
+std::string number_text(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+}  // namespace
+
+Sampler::Sampler(float temperature, float top_p, uint64_t seed)
+    : temperature_(temperature), top_p_(top_p), rng_(seed) {
+  if (!(temperature == 0.0f || (std::isfinite(temperature) && temperature >= kMinTemperature)))
+    throw InputError("temperature " + number_text(temperature) + " must be 0 (greedy) or a finite value >= " +
+                     number_text(kMinTemperature));
+  if (!(top_p > 0.0f && top_p <= 1.0f)) throw InputError("top-p " + number_text(top_p) + " must be in (0, 1]");
+}
 
 int argmax(std::span<const float> values) {
   return static_cast<int>(std::max_element(values.begin(), values.end()) - values.begin());

@@ -10,7 +10,12 @@ namespace resid {
 
 class Sampler {
  public:
-  Sampler(float temperature, float top_p, uint64_t seed) : temperature_(temperature), top_p_(top_p), rng_(seed) {}
+  // Below this, logits / T overflows float32 for ordinary logits and sampling degenerates into NaN; use 0
+  // (greedy) instead.
+  static constexpr float kMinTemperature = 1e-3f;
+
+  // Throws InputError unless temperature is 0 or finite and >= kMinTemperature, and top_p is in (0, 1].
+  Sampler(float temperature, float top_p, uint64_t seed);
   int sample(std::span<const float> logits);
 
  private:

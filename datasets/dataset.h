@@ -49,6 +49,9 @@ struct DatasetOptions {
   // line, line i labelling example i. All numbers -> SequenceNumber, else SequenceClass. A row count that
   // differs from the example count is an InputError.
   std::vector<std::string> label_files;
+  // The most bytes one line of a line-based file may hold (every kind but windows, which reads in bounded
+  // chunks): one line without a newline cannot take unbounded memory.
+  size_t max_line_bytes = size_t{16} << 20;
 };
 
 // The dataset kinds open_dataset accepts, "auto" first.

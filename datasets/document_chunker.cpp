@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/input_file.h"
 #include "datasets/line_reader.h"
 
 namespace resid {
@@ -20,7 +21,9 @@ bool is_utf8_continuation(char c) {
 }  // namespace
 
 DocumentChunker::DocumentChunker(std::string path, size_t max_chunk)
-    : path_(std::move(path)), max_chunk_(max_chunk < 16 ? 16 : max_chunk), in_(path_, std::ios::binary) {
+    : path_(std::move(path)), max_chunk_(max_chunk < 16 ? 16 : max_chunk) {
+  require_regular_file(path_, "the dataset file");  // a FIFO or /dev/zero would never end
+  in_.open(path_, std::ios::binary);
   if (!in_) throw InputError(path_ + ": cannot open: " + std::strerror(errno));
 }
 

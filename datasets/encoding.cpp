@@ -1,6 +1,8 @@
 #include "datasets/encoding.h"
 
+#include <algorithm>
 #include <limits>
+#include <string_view>
 
 #include "core/error.h"
 
@@ -24,9 +26,52 @@ size_t fit_length(size_t n_tokens, const DatasetOptions& options, const std::str
                    " (use --truncate to cut it)");
 }
 
+namespace {
+
+// Tokens encoded past the last one kept, so the kept ones cannot depend on where the prefix was cut: merges are
+// local (a piece spans a few symbols), and llama.cpp's SPM merging only looks at neighbours.
+constexpr size_t kPrefixMarginTokens = 64;
+
+// Where to cut `text` near `at`: before the next space (pieces start with their word's space, "▁the"), else at a
+// UTF-8 character boundary.
+size_t prefix_cut(std::string_view text, size_t at) {
+  const size_t space = text.find(' ', at);
+  if (space != std::string_view::npos && space - at < 1024) return space;
+  while (at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) ++at;
+  return at;
+}
+
+// A long text under a token limit is encoded in growing prefixes, so a 10 MB line costs a prefix's worth of
+// memory instead of the ~100 bytes per input byte of encoding it whole (symbols, merge queue, spans). Returns
+// the spans of a prefix holding more than max_tokens + margin tokens, or of the whole text.
+std::vector<TokenSpan> encode_bounded(const Tokenizer& tokenizer, std::string_view text,
+                                      const DatasetOptions& options, bool& whole) {
+  whole = true;
+  if (options.max_tokens <= 0) return tokenizer.encode_with_offsets(text, options.add_bos);
+  const size_t wanted = static_cast<size_t>(options.max_tokens) + kPrefixMarginTokens;
+  for (size_t bytes = std::max<size_t>(4096, 16 * wanted); bytes < text.size(); bytes *= 2) {
+    const size_t cut = prefix_cut(text, bytes);
+    if (cut >= text.size()) break;
+    std::vector<TokenSpan> spans = tokenizer.encode_with_offsets(text.substr(0, cut), options.add_bos);
+    if (spans.size() >= wanted) {
+      whole = false;
+      return spans;
+    }
+  }
+  return tokenizer.encode_with_offsets(text, options.add_bos);
+}
+
+}  // namespace
+
 std::vector<TokenSpan> encode_example(const Tokenizer& tokenizer, std::string text,
                                       const DatasetOptions& options, const std::string& where, Example& out) {
-  std::vector<TokenSpan> spans = tokenizer.encode_with_offsets(text, options.add_bos);
+  bool whole = true;
+  std::vector<TokenSpan> spans = encode_bounded(tokenizer, text, options, whole);
+  if (!whole && !options.truncate) {
+    throw InputError(where + ": example has more than " + std::to_string(spans.size()) +
+                     " tokens, longer than the model's context n_ctx = " + std::to_string(options.max_tokens) +
+                     " (use --truncate to cut it)");
+  }
   const size_t keep = fit_length(spans.size(), options, where);
   if (keep < spans.size()) {
     spans.resize(keep);

@@ -15,8 +15,14 @@ struct LabelColumn {
   std::string name;
   Kind kind;
   std::vector<std::string> classes;  // SequenceClass / TokenClass: id -> name
+  // The longest class name a column may hold (the fixed width capture files store names at).
+  static constexpr size_t kMaxClassNameBytes = 256;
+
   // Returns the id of `cls`, adding it when new.
   int32_t class_id(const std::string& cls);
+  // The same for a name read from input: InputError "<where>: class name ... is longer than 256 bytes" (or holds
+  // a NUL), so the message names the input line rather than the output file.
+  int32_t class_id(const std::string& cls, const std::string& where);
 };
 
 struct Example {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/input_file.h"
 #include "datasets/encoding.h"
 
 namespace resid {
@@ -16,13 +17,14 @@ json parse_row(const std::string& line, const std::string& where) {
   json row;
   try {
     row = json::parse(line);
-  } catch (const json::parse_error& e) {
-    // nlohmann's message starts with "[json.exception.parse_error.101] "; the rest is the useful part.
+  } catch (const json::exception& e) {
+    // parse_error, or out_of_range for a number like 1e999. nlohmann's message starts with
+    // "[json.exception.parse_error.101] "; the rest is the useful part.
     std::string what = e.what();
     if (const size_t close = what.find("] "); close != std::string::npos) what.erase(0, close + 2);
     const size_t first = line.find_first_not_of(" \t");
     const bool array = first != std::string::npos && line[first] == '[';
-    throw InputError(where + ": invalid JSON: " + what + (array ? kArrayHint : ""));
+    throw InputError(where + ": invalid JSON: " + printable(what) + (array ? kArrayHint : ""));
   }
   if (!row.is_object()) {
     throw InputError(where + ": expected a JSON object, got " + std::string(row.type_name()) +
@@ -74,7 +76,7 @@ double JsonlDataset::label_value(const json& row, size_t column, const std::stri
   LabelColumn& c = columns_[column];
   const json& v = field(row, c.name, where);
   const bool as_class = c.kind == LabelColumn::Kind::SequenceClass;
-  if (v.is_string() && as_class) return c.class_id(v.get<std::string>());
+  if (v.is_string() && as_class) return c.class_id(v.get<std::string>(), where);
   if (v.is_boolean() && !as_class) return v.get<bool>() ? 1.0 : 0.0;
   if (v.is_number() && !as_class) return v.get<double>();
   std::string problem = "field \"" + c.name + "\" is " + kind_word(v);

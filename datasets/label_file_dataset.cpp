@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace resid {
 namespace {
@@ -50,6 +51,7 @@ LabelFileDataset::LabelFileDataset(std::unique_ptr<Dataset> inner,
     : inner_(std::move(inner)), columns_(inner_->labels()), first_column_(columns_.size()) {
   for (const std::string& text : label_files) {
     File file{parse_label_file_spec(text), 0, nullptr};
+    require_regular_file(file.spec.path, "the label file");
     if (!std::filesystem::is_regular_file(file.spec.path)) {
       throw InputError(file.spec.path + ": no such label file");
     }
@@ -71,7 +73,8 @@ LabelFileDataset::LabelFileDataset(std::unique_ptr<Dataset> inner,
     // Second pass for class columns: every class is known before the first example, in first-seen order.
     file.reader->rewind();
     if (!numeric) {
-      while (file.reader->next(line_)) column.class_id(std::string(trim(line_)));
+      while (file.reader->next(line_))
+        column.class_id(std::string(trim(line_)), where(file.spec.path, file.reader->line_number()));
       file.reader->rewind();
     }
     columns_.push_back(std::move(column));
@@ -100,7 +103,8 @@ void LabelFileDataset::throw_too_few_labels(const File& file, size_t examples_so
 double LabelFileDataset::value(File& file, LabelColumn& column) {
   if (!file.reader->next(line_)) throw InputError(file.spec.path + ": changed while it was being read");
   const std::string_view text = trim(line_);
-  if (column.kind == LabelColumn::Kind::SequenceClass) return column.class_id(std::string(text));
+  if (column.kind == LabelColumn::Kind::SequenceClass)
+    return column.class_id(std::string(text), where(file.spec.path, file.reader->line_number()));
   double number = 0;
   if (text.empty() || !parse_number(text, number)) {
     throw InputError(where(file.spec.path, file.reader->line_number()) + ": changed while it was being read");

@@ -4,7 +4,7 @@
 
 namespace resid {
 
-LineDataset::LineDataset(const DatasetOptions& options) : options_(options), reader_(options.path) {}
+LineDataset::LineDataset(const DatasetOptions& options) : options_(options), reader_(options.path, options.max_line_bytes) {}
 
 bool LineDataset::next(Example& out) {
   while (reader_.next(line_)) {
@@ -18,7 +18,7 @@ bool LineDataset::next(Example& out) {
 }
 
 std::optional<size_t> LineDataset::count_examples() const {
-  if (!count_) count_ = count_nonblank_lines(options_.path);
+  if (!count_) count_ = count_nonblank_lines(options_.path, options_.max_line_bytes);
   return count_;
 }
 

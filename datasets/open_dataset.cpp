@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/input_file.h"
 #include "datasets/dataset.h"
 #include "datasets/jsonl_dataset.h"
 #include "datasets/label_file_dataset.h"
@@ -69,6 +70,8 @@ std::unique_ptr<Dataset> open_dataset(const DatasetOptions& options, const Token
   if (!std::filesystem::exists(path, ec)) throw InputError(path + ": no such dataset file");
   if (std::filesystem::is_directory(path, ec))
     throw InputError(path + ": is a directory, not a dataset file");
+  require_regular_file(path, "the dataset file");
+  if (options.max_line_bytes == 0) throw InputError(path + ": the line limit must be at least 1 byte");
   if (options.max_tokens < 0)
     throw InputError(path + ": negative max_tokens " + std::to_string(options.max_tokens));
   if (options.window < 0) throw InputError(path + ": negative window " + std::to_string(options.window));

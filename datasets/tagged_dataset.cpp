@@ -66,7 +66,7 @@ void TaggedDataset::parse(const std::string& line, const std::string& where, Exa
   // their last sub-token is gone.
   for (size_t w = 0; w < words_.size(); ++w) {
     if (last[w] < 0 || words_[w].end > out.text.size()) continue;
-    tags[last[w]] = columns_[0].class_id(words_[w].tag);
+    tags[last[w]] = columns_[0].class_id(words_[w].tag, where);
   }
   rules_.apply(out.text, spans, 1, out);
 }

@@ -1,10 +1,12 @@
 #include "hooks/hook_selector.h"
 
 #include <algorithm>
+#include <charconv>
 #include <regex>
 #include <set>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace resid {
 
@@ -29,16 +31,26 @@ bool glob_match(const std::string& pattern, const std::string& name) {
 }
 
 namespace {
-// "blocks.2-4.rest" -> expands to blocks.2.rest, blocks.3.rest, blocks.4.rest; other patterns unchanged.
-std::vector<std::string> expand_layer_range(const std::string& pattern) {
+int parse_layer(const std::string& digits, const std::string& pattern) {
+  int layer = 0;
+  const auto [stop, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), layer);
+  if (ec != std::errc() || stop != digits.data() + digits.size())
+    throw InputError("hook pattern '" + printable(pattern) + "': layer " + printable(digits) + " is out of range");
+  return layer;
+}
+
+// "blocks.2-4.rest" -> expands to blocks.2.rest, blocks.3.rest, blocks.4.rest; other patterns unchanged. Layers
+// past the model's last are dropped (they match nothing), so a huge range costs nothing.
+std::vector<std::string> expand_layer_range(const std::string& pattern, int n_layers) {
   static const std::regex range(R"(^blocks\.(\d+)-(\d+)\.(.+)$)");
   std::smatch m;
   if (!std::regex_match(pattern, m, range)) return {pattern};
-  const int first = std::stoi(m[1]), last = std::stoi(m[2]);
+  const int first = parse_layer(m[1], pattern), last = parse_layer(m[2], pattern);
   if (first > last) throw InputError("hook pattern '" + pattern + "': layer range " + m[1].str() + "-" + m[2].str() +
                                      " is empty");
   std::vector<std::string> out;
-  for (int l = first; l <= last; ++l) out.push_back("blocks." + std::to_string(l) + "." + m[3].str());
+  for (int l = first; l <= std::min(last, n_layers - 1); ++l)
+    out.push_back("blocks." + std::to_string(l) + "." + m[3].str());
   return out;
 }
 }  // namespace
@@ -58,7 +70,7 @@ std::vector<HookPointId> HookSelector::select(const Config& config, const std::v
   std::vector<bool> chosen(points.size(), false);
   for (const std::string& pattern : patterns) {
     bool any = false;
-    for (const std::string& expanded : expand_layer_range(pattern)) {
+    for (const std::string& expanded : expand_layer_range(pattern, config.n_layers)) {
       for (size_t i = 0; i < points.size(); ++i) {
         if (glob_match(expanded, hook_name(points[i].site, points[i].layer))) chosen[i] = any = true;
       }

@@ -5,8 +5,10 @@
 #     hold on every x86-64 machine, not only on the one the tests were written on (docs/numerics.md);
 #  3. the checkpoint loaders', tokenizers', forward's, capture's and probes' tests under AddressSanitizer + UBSan
 #     (malformed files must never read out of bounds; a failed capture must never touch freed buffers).
-# RESID_SKIP_V3=1 skips step 2, RESID_SKIP_SANITIZE=1 step 3. Every step runs even after a failure; the closing
-# line sums them ("resid: N passed, M failed") and the exit code is non-zero if anything failed.
+#  4. every parser's libFuzzer harness (fuzz/) for RESID_FUZZ_SECONDS (30) each, from seeds resid's writers and
+#     ../shared provide.
+# RESID_SKIP_V3=1 skips step 2, RESID_SKIP_SANITIZE=1 step 3, RESID_SKIP_FUZZ=1 step 4. Every step runs even
+# after a failure; the closing line sums them ("resid: N passed, M failed") and the exit code is non-zero if anything failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build
@@ -48,7 +50,7 @@ if [ "${RESID_SKIP_SANITIZE:-0}" != "1" ]; then
   ASAN_TESTS=(test_llama2c test_gguf test_safetensors test_hf_checkpoint test_tokenizers test_transformer
               test_activations test_activation_file test_capture_integrity test_capture_damaged_resume
               test_capture_cli test_capture_sigkill_resume test_probes test_probe_cli test_idx_file test_census
-              test_census_cli)
+              test_census_cli test_input_files test_datasets)
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESID_SANITIZE=ON \
         -DRESID_BUILD_BENCH=OFF >/dev/null
   cmake --build build-asan -j"$(nproc)" --target resid "${ASAN_TESTS[@]}"
@@ -65,6 +67,16 @@ if [ "${RESID_SKIP_SANITIZE:-0}" != "1" ]; then
       failed=$((failed + 1))
     fi
   done
+fi
+
+if [ "${RESID_SKIP_FUZZ:-0}" != "1" ]; then
+  echo "== every parser under libFuzzer (ASan + UBSan), ${RESID_FUZZ_SECONDS:-30} s each"
+  if scripts/run-fuzzers.sh "${RESID_FUZZ_SECONDS:-30}"; then
+    passed=$((passed + 1))
+  else
+    echo "FAILED: a fuzzer found a crash (input kept in build-fuzz/artifacts/)"
+    failed=$((failed + 1))
+  fi
 fi
 
 echo "resid: ${passed} passed, ${failed} failed"

@@ -64,7 +64,7 @@ json read_json_file(const std::string& path) {
   const std::string text(reinterpret_cast<const char*>(file->data()), file->size());
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw FormatError(path, "invalid JSON: " + one_line(e.what()));
   }
 }

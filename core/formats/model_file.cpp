@@ -70,10 +70,14 @@ LoadedModel load_model(const std::string& path, const LoadOptions& options) {
       model.notes.push_back("tokenizer found beside the model: " + model.tokenizer->describe());
     }
   }
-  if (model.tokenizer && model.transformer && model.tokenizer->vocab_size() != model.transformer->config().d_vocab)
-    throw FormatError(path, "tokenizer has " + std::to_string(model.tokenizer->vocab_size()) +
-                                " pieces but the model's vocabulary is d_vocab = " +
-                                std::to_string(model.transformer->config().d_vocab));
+  if (model.tokenizer && model.transformer && model.tokenizer->vocab_size() != model.transformer->config().d_vocab) {
+    const std::string pieces = std::to_string(model.tokenizer->vocab_size()) + " pieces";
+    const std::string d_vocab = "d_vocab = " + std::to_string(model.transformer->config().d_vocab);
+    if (model.tokenizer_path.empty())
+      throw FormatError(path, "embedded tokenizer has " + pieces + " but the model's vocabulary is " + d_vocab);
+    throw FormatError(model.tokenizer_path, "tokenizer has " + pieces + " but the vocabulary of the model " + path +
+                                          " is " + d_vocab);
+  }
   return model;
 }
 

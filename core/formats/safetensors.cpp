@@ -162,6 +162,20 @@ void write_tensor_data(AtomicFile& out, const Tensor& t, DType dtype) {
   }
 }
 
+// Two tensors sharing bytes would alias each other's weights; the reference implementation refuses it too.
+void check_no_overlap(const std::map<std::string, SafetensorsEntry>& entries, const MappedFile& file) {
+  std::vector<std::pair<const uint8_t*, const std::string*>> starts;  // non-empty tensors by first byte
+  for (const auto& [name, e] : entries)
+    if (e.nbytes > 0) starts.push_back({e.bytes, &name});
+  std::sort(starts.begin(), starts.end());
+  for (size_t i = 1; i < starts.size(); ++i) {
+    const SafetensorsEntry& prev = entries.at(*starts[i - 1].second);
+    if (starts[i].first < prev.bytes + prev.nbytes)
+      throw FormatError(file.path(), "tensors '" + one_line(*starts[i - 1].second) + "' and '" +
+                                         one_line(*starts[i].second) + "' overlap in data_offsets");
+  }
+}
+
 }  // namespace
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : file_(MappedFile::open(path)) {
@@ -178,7 +192,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(MappedFile::op
   json header;
   try {
     header = json::parse(text, text + header_len);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw FormatError(path, "invalid JSON header: " + one_line(e.what()));
   }
   if (!header.is_object()) throw FormatError(path, "JSON header must be an object");
@@ -189,6 +203,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(MappedFile::op
       entries_.emplace(name, parse_entry(name, value, f, data_start, data_size));
     }
   }
+  check_no_overlap(entries_, f);
 }
 
 Tensor SafetensorsFile::tensor(const std::string& name, bool* mapped) const {

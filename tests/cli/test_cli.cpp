@@ -5,6 +5,7 @@
 // on the command line, and the contract for bad input: exit code 2 and exactly one line on stderr naming the problem.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,7 +57,9 @@ std::string describe(const std::vector<std::string>& args) {
 }
 
 // Runs `resid args...` with stdin from /dev/null; `env` entries ("NAME=value") override the inherited environment.
-CliRun resid_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+// A `deadline_seconds` > 0 kills the child with SIGALRM after that long (status -SIGALRM), so a hang fails the test.
+CliRun resid_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+                 unsigned deadline_seconds = 0) {
   testing::TempDir holder;
   const std::string out_path = holder.file("stdout"), err_path = holder.file("stderr");
   // Everything the child needs is prepared before fork: between fork and exec it only calls async-signal-safe
@@ -89,6 +92,7 @@ CliRun resid_cli(const std::vector<std::string>& args, const std::vector<std::st
     dup2(in, 0);
     dup2(out, 1);
     dup2(err, 2);
+    if (deadline_seconds > 0) alarm(deadline_seconds);  // survives execve
     execve(c_argv[0], c_argv.data(), c_env.data());
     _exit(127);
   }
@@ -112,7 +116,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 // Exit code 2, nothing on stdout, exactly one newline-terminated line on stderr containing every `needle`.
 void expect_one_line_error(const std::vector<std::string>& args, const std::vector<std::string>& needles) {
   SCOPED_TRACE(describe(args));
-  const CliRun r = resid_cli(args);
+  const CliRun r = resid_cli(args, {}, 300);  // an error comes at once; a hang must fail, not stall the suite
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_TRUE(r.out.empty()) << "stdout: " << r.out.substr(0, 300);
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
@@ -972,6 +976,214 @@ TEST(CliMnist, InfoJsonSaysMlp) {
   expect_one_line_error({"run", path, "--tokens", "1"}, {path, "plain MLP"});
   expect_one_line_error({"hooks", path}, {path, "plain MLP"});
   expect_one_line_error({"generate", path}, {path, "plain MLP"});
+}
+
+
+// ---------------------------------------------------------------------------------------------------------------
+// Hostile inputs (issue 7): special files, numbers out of range, ill-formed lists and files. Each exits 2 with one
+// line, promptly: the deadline turns a hang into a failure.
+
+constexpr unsigned kPromptSeconds = 60;
+
+// A FIFO nobody writes to: opening it for reading blocks until a writer comes.
+std::string make_fifo(const testing::TempDir& dir, const std::string& name) {
+  const std::string path = dir.file(name);
+  EXPECT_EQ(mkfifo(path.c_str(), 0600), 0) << std::strerror(errno);
+  return path;
+}
+
+void expect_prompt_one_line_error(const std::vector<std::string>& args, const std::vector<std::string>& needles) {
+  SCOPED_TRACE(describe(args));
+  const CliRun r = resid_cli(args, {}, kPromptSeconds);
+  EXPECT_EQ(r.status, 2) << "status " << r.status << " (-14: killed at the deadline) " << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  for (const std::string& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << "'" << n << "' not in: " << r.err;
+}
+
+TEST_F(DemoModel, SpecialFilesAreRefusedNotReadForever) {
+  testing::TempDir tmp;
+  const std::string fifo = make_fifo(tmp, "fifo");
+  expect_prompt_one_line_error({"info", fifo}, {fifo, "FIFO"});
+  expect_prompt_one_line_error(cat({"run", model, "--tokenizer", fifo}, kDemoTokens), {fifo, "FIFO"});
+  const std::string out = tmp.file("out.h5");
+  for (const std::string kind : {"text", "windows", "jsonl", "tokens", "tagged"}) {
+    expect_prompt_one_line_error({"capture", model, fifo, "--kind", kind, "--hooks", "hook_embed", "-o", out},
+                                 {fifo, "FIFO"});
+  }
+  // /dev/zero never ends and holds no newline.
+  expect_prompt_one_line_error({"capture", model, "/dev/zero", "--kind", "text", "--hooks", "hook_embed", "-o", out},
+                               {"/dev/zero", "character device"});
+  expect_prompt_one_line_error(cat({"run", model, "--steer", "blocks.1.hook_resid_post=/dev/zero"}, kDemoTokens),
+                               {"/dev/zero", "character device"});
+  expect_prompt_one_line_error(cat({"run", model, "--mean-ablate", "hook_embed=" + fifo}, kDemoTokens), {fifo, "FIFO"});
+  // A label file that is a FIFO.
+  const std::string data = tmp.file("d.txt");
+  write_file(data, "hello\n");
+  expect_prompt_one_line_error({"capture", model, data, "--labels", "y=" + fifo, "--hooks", "hook_embed", "-o", out},
+                               {fifo, "FIFO"});
+  // A directory where a vector file belongs was an internal error (basic_filebuf::underflow).
+  expect_prompt_one_line_error(cat({"run", model, "--steer", "hook_embed=" + tmp.path().string()}, kDemoTokens),
+                               {tmp.path().string(), "directory"});
+}
+
+TEST_F(DemoModel, NumbersAndListsAreCheckedNotReinterpreted) {
+  testing::TempDir tmp;
+  const std::vector<std::string> run = cat({"run", model}, kDemoTokens);
+  // stoi threw std::out_of_range: exit 3.
+  expect_one_line_error(cat(run, {"--ablate", "blocks.0-99999999999999999999.hook_resid_post"}),
+                        {"99999999999999999999", "out of range"});
+  // A huge but representable range is clamped to the model's layers, not expanded into billions of patterns.
+  const CliRun wide = resid_cli(cat(run, {"--ablate", "blocks.0-2000000000.hook_resid_post"}), {}, kPromptSeconds);
+  EXPECT_EQ(wide.status, 0) << wide.err;
+  // Blank token ids were read as token 0.
+  expect_one_line_error({"run", model, "--tokens", " "}, {"--tokens"});
+  expect_one_line_error({"run", model, "--tokens", "1, ,303"}, {"--tokens"});
+  // An empty selector list selected the whole hook.
+  expect_one_line_error(cat(run, {"--ablate", "blocks.0.mlp.hook_post:neuron="}), {"neuron=", "no indices"});
+  expect_one_line_error(cat(run, {"--ablate", "blocks.0.mlp.hook_post:neuron=1,,2"}), {"''"});
+  expect_one_line_error(cat(run, {"--ablate", "blocks.0.mlp.hook_post:pos=1,"}), {"''"});
+  // A NaN or trailing-garbage scale.
+  const std::string zeros = numbers_file(tmp.file("zeros64.txt"), 64, 0.0f);
+  expect_one_line_error(cat(run, {"--steer", "hook_embed=" + zeros + "*nan"}), {"scale", "finite"});
+  expect_one_line_error(cat(run, {"--steer", "hook_embed=" + zeros + "*inf"}), {"scale", "finite"});
+  expect_one_line_error(cat(run, {"--steer", "hook_embed=" + zeros + "*2x"}), {"scale"});
+  // Sampling parameters outside their ranges printed garbage with exit 0.
+  for (const std::string t : {"nan", "1e-45", "-1", "inf"})
+    expect_one_line_error({"generate", model, "--steps", "4", "--temperature", t}, {"--temperature"});
+  for (const std::string p : {"nan", "-1", "2", "0"})
+    expect_one_line_error({"generate", model, "--steps", "4", "--temperature", "1", "--top-p", p}, {"--top-p"});
+  const CliRun ok = resid_cli({"generate", model, "--steps", "4", "--temperature", "0.001", "--top-p", "1", "--quiet"});
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  // Negative limits were taken as "default".
+  const std::string data = tmp.file("d.txt");
+  write_file(data, "hello\n");
+  const std::string out = tmp.file("out.h5");
+  expect_one_line_error({"capture", model, data, "--hooks", "hook_embed", "-o", out, "--max-tokens", "-5"},
+                        {"--max-tokens", "-5"});
+  expect_one_line_error({"capture", model, data, "--hooks", "hook_embed", "-o", out, "--max-rows", "-1"},
+                        {"--max-rows", "-1"});
+  expect_one_line_error({"capture", model, data, "--hooks", "hook_embed", "-o", out, "--max-line-bytes", "0"},
+                        {"--max-line-bytes"});
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// A .npy header states its shape; the data must match it exactly and be one vector.
+std::string npy(const std::string& shape, const std::string& data, const std::string& descr = "<f4") {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string out = std::string("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>(header.size() >> 8);
+  return out + header + data;
+}
+
+TEST_F(DemoModel, NpyFilesHonourTheirShape) {
+  testing::TempDir tmp;
+  const std::vector<std::string> run = cat({"run", model}, kDemoTokens);
+  const std::string zeros64(64 * 4, '\0');
+  auto steer = [&](const std::string& name, const std::string& bytes) {
+    write_file(tmp.file(name), bytes);
+    return cat(run, {"--steer", "hook_embed=" + tmp.file(name)});
+  };
+  const CliRun good = resid_cli(steer("good.npy", npy("(64,)", zeros64)));
+  EXPECT_EQ(good.status, 0) << good.err;
+  expect_one_line_error(steer("short.npy", npy("(128,)", zeros64)), {"short.npy", "(128,)", "512", "256"});
+  expect_one_line_error(steer("huge.npy", npy("(4611686018427387904,)", zeros64)), {"huge.npy", "(4611686018427387904,)"});
+  expect_one_line_error(steer("overflow.npy", npy("(99999999999999999999999,)", zeros64)), {"overflow.npy", "shape"});
+  expect_one_line_error(steer("matrix.npy", npy("(2, 32)", zeros64)), {"matrix.npy", "(2, 32)", "1-D"});
+  expect_one_line_error(steer("scalar.npy", npy("()", zeros64)), {"scalar.npy", "1-D"});
+  expect_one_line_error(steer("int.npy", npy("(64,)", zeros64, "<i4")), {"int.npy", "<i4"});
+  expect_one_line_error(steer("big-endian.npy", npy("(64,)", zeros64, ">f4")), {"big-endian.npy", ">f4"});
+  expect_one_line_error(steer("f8-short.npy", npy("(64,)", zeros64, "<f8")), {"f8-short.npy", "(64,)"});
+}
+
+TEST_F(DemoModel, MessagesQuotingInputStayOnOneLine) {
+  testing::TempDir tmp;
+  // A hook pattern and a text vector file holding control bytes: escaped, and not cut at the NUL.
+  expect_one_line_error(cat({"run", model, "--ablate", "blocks.0\nhook_x"}, kDemoTokens), {"blocks.0\\nhook_x"});
+  const std::string garbage = tmp.file("garbage.txt");
+  write_file(garbage, std::string("0 1 ab\0cd\x1b[31m 3\n", 19));
+  expect_one_line_error(cat({"run", model, "--steer", "hook_embed=" + garbage}, kDemoTokens),
+                        {garbage, "'ab\\x00cd\\x1b[31m'"});
+  // A Hugging Face config.json whose string holds a newline.
+  const std::string hf = tmp.file("hf");
+  fs::create_directory(hf);
+  write_file(hf + "/config.json", "{\"architectures\": [\"Llama\\nForCausalLM\"], \"hidden_act\": \"silu\\nbad\"}");
+  for (const auto& args : loading_commands(hf)) {
+    SCOPED_TRACE(describe(args));
+    const CliRun r = resid_cli(args, {}, kPromptSeconds);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
+TEST(CliStories260K, HostileDatasetsExit2NamingFileAndLine) {
+  RESID_REQUIRE_SHARED(path, kStories);
+  testing::TempDir tmp;
+  // Each run its own output: a failed capture may leave its partial file behind.
+  int runs = 0;
+  auto out = [&] { return tmp.file("out" + std::to_string(runs++) + ".h5"); };
+  // A JSONL label of 1e999 was "number overflow" with exit 3 and no file or line.
+  const std::string jsonl = tmp.file("d.jsonl");
+  write_file(jsonl, "{\"text\": \"Once upon a time\", \"y\": 1}\n{\"text\": \"There was\", \"y\": 1e999}\n");
+  expect_one_line_error({"capture", path, jsonl, "--label-field", "y", "--hooks", "hook_embed", "-o", out()},
+                        {jsonl + ":2", "number overflow"});
+  // A class name too long for the file names the input line, not the output file.
+  const std::string long_class = tmp.file("c.jsonl");
+  write_file(long_class, "{\"text\": \"Once\", \"y\": \"" + std::string(300, 'x') + "\"}\n");
+  expect_one_line_error({"capture", path, long_class, "--label-field", "y", "--hooks", "hook_embed", "-o", out()},
+                        {long_class + ":1", "class name", "256"});
+  const std::string labels = tmp.file("labels.txt");
+  write_file(labels, "a\n" + std::string(300, 'y') + "\n");
+  const std::string text = tmp.file("t.txt");
+  write_file(text, "Once\nTwice\n");
+  expect_one_line_error({"capture", path, text, "--labels", "y=" + labels, "--hooks", "hook_embed", "-o", out()},
+                        {labels + ":2", "class name"});
+  // One line longer than the limit.
+  write_file(text, "Once\n" + std::string(2000, 'a') + "\n");
+  expect_one_line_error({"capture", path, text, "--max-line-bytes", "1000", "--hooks", "hook_embed", "-o", out()},
+                        {text + ":2", "longer than the limit of 1000 bytes"});
+}
+
+TEST(CliStories260K, TokenizerOfTheWrongSizeIsNamed) {
+  RESID_REQUIRE_SHARED(path, kStories);
+  RESID_REQUIRE_SHARED(big, "models/llama2-tokenizer/tokenizer.bin");
+  expect_one_line_error({"run", path, "--tokens", "1,2", "--tokenizer", big}, {big, "32000", "d_vocab = 512"});
+  const CliRun r = resid_cli({"run", path, "--tokens", "1,2", "--tokenizer", big});
+  EXPECT_TRUE(r.err.find(big) < r.err.find(path)) << "the tokenizer comes first: " << r.err;
+}
+
+// Peak RSS ("peak RSS N MiB") from a capture's summary line.
+double peak_rss_of(const std::string& err) {
+  std::smatch m;
+  static const std::regex re(R"(peak RSS (\d+) MiB)");
+  return std::regex_search(err, m, re) ? std::stod(m[1]) : -1;
+}
+
+// A single 10 MB line cut to 64 tokens was tokenised whole first: about 1 GB at the peak.
+TEST(CliStories260K, TruncatingAHugeLineUsesBoundedMemory) {
+  RESID_REQUIRE_SHARED(path, kStories);
+  RESID_REQUIRE_SHARED(tinystories, "data/tinystories/tinystories_sample.txt");
+  testing::TempDir tmp;
+  std::string story = slurp(tinystories);
+  std::replace(story.begin(), story.end(), '\n', ' ');
+  std::string line;
+  while (line.size() < (10u << 20)) line += story;
+  const std::string huge = tmp.file("huge.txt");
+  write_file(huge, "Once upon a time\n" + line + "\n");
+  const CliRun r = resid_cli({"capture", path, huge, "--kind", "text", "--truncate", "--max-tokens", "64", "--hooks",
+                              "hook_embed", "-o", tmp.file("out.h5")},
+                             {}, 300);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const double peak = peak_rss_of(r.err);
+  ASSERT_GT(peak, 0) << r.err;
+  // The 10 MB line itself is held (twice at most while reading); its tokenisation was ~100 bytes per byte.
+  EXPECT_LT(peak, 200) << r.err;
+  // Without --truncate: an error, from a prefix too.
+  expect_one_line_error({"capture", path, huge, "--kind", "text", "--max-tokens", "64", "--hooks", "hook_embed", "-o",
+                         tmp.file("out2.h5")},
+                        {huge + ":2", "more than", "n_ctx = 64"});
 }
 
 }  // namespace

@@ -304,5 +304,36 @@ TEST(Safetensors, TruncatedAndCorruptedFilesNeverCrash) {
   }
 }
 
+// Two tensors sharing bytes would alias each other's weights (issue 7); the reference implementation refuses them.
+TEST(Safetensors, OverlappingDataOffsetsAreRefused) {
+  TempDir dir;
+  const std::string path = dir.file("overlap.safetensors");
+  const std::string data = floats({1, 2, 3, 4});
+  write_bytes(path, make_file(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},)"
+                              R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+                              data));
+  const std::string message = format_error([&] { SafetensorsFile f(path); });
+  EXPECT_CONTAINS(message, path);
+  EXPECT_CONTAINS(message, "overlap");
+  // The same range twice is an overlap too; adjacent ranges and empty tensors are not.
+  write_bytes(path, make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                              R"("b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+                              data));
+  EXPECT_CONTAINS(format_error([&] { SafetensorsFile f(path); }), "overlap");
+  write_bytes(path, make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                              R"("e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]},)"
+                              R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+                              data));
+  EXPECT_NO_THROW(SafetensorsFile f(path));
+}
+
+// nlohmann reports a number too large for a double as out_of_range, not parse_error: it escaped as exit 3.
+TEST(Safetensors, NumberOverflowInTheHeaderIsAFormatError) {
+  TempDir dir;
+  const std::string path = dir.file("overflow.safetensors");
+  write_bytes(path, make_file(R"({"a":{"dtype":"F32","shape":[1e999],"data_offsets":[0,4]}})", floats({1})));
+  EXPECT_CONTAINS(format_error([&] { SafetensorsFile f(path); }), path);
+}
+
 }  // namespace
 }  // namespace resid

@@ -2,6 +2,7 @@
 // token by token), rule labels, the error messages for bad input, rewind, and token windows over real
 // TinyStories text with the stories260K tokenizer from ../shared.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <cstdio>
@@ -788,6 +789,123 @@ TEST_F(DatasetsTest, LabelFileRowCountMismatch) {
   o.label_files = {"y=" + dir.file("missing.txt")};
   EXPECT_EQ(input_error([&] { open_dataset(o, tok.get()); }),
             dir.file("missing.txt") + ": no such label file");
+}
+
+// --- hostile inputs (issue 7) ---
+
+// A FIFO blocked the reader forever; /dev/zero has no line end and never ends.
+TEST_F(DatasetsTest, SpecialFilesAreRefusedAtOpen) {
+  const std::string fifo = dir.file("fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string kind : {"text", "windows", "jsonl", "tokens", "tagged"}) {
+    DatasetOptions o = options_for(fifo, kind);
+    o.max_tokens = 8;
+    EXPECT_EQ(input_error([&] { open_dataset(o, tok.get()); }),
+              fifo + ": the dataset file is a FIFO (named pipe), not a regular file")
+        << kind;
+  }
+  EXPECT_CONTAINS(input_error([&] { open_dataset(options_for("/dev/zero", "text"), tok.get()); }),
+                  "/dev/zero: the dataset file is a character device");
+  EXPECT_CONTAINS(input_error([&] { LineReader r(fifo); }), "FIFO");
+  EXPECT_CONTAINS(input_error([&] { DocumentChunker c(fifo); }), "FIFO");
+  const std::string data = dir.file("d.txt");
+  write_file(data, "the cat\n");
+  DatasetOptions o = options_for(data);
+  o.label_files = {"y=" + fifo};
+  EXPECT_EQ(input_error([&] { open_dataset(o, tok.get()); }),
+            fifo + ": the label file is a FIFO (named pipe), not a regular file");
+}
+
+TEST_F(DatasetsTest, OneLineCannotTakeUnboundedMemory) {
+  const std::string path = dir.file("long.txt");
+  write_file(path, "the cat\r\n" + std::string(100, 'a') + "\r\n" + std::string(101, 'b') + "\n");
+  DatasetOptions o = options_for(path);
+  o.max_line_bytes = 100;
+  auto d = open_dataset(o, tok.get());
+  Example e;
+  ASSERT_TRUE(d->next(e));
+  ASSERT_TRUE(d->next(e));  // exactly at the limit, its "\r\n" not counted
+  EXPECT_EQ(e.text, std::string(100, 'a'));
+  EXPECT_EQ(input_error([&] { d->next(e); }),
+            path + ":3: line is longer than the limit of 100 bytes (not a text file, or a missing line end?)");
+  // The same for a file with no line end at all, and for the quick count at open.
+  write_file(path, std::string(5000, 'x'));
+  o.label_files.clear();
+  EXPECT_CONTAINS(input_error([&] { open_dataset(o, tok.get())->count_examples(); }), path + ":1: line is longer");
+  // Lines bigger than the reader's 64 KiB block still come back whole.
+  write_file(path, std::string(200000, 'x') + "\nthe cat\n");
+  o.max_line_bytes = 200000;
+  LineReader r(path, o.max_line_bytes);
+  std::string line;
+  ASSERT_TRUE(r.next(line));
+  EXPECT_EQ(line.size(), 200000u);
+  ASSERT_TRUE(r.next(line));
+  EXPECT_EQ(line, "the cat");
+  EXPECT_FALSE(r.next(line));
+}
+
+// Truncation tokenises a prefix of a long line, not the whole line; the kept tokens must be the ones whole-line
+// tokenisation keeps.
+TEST_F(DatasetsTest, TruncatedLongLineKeepsTheSameTokens) {
+  std::string line;
+  const char* words[] = {"the", "cat", "sat", "walked", "dog", "\"Hi,\"", "she", "said.", "xyz", "12"};
+  for (int i = 0; line.size() < 300000; ++i) line += std::string(words[(i * 7) % 10]) + (i % 13 ? " " : "  ");
+  const std::string path = dir.file("long.txt");
+  write_file(path, line + "\n");
+  for (int max_tokens : {5, 64, 1000}) {
+    DatasetOptions o = options_for(path);
+    o.max_tokens = max_tokens;
+    o.truncate = true;
+    o.rules = {"starts_word"};
+    Example e;
+    ASSERT_TRUE(open_dataset(o, tok.get())->next(e));
+    const std::vector<TokenSpan> whole = tok->encode_with_offsets(line, true);
+    ASSERT_EQ(e.tokens.size(), static_cast<size_t>(max_tokens));
+    for (int t = 0; t < max_tokens; ++t) EXPECT_EQ(e.tokens[t], whole[t].id) << "token " << t;
+    EXPECT_EQ(e.text, line.substr(0, whole[max_tokens - 1].end));
+    o.truncate = false;
+    EXPECT_CONTAINS(input_error([&] { open_dataset(o, tok.get())->next(e); }),
+                    path + ":1: example has more than ");
+  }
+}
+
+// nlohmann throws out_of_range (not parse_error) for 1e999: it escaped without file or line, as exit 3.
+TEST_F(DatasetsTest, JsonlNumberOverflowNamesFileAndLine) {
+  const std::string path = dir.file("d.jsonl");
+  write_file(path, "{\"text\": \"the cat\", \"y\": 1}\n{\"text\": \"the cat\", \"y\": 1e999}\n");
+  DatasetOptions o = options_for(path);
+  o.label_fields = {"y"};
+  auto d = open_dataset(o, tok.get());
+  Example e;
+  ASSERT_TRUE(d->next(e));
+  EXPECT_CONTAINS(input_error([&] { d->next(e); }), path + ":2: invalid JSON: number overflow");
+}
+
+// A class name too long to store was reported against the output file.
+TEST_F(DatasetsTest, TooLongClassNamesNameTheInputLine) {
+  const std::string long_name(257, 'x');
+  const std::string jsonl = dir.file("d.jsonl");
+  write_file(jsonl, "{\"text\": \"the cat\", \"y\": \"a\"}\n{\"text\": \"the\", \"y\": \"" + long_name + "\"}\n");
+  DatasetOptions o = options_for(jsonl);
+  o.label_fields = {"y"};
+  auto d = open_dataset(o, tok.get());
+  Example e;
+  ASSERT_TRUE(d->next(e));
+  EXPECT_CONTAINS(input_error([&] { d->next(e); }), jsonl + ":2: class name of label column \"y\" is longer than 256");
+  const std::string tags = dir.file("d.tags");
+  write_file(tags, "the/DT cat/" + long_name + "\n");
+  auto t = open_dataset(options_for(tags), tok.get());
+  EXPECT_CONTAINS(input_error([&] { t->next(e); }), tags + ":1: class name");
+  const std::string text = dir.file("t.txt");
+  write_file(text, "the cat\nthe dog\n");
+  const std::string labels = dir.file("y.txt");
+  write_file(labels, "a\n" + long_name + "\n");
+  DatasetOptions l = options_for(text);
+  l.label_files = {"y=" + labels};
+  EXPECT_CONTAINS(input_error([&] { open_dataset(l, tok.get()); }), labels + ":2: class name");
+  // 256 bytes fit.
+  write_file(labels, "a\n" + std::string(256, 'x') + "\n");
+  EXPECT_NO_THROW(read_all(*open_dataset(l, tok.get())));
 }
 
 }  // namespace
