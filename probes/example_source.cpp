@@ -23,6 +23,35 @@ std::unique_ptr<DesignMatrix> MatrixSource::design(const std::vector<int64_t>& w
   return std::make_unique<InMemoryDesign>(std::move(sub));
 }
 
+namespace {
+
+// Rows `which` of x, handed out in gathered tiles of 1024 rows (a view: no copy of the whole subset).
+class GatherDesign : public DesignMatrix {
+ public:
+  GatherDesign(const RowMatrix& x, const std::vector<int64_t>& which) : x_(x), which_(which) {}
+  int64_t rows() const override { return static_cast<int64_t>(which_.size()); }
+  int64_t cols() const override { return x_.cols(); }
+  void for_each_block(const std::function<void(int64_t, ConstMatrixMap)>& fn) const override {
+    RowMatrix tile;  // [<= 1024, d]
+    for (size_t i0 = 0; i0 < which_.size(); i0 += 1024) {
+      const size_t m = std::min<size_t>(1024, which_.size() - i0);
+      tile.resize(static_cast<Eigen::Index>(m), x_.cols());
+      for (size_t i = 0; i < m; ++i) tile.row(static_cast<Eigen::Index>(i)) = x_.row(which_[i0 + i]);
+      fn(static_cast<int64_t>(i0), ConstMatrixMap(tile.data(), tile.rows(), tile.cols()));
+    }
+  }
+
+ private:
+  const RowMatrix& x_;
+  const std::vector<int64_t>& which_;
+};
+
+}  // namespace
+
+Standardiser MatrixSource::fit_standardiser(const std::vector<int64_t>& which) const {
+  return Standardiser::fit(GatherDesign(x_, which));
+}
+
 CaptureSource::CaptureSource(CaptureExamples examples, int64_t memory_bytes)
     : ex_(std::move(examples)), memory_(memory_bytes) {
   t_.classification = ex_.classification();
@@ -45,6 +74,11 @@ CaptureSource::CaptureSource(CaptureExamples examples, int64_t memory_bytes)
 std::unique_ptr<DesignMatrix> CaptureSource::design(const std::vector<int64_t>& which, const Standardiser* s) const {
   if (cached_) return cached_->design(which, s);
   return std::make_unique<CaptureDesign>(ex_, which, std::max<int64_t>(memory_ / 4, 1), s);
+}
+
+Standardiser CaptureSource::fit_standardiser(const std::vector<int64_t>& which) const {
+  if (cached_) return cached_->fit_standardiser(which);
+  return ExampleSource::fit_standardiser(which);
 }
 
 }  // namespace resid::probes

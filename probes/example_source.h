@@ -29,6 +29,10 @@ class ExampleSource {
   virtual int64_t features() const = 0;
   // The examples `which` (ascending indices), standardised with `s` when given.
   virtual std::unique_ptr<DesignMatrix> design(const std::vector<int64_t>& which, const Standardiser* s) const = 0;
+  // The standardiser of the examples `which` (e.g. one cross-validation fold's training part).
+  virtual Standardiser fit_standardiser(const std::vector<int64_t>& which) const {
+    return Standardiser::fit(*design(which, nullptr));
+  }
   virtual bool streamed() const { return false; }
 };
 
@@ -39,6 +43,8 @@ class MatrixSource : public ExampleSource {
   const ProbeTargets& targets() const override { return t_; }
   int64_t features() const override { return x_.cols(); }
   std::unique_ptr<DesignMatrix> design(const std::vector<int64_t>& which, const Standardiser* s) const override;
+  // Without copying the subset: rows are gathered a tile at a time.
+  Standardiser fit_standardiser(const std::vector<int64_t>& which) const override;
 
  private:
   RowMatrix x_;
@@ -54,6 +60,7 @@ class CaptureSource : public ExampleSource {
   const ProbeTargets& targets() const override { return t_; }
   int64_t features() const override { return ex_.d; }
   std::unique_ptr<DesignMatrix> design(const std::vector<int64_t>& which, const Standardiser* s) const override;
+  Standardiser fit_standardiser(const std::vector<int64_t>& which) const override;
   bool streamed() const override { return streamed_; }
   const CaptureExamples& examples() const { return ex_; }
 
