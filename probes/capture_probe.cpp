@@ -80,6 +80,7 @@ std::vector<FitResult> sweep_capture(const std::string& path, const std::vector<
     try {
       CaptureFitOptions o = options;
       o.examples.hook = hooks[i];
+      o.memory_bytes = options.memory_bytes / jobs;  // the fits running at once share the budget
       out[i] = fit_capture_probe(path, o);
     } catch (...) {
       errors[i] = std::current_exception();

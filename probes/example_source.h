@@ -51,9 +51,11 @@ class MatrixSource : public ExampleSource {
   ProbeTargets t_;
 };
 
-// Examples of a capture. When the examples (twice over: the matrix and a standardised subset) fit in
-// `memory_bytes` they are read once and kept; otherwise every pass streams /acts rows in chunks of a quarter
-// of the budget.
+// Examples of a capture under a memory budget of `memory_bytes`, which covers everything the fit holds that
+// grows with the data: the example index (CaptureExamples::index_bytes_per_example() per example) and the
+// activations. When twice the example matrix fits in what the index leaves, the examples are read once and
+// kept; otherwise every pass streams /acts rows in chunks of a quarter of it. InputError when the budget does
+// not cover the index.
 class CaptureSource : public ExampleSource {
  public:
   CaptureSource(CaptureExamples examples, int64_t memory_bytes);
@@ -68,8 +70,9 @@ class CaptureSource : public ExampleSource {
   CaptureExamples ex_;
   ProbeTargets t_;
   int64_t memory_;
+  int64_t activation_bytes_;  // memory_ minus the index
   bool streamed_;
-  std::unique_ptr<MatrixSource> cached_;
+  RowMatrix cached_;  // [n, d] when not streamed
 };
 
 }  // namespace resid::probes
