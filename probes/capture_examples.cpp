@@ -125,7 +125,7 @@ CaptureExamples index_capture_examples(const std::string& path, const ExampleOpt
     if (token_level) {
       for (int32_t p = 0; p < len; ++p) {
         const double v = labels[lr * n_pos + p];
-        if (v < 0 || (drop_none && v == 0)) continue;
+        if (v < 0 || (drop_none && v == 0) || (o.position >= 0 && p != o.position)) continue;
         ex.row.push_back(r), ex.offset.push_back(p), ex.length.push_back(len);
         ex.token.push_back(tokens[lr * n_pos + p]);
         raw_label.push_back(static_cast<int32_t>(v));

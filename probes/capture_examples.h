@@ -23,6 +23,7 @@ struct ExampleOptions {
   // from each row's last real token). For hooks captured with --positions indices: "index:J" picks entry J.
   std::string reduce = "last";
   bool keep_none = false;  // token labels: keep class id 0 when it is named "none"
+  int position = -1;       // token labels: only the examples at this token position (per-position sweeps)
   // With an empty `label`: every real position (TokenClass) or every row (sequence kinds), unlabelled, for
   // scoring new activations.
   LabelColumn::Kind unlabelled_kind = LabelColumn::Kind::TokenClass;
