@@ -12,7 +12,7 @@ namespace resid::probes {
 
 namespace {
 
-constexpr Eigen::Index kTile = 1024;  // rows per float GEMM whose result is added into float64 accumulators
+constexpr Eigen::Index kTile = 1024;  // rows whose float32 gradient is summed before adding it into float64
 
 double log1p_exp(double z) { return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z)); }
 
