@@ -34,5 +34,5 @@ void check_shapes(double tol) {
 
 }  // namespace
 
-TEST(RowKernels, FloatScoresMatchProduct) { check_shapes<float>(1e-5); }
-TEST(RowKernels, DoubleScoresMatchProduct) { check_shapes<double>(1e-12); }
+TEST(ProbeRowKernels, FloatScoresMatchProduct) { check_shapes<float>(1e-5); }
+TEST(ProbeRowKernels, DoubleScoresMatchProduct) { check_shapes<double>(1e-12); }
