@@ -30,5 +30,10 @@ print(f"examples {a['n_examples']} x d {a['d']}: {data_mib:.1f} MiB of float32 (
 print(f"in memory: streamed={a['streamed']} peak RSS {mem_kb / 1024:.1f} MiB, {a['seconds']:.2f} s, test accuracy {a['metrics']['test']['accuracy']:.4f}")
 print(f"--memory {budget}: streamed={s['streamed']} peak RSS {stream_kb / 1024:.1f} MiB, {s['seconds']:.2f} s, test accuracy {s['metrics']['test']['accuracy']:.4f}")
 print(f"process baseline (summary only, no examples): {base_kb / 1024:.1f} MiB; streamed RSS above baseline {(stream_kb - base_kb) / 1024:.1f} MiB")
+units = {"K": 2**10, "M": 2**20, "G": 2**30}
+budget_mib = float(budget[:-1]) * units[budget[-1].upper()] / 2**20 if budget[-1].upper() in units else float(budget) / 2**20
+above = (stream_kb - base_kb) / 1024
+print(f"budget {budget} = {budget_mib:.1f} MiB (index {a['n_examples']} examples included); streamed peak - baseline "
+      f"= {above:.1f} MiB: {'within' if above <= budget_mib else 'OVER'} the budget")
 print(f"max |w_mem - w_stream| = {np.abs(wa - ws).max():.2e} (max |w| {np.abs(wa).max():.3f})")
 PY

@@ -242,13 +242,16 @@ int probe_sweep(const std::vector<std::string>& args) {
   std::string acts, out_dir;
   std::vector<std::string> patterns;
   int jobs = 0;
+  bool per_position = false;
   FitFlags flags;
   po::options_description desc("resid probe sweep options");
   desc.add_options()("acts", po::value(&acts)->required(), "capture (HDF5 from resid capture)")(
       "hooks", po::value(&patterns)->multitoken()->required(), "hook globs, e.g. 'blocks.*.hook_resid_post'")(
       "jobs", po::value(&jobs)->default_value(0),
       "hooks fitted at once, each on one thread (0 = one per core: measured faster than threads inside each fit)")(
-      "output-dir,o", po::value(&out_dir), "save one probe per hook here (HOOK.safetensors)");
+      "per-position", po::bool_switch(&per_position),
+      "one probe per hook and position: each token position (token labels) or each --positions indices entry")(
+      "output-dir,o", po::value(&out_dir), "save one probe per hook here (HOOK.safetensors; HOOK.posP.safetensors)");
   flags.add_to(desc);
   po::positional_options_description pos;
   pos.add("acts", 1);
@@ -260,11 +263,16 @@ int probe_sweep(const std::vector<std::string>& args) {
   const std::vector<std::string> hooks = match_capture_hooks(acts, patterns);
   Status status;
   if (jobs == 1) o.fit.on_progress = [&](const std::string& stage, int it) { status.show("sweep: " + stage + (it ? " iteration " + std::to_string(it) : "")); };
-  const std::vector<FitResult> results = sweep_capture(acts, hooks, o, jobs);
+  const std::vector<FitResult> results =
+      per_position ? sweep_capture_positions(acts, hooks, o, jobs) : sweep_capture(acts, hooks, o, jobs);
   status.clear();
   if (!out_dir.empty()) {
     std::filesystem::create_directories(out_dir);
-    for (const FitResult& r : results) save_probe((std::filesystem::path(out_dir) / (safe_file_name(r.probe.hook) + ".safetensors")).string(), r.probe);
+    for (const FitResult& r : results) {
+      if (r.report.contains("skipped")) continue;
+      const std::string pos = per_position ? ".pos" + std::to_string(r.report["position"].get<int>()) : "";
+      save_probe((std::filesystem::path(out_dir) / (safe_file_name(r.probe.hook) + pos + ".safetensors")).string(), r.probe);
+    }
   }
   json all = json::array();
   for (const FitResult& r : results) all.push_back(r.report);
@@ -272,24 +280,34 @@ int probe_sweep(const std::vector<std::string>& args) {
     std::cout << json{{"capture", acts}, {"label", flags.label}, {"probes", all}}.dump() << "\n";
     return 0;
   }
-  const bool cls = all[0]["label_kind"] != "sequence_number";
-  std::printf("%s probes, label %s, %s\n\n", all[0]["kind"].get<std::string>().c_str(), flags.label.c_str(), acts.c_str());
+  const auto first = std::find_if(all.begin(), all.end(), [](const json& r) { return !r.contains("skipped"); });
+  if (first == all.end()) throw InputError(acts + ": no position could make a probe (" + all[0]["skipped"].get<std::string>() + ")");
+  const bool cls = (*first)["label_kind"] != "sequence_number";
+  std::printf("%s probes, label %s, %s\n\n", (*first)["kind"].get<std::string>().c_str(), flags.label.c_str(), acts.c_str());
+  // Per position, the hook column carries "@P".
+  auto name = [&](const json& r) {
+    return r["hook"].get<std::string>() + (per_position ? "@" + std::to_string(r["position"].get<int>()) : "");
+  };
   if (cls)
     std::printf("%-32s %5s %8s %9s %9s %9s %11s %9s %8s %6s\n", "hook", "layer", "n_test", "accuracy", "bal.acc", "control",
                 "selectivity", "majority", "lambda", "conv");
   else
     std::printf("%-32s %5s %8s %9s %12s %9s %8s\n", "hook", "layer", "n_test", "R2", "MSE", "mean R2", "lambda");
   for (const json& r : all) {
+    if (r.contains("skipped")) {
+      std::printf("%-32s skipped: %s\n", name(r).c_str(), r["skipped"].get<std::string>().c_str());
+      continue;
+    }
     const json& t = r["metrics"]["test"];
     const std::string conv = r.contains("convergence") ? (r["convergence"]["converged"].get<bool>() ? "yes" : "NO") : "-";
     if (cls)
-      std::printf("%-32s %5d %8lld %9s %9s %9s %11s %9s %8s %6s\n", r["hook"].get<std::string>().c_str(), r["layer"].get<int>(),
+      std::printf("%-32s %5d %8lld %9s %9s %9s %11s %9s %8s %6s\n", name(r).c_str(), r["layer"].get<int>(),
                   t["n"].get<long long>(), num(t["accuracy"]).c_str(), num(t["balanced_accuracy"]).c_str(),
                   r["baselines"].contains("control") ? num(r["baselines"]["control"]["accuracy"]).c_str() : "-",
                   num(r["selectivity"], "%+.4f").c_str(), num(r["baselines"]["majority"]["accuracy"]).c_str(),
                   num(r["lambda"], "%.0e").c_str(), conv.c_str());
     else
-      std::printf("%-32s %5d %8lld %9s %12s %9s %8s\n", r["hook"].get<std::string>().c_str(), r["layer"].get<int>(),
+      std::printf("%-32s %5d %8lld %9s %12s %9s %8s\n", name(r).c_str(), r["layer"].get<int>(),
                   t["n"].get<long long>(), num(t["r2"]).c_str(), num(t["mse"], "%.4g").c_str(),
                   num(r["baselines"]["mean"]["r2"]).c_str(), num(r["lambda"], "%.0e").c_str());
   }

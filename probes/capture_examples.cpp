@@ -69,17 +69,8 @@ CaptureExamples index_capture_examples(const std::string& path, const ExampleOpt
                      "; probes need [n_pos, d_model], [d_model] or [k, d_model] rows");
   ex.d = ex.row_shape.back();
 
-  std::vector<int32_t> lengths;
-  const std::vector<int32_t> tokens = read_activation_tokens(path, 0, n, &lengths);
   const bool token_level = ex.kind == LabelColumn::Kind::TokenClass;
   const int64_t per_row = token_level ? n_pos : 1;
-  // Unlabelled: class 0 everywhere (a number label would read 0 too), every position kept.
-  const std::vector<double> labels =
-      unlabelled ? std::vector<double>(static_cast<size_t>(n * per_row), 0.0) : read_activation_labels(path, o.label, 0, n);
-  if (static_cast<int64_t>(labels.size()) != n * per_row)
-    throw FormatError(path, "/labels/" + o.label + " has " + std::to_string(labels.size()) + " values for " +
-                                std::to_string(n) + " committed activation rows (expected " +
-                                std::to_string(n * per_row) + ")");
   if (token_level && !per_position)
     throw InputError(path + ": label '" + o.label + "' is per token but hook '" + o.hook + "' was captured with " +
                      "positions reduced (" + spec.reduction + "); capture with --positions all");
@@ -109,28 +100,49 @@ CaptureExamples index_capture_examples(const std::string& path, const ExampleOpt
   const std::vector<std::string>& names = unlabelled ? kNoNames : column->classes;
   const bool drop_none = !unlabelled && token_level && !o.keep_none && !names.empty() && names[0] == "none";
   std::vector<int32_t> raw_label;
+  // Tokens, lengths and labels are read in chunks of capture rows of at most kIndexChunkBytes, so indexing a
+  // large capture holds only the index it builds (counted in the --memory budget, docs/probes.md).
+  const int64_t chunk = std::max<int64_t>(1, kIndexChunkBytes / (n_pos * 12 + 4));
+  std::vector<int32_t> tokens, lengths;  // [chunk, n_pos], [chunk]
+  std::vector<double> labels;            // [chunk, per_row]
+  int64_t c0 = 0;
   for (int64_t r = 0; r < n; ++r) {
-    const int32_t len = lengths[r];
+    if (r == 0 || r - c0 >= chunk) {
+      c0 = r;
+      const int64_t rows = std::min(chunk, n - c0);
+      tokens = read_activation_tokens(path, c0, rows, &lengths);
+      // Unlabelled: class 0 everywhere (a number label would read 0 too), every position kept.
+      labels = unlabelled ? std::vector<double>(static_cast<size_t>(rows * per_row), 0.0)
+                          : read_activation_labels(path, o.label, c0, rows);
+      if (static_cast<int64_t>(labels.size()) != rows * per_row)
+        throw FormatError(path, "/labels/" + o.label + " has " + std::to_string(labels.size()) + " values for " +
+                                    std::to_string(rows) + " committed activation rows from row " +
+                                    std::to_string(c0) + " (expected " + std::to_string(rows * per_row) + ")");
+    }
+    const int64_t lr = r - c0;  // row within the chunk
+    const int32_t len = lengths[lr];
     if (len < 1 || len > n_pos) throw FormatError(path, "/lengths[" + std::to_string(r) + "] is out of range");
     if (token_level) {
       for (int32_t p = 0; p < len; ++p) {
-        const double v = labels[r * n_pos + p];
-        if (v < 0 || (drop_none && v == 0)) continue;
+        const double v = labels[lr * n_pos + p];
+        if (v < 0 || (drop_none && v == 0) || (o.position >= 0 && p != o.position)) continue;
         ex.row.push_back(r), ex.offset.push_back(p), ex.length.push_back(len);
-        ex.token.push_back(tokens[r * n_pos + p]);
+        ex.token.push_back(tokens[lr * n_pos + p]);
         raw_label.push_back(static_cast<int32_t>(v));
       }
     } else {
-      const double v = labels[r];
+      const double v = labels[lr];
       if (ex.kind == LabelColumn::Kind::SequenceClass ? v < 0 : !std::isfinite(v)) continue;
       const auto [offset, token_pos] = sequence_offset(r, len);
       ex.row.push_back(r), ex.offset.push_back(offset), ex.length.push_back(len);
-      ex.token.push_back(tokens[r * n_pos + token_pos]);
+      ex.token.push_back(tokens[lr * n_pos + token_pos]);
       if (ex.kind == LabelColumn::Kind::SequenceClass) raw_label.push_back(static_cast<int32_t>(v));
       else ex.value.push_back(v);
     }
   }
   if (ex.row.empty()) throw InputError(path + ": label '" + o.label + "' has no labelled examples");
+  for (auto* v : {&ex.offset, &ex.length, &ex.token}) v->shrink_to_fit();
+  ex.row.shrink_to_fit(), ex.value.shrink_to_fit();
   if (ex.classification()) {
     std::map<int32_t, int64_t> counts;
     for (int32_t v : raw_label) ++counts[v];

@@ -6,6 +6,7 @@
 // The index (which row/position, label, token id) is small and held in memory; the activations are read in
 // chunks of capture rows (CaptureDesign), so the example matrix can be larger than memory.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,10 +23,14 @@ struct ExampleOptions {
   // from each row's last real token). For hooks captured with --positions indices: "index:J" picks entry J.
   std::string reduce = "last";
   bool keep_none = false;  // token labels: keep class id 0 when it is named "none"
+  int position = -1;       // token labels: only the examples at this token position (per-position sweeps)
   // With an empty `label`: every real position (TokenClass) or every row (sequence kinds), unlabelled, for
   // scoring new activations.
   LabelColumn::Kind unlabelled_kind = LabelColumn::Kind::TokenClass;
 };
+
+// Capture rows of tokens and labels read at once while indexing.
+inline constexpr int64_t kIndexChunkBytes = 4ll << 20;
 
 struct CaptureExamples {
   std::string path, hook, label_name;
@@ -49,6 +54,9 @@ struct CaptureExamples {
   bool classification() const { return kind != LabelColumn::Kind::SequenceNumber; }
   int n_classes() const { return static_cast<int>(classes.size()); }
   int64_t row_bytes() const;  // float32 bytes of one /acts row
+  // Upper bound on the bytes a fit holds per example besides activations: this index, the pipeline's copies
+  // of labels and split indices, and the float64 scores and probabilities of the metrics (k classes).
+  int64_t index_bytes_per_example() const { return 128 + 16 * std::max(1, n_classes()); }
 };
 
 // Reads tokens, lengths and the label column (not the activations). InputError naming the file for an unknown

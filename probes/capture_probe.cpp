@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "core/error.h"
@@ -69,18 +70,26 @@ std::vector<std::string> match_capture_hooks(const std::string& path, const std:
   return out;
 }
 
-std::vector<FitResult> sweep_capture(const std::string& path, const std::vector<std::string>& hooks,
-                                     const CaptureFitOptions& options, int jobs) {
-  std::vector<FitResult> out(hooks.size());
-  std::vector<std::exception_ptr> errors(hooks.size());
-  jobs = std::max(1, std::min<int>(jobs, static_cast<int>(hooks.size())));
+namespace {
+
+// Runs the fits `fits`, `jobs` at once sharing the memory budget. With skip_input_errors an InputError turns
+// into a report {"hook", "position", "skipped"} instead of failing the whole sweep.
+std::vector<FitResult> run_fits(const std::string& path, const std::vector<CaptureFitOptions>& fits, int jobs,
+                                const std::vector<int>& positions, bool skip_input_errors) {
+  std::vector<FitResult> out(fits.size());
+  std::vector<std::exception_ptr> errors(fits.size());
+  jobs = std::max(1, std::min<int>(jobs, static_cast<int>(fits.size())));
   // With jobs > 1 the fits' own parallel regions are nested and run on one thread each.
 #pragma omp parallel for schedule(dynamic) num_threads(jobs) if (jobs > 1)
-  for (size_t i = 0; i < hooks.size(); ++i) {
+  for (size_t i = 0; i < fits.size(); ++i) {
     try {
-      CaptureFitOptions o = options;
-      o.examples.hook = hooks[i];
+      CaptureFitOptions o = fits[i];
+      o.memory_bytes = fits[i].memory_bytes / jobs;  // the fits running at once share the budget
       out[i] = fit_capture_probe(path, o);
+      if (!positions.empty()) out[i].report["position"] = positions[i], out[i].probe.info["position"] = positions[i];
+    } catch (const InputError& e) {
+      if (!skip_input_errors) errors[i] = std::current_exception();
+      else out[i].report = {{"hook", fits[i].examples.hook}, {"position", positions[i]}, {"skipped", e.what()}};
     } catch (...) {
       errors[i] = std::current_exception();
     }
@@ -88,6 +97,44 @@ std::vector<FitResult> sweep_capture(const std::string& path, const std::vector<
   for (const std::exception_ptr& e : errors)
     if (e) std::rethrow_exception(e);
   return out;
+}
+
+}  // namespace
+
+std::vector<FitResult> sweep_capture(const std::string& path, const std::vector<std::string>& hooks,
+                                     const CaptureFitOptions& options, int jobs) {
+  std::vector<CaptureFitOptions> fits(hooks.size(), options);
+  for (size_t i = 0; i < hooks.size(); ++i) fits[i].examples.hook = hooks[i];
+  return run_fits(path, fits, jobs, {}, false);
+}
+
+std::vector<FitResult> sweep_capture_positions(const std::string& path, const std::vector<std::string>& hooks,
+                                               const CaptureFitOptions& options, int jobs) {
+  const ActivationFileSummary s = read_activation_summary(path);
+  const LabelColumn* column = nullptr;
+  for (const LabelColumn& c : s.labels)
+    if (c.name == options.examples.label) column = &c;
+  if (!column) throw InputError(path + ": no label '" + options.examples.label + "' in the capture");
+  std::vector<CaptureFitOptions> fits;
+  std::vector<int> positions;
+  for (const std::string& h : hooks) {
+    const auto it = std::find(s.hooks.begin(), s.hooks.end(), h);
+    if (it == s.hooks.end()) throw InputError(path + ": no hook '" + h + "' in the capture");
+    const HookDatasetSpec& spec = s.hook_specs[it - s.hooks.begin()];
+    CaptureFitOptions o = options;
+    o.examples.hook = h;
+    if (column->kind == LabelColumn::Kind::TokenClass) {
+      for (int p = 0; p < s.info.n_pos; ++p) o.examples.position = p, fits.push_back(o), positions.push_back(p);
+    } else if (spec.row_shape.size() == 2 && spec.reduction != "none") {
+      for (int j = 0; j < spec.row_shape[0]; ++j)
+        o.examples.reduce = "index:" + std::to_string(j), fits.push_back(o), positions.push_back(j);
+    } else {
+      throw InputError(path + ": per-position probes need a token label or a hook captured with --positions indices; '" +
+                       options.examples.label + "' is a sequence label and hook '" + h + "' keeps " +
+                       (spec.reduction == "none" ? "every position (use --reduce index:P)" : "one vector per row"));
+    }
+  }
+  return run_fits(path, fits, jobs, positions, true);
 }
 
 }  // namespace resid::probes

@@ -29,4 +29,12 @@ std::vector<std::string> match_capture_hooks(const std::string& path, const std:
 std::vector<FitResult> sweep_capture(const std::string& path, const std::vector<std::string>& hooks,
                                      const CaptureFitOptions& options, int jobs);
 
+// One probe per hook and position: for a token label, per token position p (the examples at p only); for a
+// sequence label on a hook captured with --positions indices ([k, d] rows), per entry j (reduce index:j).
+// Reports carry "position". A position that cannot make a probe (no examples, a single class, a split without
+// examples) gives the report {"hook", "position", "skipped": reason} and no probe. InputError naming the file
+// for a hook and label with neither kind of position.
+std::vector<FitResult> sweep_capture_positions(const std::string& path, const std::vector<std::string>& hooks,
+                                               const CaptureFitOptions& options, int jobs);
+
 }  // namespace resid::probes

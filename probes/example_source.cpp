@@ -1,6 +1,7 @@
 #include "probes/example_source.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "core/error.h"
 
@@ -16,11 +17,52 @@ MatrixSource::MatrixSource(RowMatrix x, ProbeTargets targets) : x_(std::move(x))
   }
 }
 
-std::unique_ptr<DesignMatrix> MatrixSource::design(const std::vector<int64_t>& which, const Standardiser* s) const {
-  RowMatrix sub(static_cast<Eigen::Index>(which.size()), x_.cols());
-  for (size_t i = 0; i < which.size(); ++i) sub.row(i) = x_.row(which[i]);
+namespace {
+
+std::string mib(int64_t bytes) {
+  char buf[32];
+  if (bytes < (1 << 20)) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / (1 << 10));
+  else std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
+
+// Rows `which` of x, handed out in gathered tiles of 1024 rows (a view: no copy of the whole subset).
+class GatherDesign : public DesignMatrix {
+ public:
+  GatherDesign(const RowMatrix& x, const std::vector<int64_t>& which) : x_(x), which_(which) {}
+  int64_t rows() const override { return static_cast<int64_t>(which_.size()); }
+  int64_t cols() const override { return x_.cols(); }
+  void for_each_block(const std::function<void(int64_t, ConstMatrixMap)>& fn) const override {
+    RowMatrix tile;  // [<= 1024, d]
+    for (size_t i0 = 0; i0 < which_.size(); i0 += 1024) {
+      const size_t m = std::min<size_t>(1024, which_.size() - i0);
+      tile.resize(static_cast<Eigen::Index>(m), x_.cols());
+      for (size_t i = 0; i < m; ++i) tile.row(static_cast<Eigen::Index>(i)) = x_.row(which_[i0 + i]);
+      fn(static_cast<int64_t>(i0), ConstMatrixMap(tile.data(), tile.rows(), tile.cols()));
+    }
+  }
+
+ private:
+  const RowMatrix& x_;
+  const std::vector<int64_t>& which_;
+};
+
+// Rows `which` of x copied into one matrix, standardised with s when given.
+std::unique_ptr<DesignMatrix> gather_rows(const RowMatrix& x, const std::vector<int64_t>& which, const Standardiser* s) {
+  RowMatrix sub(static_cast<Eigen::Index>(which.size()), x.cols());
+  for (size_t i = 0; i < which.size(); ++i) sub.row(i) = x.row(which[i]);
   if (s) s->apply(MatrixMap(sub.data(), sub.rows(), sub.cols()));
   return std::make_unique<InMemoryDesign>(std::move(sub));
+}
+
+}  // namespace
+
+std::unique_ptr<DesignMatrix> MatrixSource::design(const std::vector<int64_t>& which, const Standardiser* s) const {
+  return gather_rows(x_, which, s);
+}
+
+Standardiser MatrixSource::fit_standardiser(const std::vector<int64_t>& which) const {
+  return Standardiser::fit(GatherDesign(x_, which));
 }
 
 CaptureSource::CaptureSource(CaptureExamples examples, int64_t memory_bytes)
@@ -32,19 +74,34 @@ CaptureSource::CaptureSource(CaptureExamples examples, int64_t memory_bytes)
   t_.token = ex_.token;
   t_.classes = ex_.classes;
   t_.n_groups = ex_.summary.committed_rows;
+  // The index is held whatever happens; activations get the rest of the budget.
+  const int64_t index_bytes = ex_.size() * ex_.index_bytes_per_example();
+  activation_bytes_ = memory_ - index_bytes;
+  const int64_t minimum = index_bytes + 4 * ex_.row_bytes();  // streamed chunks of at least one /acts row
+  if (memory_ < minimum)
+    throw InputError("--memory " + mib(memory_) + " is below the example index (" + mib(index_bytes) + " for " +
+                     std::to_string(ex_.size()) + " examples) plus one /acts row per chunk; give at least " +
+                     mib(minimum));
+  // In memory: the matrix and at most one more (standardised subsets) of the same size.
   const double bytes = 2.0 * static_cast<double>(ex_.size()) * static_cast<double>(ex_.d) * 4.0;
-  streamed_ = bytes > static_cast<double>(memory_);
+  streamed_ = bytes > static_cast<double>(activation_bytes_);
   if (!streamed_) {
     std::vector<int64_t> all(ex_.size());
     for (int64_t i = 0; i < ex_.size(); ++i) all[i] = i;
-    // Read buffers stay small next to the matrix: a quarter of the budget, at most 64 MiB.
-    cached_ = std::make_unique<MatrixSource>(load_examples(ex_, all, nullptr, std::min<int64_t>(memory_ / 4, 64ll << 20)), t_);
+    // Read buffers while loading (two chunks at most) fit next to the matrix: a quarter each, at most 64 MiB.
+    cached_ = load_examples(ex_, all, nullptr, std::min<int64_t>(activation_bytes_ / 4, 64ll << 20));
   }
 }
 
 std::unique_ptr<DesignMatrix> CaptureSource::design(const std::vector<int64_t>& which, const Standardiser* s) const {
-  if (cached_) return cached_->design(which, s);
-  return std::make_unique<CaptureDesign>(ex_, which, std::max<int64_t>(memory_ / 4, 1), s);
+  if (!streamed_) return gather_rows(cached_, which, s);
+  // A pass holds one chunk of /acts rows and the examples gathered from it: half the activation budget.
+  return std::make_unique<CaptureDesign>(ex_, which, std::max<int64_t>(activation_bytes_ / 4, 1), s);
+}
+
+Standardiser CaptureSource::fit_standardiser(const std::vector<int64_t>& which) const {
+  if (!streamed_) return Standardiser::fit(GatherDesign(cached_, which));
+  return ExampleSource::fit_standardiser(which);
 }
 
 }  // namespace resid::probes

@@ -29,6 +29,10 @@ class ExampleSource {
   virtual int64_t features() const = 0;
   // The examples `which` (ascending indices), standardised with `s` when given.
   virtual std::unique_ptr<DesignMatrix> design(const std::vector<int64_t>& which, const Standardiser* s) const = 0;
+  // The standardiser of the examples `which` (e.g. one cross-validation fold's training part).
+  virtual Standardiser fit_standardiser(const std::vector<int64_t>& which) const {
+    return Standardiser::fit(*design(which, nullptr));
+  }
   virtual bool streamed() const { return false; }
 };
 
@@ -39,21 +43,26 @@ class MatrixSource : public ExampleSource {
   const ProbeTargets& targets() const override { return t_; }
   int64_t features() const override { return x_.cols(); }
   std::unique_ptr<DesignMatrix> design(const std::vector<int64_t>& which, const Standardiser* s) const override;
+  // Without copying the subset: rows are gathered a tile at a time.
+  Standardiser fit_standardiser(const std::vector<int64_t>& which) const override;
 
  private:
   RowMatrix x_;
   ProbeTargets t_;
 };
 
-// Examples of a capture. When the examples (twice over: the matrix and a standardised subset) fit in
-// `memory_bytes` they are read once and kept; otherwise every pass streams /acts rows in chunks of a quarter
-// of the budget.
+// Examples of a capture under a memory budget of `memory_bytes`, which covers everything the fit holds that
+// grows with the data: the example index (CaptureExamples::index_bytes_per_example() per example) and the
+// activations. When twice the example matrix fits in what the index leaves, the examples are read once and
+// kept; otherwise every pass streams /acts rows in chunks of a quarter of it. InputError when the budget does
+// not cover the index.
 class CaptureSource : public ExampleSource {
  public:
   CaptureSource(CaptureExamples examples, int64_t memory_bytes);
   const ProbeTargets& targets() const override { return t_; }
   int64_t features() const override { return ex_.d; }
   std::unique_ptr<DesignMatrix> design(const std::vector<int64_t>& which, const Standardiser* s) const override;
+  Standardiser fit_standardiser(const std::vector<int64_t>& which) const override;
   bool streamed() const override { return streamed_; }
   const CaptureExamples& examples() const { return ex_; }
 
@@ -61,8 +70,9 @@ class CaptureSource : public ExampleSource {
   CaptureExamples ex_;
   ProbeTargets t_;
   int64_t memory_;
+  int64_t activation_bytes_;  // memory_ minus the index
   bool streamed_;
-  std::unique_ptr<MatrixSource> cached_;
+  RowMatrix cached_;  // [n, d] when not streamed
 };
 
 }  // namespace resid::probes

@@ -51,6 +51,18 @@ std::vector<double> pick(const std::vector<double>& v, const std::vector<int64_t
   return out;
 }
 
+// 1 / standard deviation per feature of the rows summarised by s, with the Standardiser's rule for constant
+// features (scale 1).
+Eigen::VectorXd fold_inverse_scale(const RidgeStats& s) {
+  const Eigen::VectorXd mean = s.x_sum / s.n;
+  Eigen::VectorXd inv(mean.size());
+  for (Eigen::Index j = 0; j < mean.size(); ++j) {
+    const double sd = std::sqrt(std::max(0.0, s.xtx(j, j) / s.n - mean[j] * mean[j]));
+    inv[j] = sd > 1e-12 * std::max(1.0, std::abs(mean[j])) ? 1.0 / sd : 1.0;
+  }
+  return inv;
+}
+
 struct Fitted {
   LinearModel model;
   LbfgsReport lbfgs;
@@ -138,7 +150,7 @@ FitResult fit_probe(const ExampleSource& src, const FitOptions& o) {
   const std::vector<int32_t> y_train = classification ? pick(t.label, train) : std::vector<int32_t>();
   const std::vector<double> v_train = classification ? std::vector<double>() : pick(t.value, train);
 
-  Standardiser standardiser = Standardiser::fit(*src.design(train, nullptr));
+  Standardiser standardiser = src.fit_standardiser(train);
   json report;
   report["kind"] = probe_kind_name(o.kind);
   report["n_examples"] = n;
@@ -172,7 +184,9 @@ FitResult fit_probe(const ExampleSource& src, const FitOptions& o) {
             (fold_of[i] == f ? held_y : fit_y).push_back(y_train[i]);
           }
           if (fit_idx.empty() || held_idx.empty()) throw InputError("cross-validation: too few sequences for " + std::to_string(o.folds) + " folds");
-          const auto x_fit = src.design(fit_idx, &standardiser), x_held = src.design(held_idx, &standardiser);
+          // The fold's own standardiser, from its training part only: the held-out fold must not leak into it.
+          const Standardiser fold_standardiser = src.fit_standardiser(fit_idx);
+          const auto x_fit = src.design(fit_idx, &fold_standardiser), x_held = src.design(held_idx, &fold_standardiser);
           // From strong to weak regularisation, each fit warm-started from the previous one.
           std::vector<size_t> order(grid.size());
           for (size_t i = 0; i < grid.size(); ++i) order[i] = i;
@@ -200,9 +214,15 @@ FitResult fit_probe(const ExampleSource& src, const FitOptions& o) {
           fit_stats -= per_fold[f];
           if (fit_stats.n < 1 || per_fold[f].n < 1) throw InputError("cross-validation: too few sequences for " + std::to_string(o.folds) + " folds");
           if (o.on_progress) o.on_progress("cv fold " + std::to_string(f + 1) + "/" + std::to_string(o.folds), 0);
-          const RidgePath path(fit_stats);
-          for (size_t g = 0; g < grid.size(); ++g)
-            score[g] -= stats_mse(per_fold[f], path.solve(grid[g])) * per_fold[f].n / total.n;
+          // The fold's own standardiser, from its training part's statistics (features here are in training-set
+          // standardised units): only its scale matters, the unpenalised intercept absorbs its mean.
+          const Eigen::VectorXd inv_sd = fold_inverse_scale(fit_stats);
+          const RidgePath path(scale_features(fit_stats, inv_sd));
+          for (size_t g = 0; g < grid.size(); ++g) {
+            LinearModel m = path.solve(grid[g]);
+            m.w = m.w * inv_sd.asDiagonal();  // back to the units of the held-out statistics
+            score[g] -= stats_mse(per_fold[f], m) * per_fold[f].n / total.n;
+          }
         }
       }
     } else {

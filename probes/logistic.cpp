@@ -6,12 +6,13 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "probes/row_kernels.h"
 
 namespace resid::probes {
 
 namespace {
 
-constexpr Eigen::Index kTile = 1024;  // rows per float GEMM whose result is added into float64 accumulators
+constexpr Eigen::Index kTile = 1024;  // rows whose float32 gradient is summed before adding it into float64
 
 double log1p_exp(double z) { return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z)); }
 
@@ -22,52 +23,95 @@ struct Pass {
   Eigen::VectorXd gb;  // [k]
 };
 
-// Scalar = float: float32 GEMMs per tile, float64 softmax and accumulators (fast; the objective is then exact to
-// about 1e-7 relative). Scalar = double: the tile is widened and everything is float64, for the last
-// iterations once float32 rounding stops the line search.
+// d loss / d score for one row with scores z [k] (intercept not yet added), class y; adds the row's loss.
+template <typename Scalar>
+void row_residual(const Scalar* z, Eigen::Index k, const Eigen::VectorXd& b, int32_t y, Scalar* r, double& loss) {
+  if (k == 1) {
+    const double s = double(z[0]) + b[0];
+    loss += log1p_exp(y == 1 ? -s : s);
+    r[0] = static_cast<Scalar>(1.0 / (1.0 + std::exp(-s)) - (y == 1 ? 1.0 : 0.0));
+    return;
+  }
+  double mx = -INFINITY;
+  for (Eigen::Index c = 0; c < k; ++c) mx = std::max(mx, double(z[c]) + b[c]);
+  double sum = 0;
+  for (Eigen::Index c = 0; c < k; ++c) {
+    const double e = std::exp(double(z[c]) + b[c] - mx);
+    r[c] = static_cast<Scalar>(e);
+    sum += e;
+  }
+  loss += mx + std::log(sum) - (double(z[y]) + b[y]);
+  for (Eigen::Index c = 0; c < k; ++c) r[c] = static_cast<Scalar>(double(r[c]) / sum - (c == y ? 1.0 : 0.0));
+}
+
+// R consecutive rows x [R, d]: scores z = x W^T, residuals r, then g [k, d] += r^T x; gb [k] += column sums.
+// The rows are read from memory once and stay in L1 for both products. (Eigen's GEMMs for these shapes,
+// [m, d] x [d, k] with k ~ 10, spent most of their time packing X: a full copy of X per product.)
+template <int R, typename Scalar>
+void fused_rows(const Scalar* x, Eigen::Index d, const Scalar* w, Eigen::Index k, const Eigen::VectorXd& b,
+                const int32_t* y, Scalar* z, Scalar* r, Scalar* g, double* gb, double& loss) {
+  score_rows<R>(x, d, w, k, z);
+  for (int i = 0; i < R; ++i) {
+    row_residual(z + i * k, k, b, y[i], r + i * k, loss);
+    for (Eigen::Index c = 0; c < k; ++c) gb[c] += double(r[i * k + c]);
+  }
+  for (Eigen::Index c = 0; c < k; ++c) {
+    Scalar rc[R];
+    for (int i = 0; i < R; ++i) rc[i] = r[i * k + c];
+    Scalar* gc = g + c * d;
+    if constexpr (R == 4) {
+      const Scalar *x0 = x, *x1 = x + d, *x2 = x + 2 * d, *x3 = x + 3 * d;
+#pragma omp simd
+      for (Eigen::Index j = 0; j < d; ++j) gc[j] += rc[0] * x0[j] + rc[1] * x1[j] + rc[2] * x2[j] + rc[3] * x3[j];
+    } else {
+      for (int i = 0; i < R; ++i) {
+        const Scalar* xi = x + i * d;
+#pragma omp simd
+        for (Eigen::Index j = 0; j < d; ++j) gc[j] += rc[i] * xi[j];
+      }
+    }
+  }
+}
+
+// Scalar = float: float32 products over a tile, float64 softmax, the tile's gradient added into float64
+// accumulators (fast; the objective is then exact to about 1e-7 relative). Scalar = double: the tile is
+// widened and everything is float64, for the last iterations once float32 rounding stops the line search.
 template <typename Scalar>
 Pass data_pass(const DesignMatrix& x, const std::vector<int32_t>& y, const Eigen::MatrixXd& w, const Eigen::VectorXd& b) {
   using Mat = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const Eigen::Index k = w.rows(), d = w.cols();
-  const Mat ws = w.cast<Scalar>();
+  const Mat ws = w.cast<Scalar>();  // [k, d]
   const int threads = omp_get_max_threads();
   std::vector<Pass> parts(threads);
   for (Pass& p : parts) p.gw = Eigen::MatrixXd::Zero(k, d), p.gb = Eigen::VectorXd::Zero(k);
   x.for_each_block([&](int64_t first, ConstMatrixMap block) {
     const Eigen::Index tiles = (block.rows() + kTile - 1) / kTile;
-    // Small blocks stay on one thread: a parallel region costs more than their GEMMs.
+    // Small blocks stay on one thread: a parallel region costs more than their products.
     const bool parallel = tiles > 1 && block.rows() * d * k > (1 << 20);
-#pragma omp parallel for schedule(dynamic) if (parallel)
-    for (Eigen::Index t = 0; t < tiles; ++t) {
+#pragma omp parallel if (parallel)
+    {
       Pass& p = parts[omp_get_thread_num()];
-      const Eigen::Index r0 = t * kTile, m = std::min(kTile, block.rows() - r0);
-      // [m, d]: float tiles are used in place, double tiles widened once.
-      Mat widened;
-      if constexpr (!std::is_same_v<Scalar, float>) widened = block.middleRows(r0, m).template cast<Scalar>();
-      const Eigen::Map<const Mat> xt(std::is_same_v<Scalar, float> ? reinterpret_cast<const Scalar*>(block.data() + r0 * d)
-                                                                   : widened.data(), m, d);
-      const Mat z = xt * ws.transpose();                                 // [m, k]
-      Mat resid(m, k);                                                   // d loss / d score
-      for (Eigen::Index i = 0; i < m; ++i) {
-        const int32_t yi = y[first + r0 + i];
-        if (k == 1) {
-          const double s = double(z(i, 0)) + b[0];
-          const double sign = yi == 1 ? 1.0 : -1.0;
-          p.loss += log1p_exp(-sign * s);
-          const double prob = 1.0 / (1.0 + std::exp(-s));
-          resid(i, 0) = static_cast<Scalar>(prob - (yi == 1 ? 1.0 : 0.0));
+      Mat g(k, d), widened;                                  // [k, d] tile gradient; [m, d] float64 tile
+      std::vector<Scalar> z(4 * k), r(4 * k);                // [4, k]
+#pragma omp for schedule(dynamic)
+      for (Eigen::Index t = 0; t < tiles; ++t) {
+        const Eigen::Index r0 = t * kTile, m = std::min(kTile, block.rows() - r0);
+        const Scalar* xt;
+        if constexpr (std::is_same_v<Scalar, float>) {
+          xt = block.data() + r0 * d;
         } else {
-          double mx = -INFINITY;
-          for (Eigen::Index c = 0; c < k; ++c) mx = std::max(mx, double(z(i, c)) + b[c]);
-          double sum = 0;
-          for (Eigen::Index c = 0; c < k; ++c) sum += std::exp(double(z(i, c)) + b[c] - mx);
-          p.loss += mx + std::log(sum) - (double(z(i, yi)) + b[yi]);
-          for (Eigen::Index c = 0; c < k; ++c)
-            resid(i, c) = static_cast<Scalar>(std::exp(double(z(i, c)) + b[c] - mx) / sum - (c == yi ? 1.0 : 0.0));
+          widened = block.middleRows(r0, m).template cast<Scalar>();
+          xt = widened.data();
         }
+        g.setZero();
+        const int32_t* yt = y.data() + first + r0;
+        Eigen::Index i = 0;
+        for (; i + 4 <= m; i += 4)
+          fused_rows<4>(xt + i * d, d, ws.data(), k, b, yt + i, z.data(), r.data(), g.data(), p.gb.data(), p.loss);
+        for (; i < m; ++i)
+          fused_rows<1>(xt + i * d, d, ws.data(), k, b, yt + i, z.data(), r.data(), g.data(), p.gb.data(), p.loss);
+        p.gw += g.template cast<double>();
       }
-      p.gw += (resid.transpose() * xt).template cast<double>();
-      p.gb += resid.colwise().sum().transpose().template cast<double>();
     }
   });
   Pass total = std::move(parts[0]);

@@ -90,6 +90,14 @@ LinearModel RidgePath::solve(double lambda) const {
   return m;
 }
 
+RidgeStats scale_features(const RidgeStats& s, const Eigen::VectorXd& f) {
+  RidgeStats out = s;
+  out.x_sum = f.cwiseProduct(s.x_sum);
+  out.xtx = f.asDiagonal() * s.xtx * f.asDiagonal();
+  out.xty = f.asDiagonal() * s.xty;
+  return out;
+}
+
 double stats_mse(const RidgeStats& s, const LinearModel& m) {
   if (s.n < 1) return 0;
   double total = 0;

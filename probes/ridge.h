@@ -40,6 +40,9 @@ class RidgePath {
   Eigen::MatrixXd projected_;     // V^T Xc^T Yc / n, [d, t]
 };
 
+// The statistics of the features scaled by f (x_j -> f_j x_j); the targets' statistics are unchanged.
+RidgeStats scale_features(const RidgeStats& s, const Eigen::VectorXd& f);
+
 // Mean over targets of the mean squared error of `m` on the rows summarised by `held`, from the statistics
 // alone (no pass over the data).
 double stats_mse(const RidgeStats& held, const LinearModel& m);

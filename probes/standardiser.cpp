@@ -15,11 +15,31 @@ Standardiser Standardiser::fit(const DesignMatrix& x) {
   Eigen::VectorXd shift, sum = Eigen::VectorXd::Zero(d), sum_sq = Eigen::VectorXd::Zero(d);
   x.for_each_block([&](int64_t, ConstMatrixMap block) {
     if (shift.size() == 0) shift = block.row(0).transpose().cast<double>();
-    for (Eigen::Index r0 = 0; r0 < block.rows(); r0 += 256) {
-      const Eigen::Index m = std::min<Eigen::Index>(256, block.rows() - r0);
-      const Eigen::MatrixXd t = block.middleRows(r0, m).cast<double>().rowwise() - shift.transpose();  // [m, d]
-      sum += t.colwise().sum().transpose();
-      sum_sq += t.array().square().matrix().colwise().sum().transpose();
+    const Eigen::Index tiles = (block.rows() + 255) / 256;
+    // One pass over each row, float64 sums per thread (no float64 copy of the block).
+#pragma omp parallel if (tiles > 1 && block.size() > (1 << 18))
+    {
+      Eigen::VectorXd s = Eigen::VectorXd::Zero(d), q = Eigen::VectorXd::Zero(d);
+      double *sp = s.data(), *qp = q.data();
+      const double* shp = shift.data();
+#pragma omp for schedule(static)
+      for (Eigen::Index t = 0; t < tiles; ++t) {
+        const Eigen::Index r1 = std::min<Eigen::Index>(block.rows(), (t + 1) * 256);
+        for (Eigen::Index r = t * 256; r < r1; ++r) {
+          const float* row = block.data() + r * d;
+#pragma omp simd
+          for (int64_t j = 0; j < d; ++j) {
+            const double v = double(row[j]) - shp[j];
+            sp[j] += v;
+            qp[j] += v * v;
+          }
+        }
+      }
+#pragma omp critical
+      {
+        sum += s;
+        sum_sq += q;
+      }
     }
   });
   const double n = static_cast<double>(x.rows());

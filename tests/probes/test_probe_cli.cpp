@@ -89,13 +89,26 @@ TEST_F(ProbeCli, SweepTableAndJson) {
   EXPECT_EQ(nlohmann::json::parse(r.out)["probes"].size(), 3u);
 }
 
+TEST_F(ProbeCli, SweepPerPosition) {
+  CliRun r = run("probe sweep " + acts_ + " --hooks blocks.1.hook_resid_post --label quote --per-position --lambda 1e-2 -o " +
+                     dir_.file("pp"), dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_CONTAINS(r.out, "blocks.1.hook_resid_post@0       skipped: ");  // BOS: no labelled examples
+  EXPECT_CONTAINS(r.out, "blocks.1.hook_resid_post@3 ");
+  EXPECT_TRUE(std::filesystem::exists(dir_.file("pp/blocks.1.hook_resid_post.pos3.safetensors")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("pp/blocks.1.hook_resid_post.pos0.safetensors")));
+  r = run("probe sweep " + acts_ + " --hooks blocks.1.hook_resid_post --label topic --per-position", dir_);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_CONTAINS(r.err, "per-position probes need a token label");
+}
+
 TEST_F(ProbeCli, EachSubcommandHelpPrintsItsOptions) {
   const std::vector<std::string> fit_flags = {"--label", "--kind", "--lambda", "--lambdas", "--folds", "--split", "--seed",
                                               "--reduce", "--keep-none", "--no-control", "--max-iter", "--tol",
                                               "--memory", "--threads", "--json"};
   std::map<std::string, std::vector<std::string>> options = {
       {"fit", {"--acts", "--hook", "--output"}},
-      {"sweep", {"--acts", "--hooks", "--jobs", "--output-dir"}},
+      {"sweep", {"--acts", "--hooks", "--jobs", "--per-position", "--output-dir"}},
       {"apply", {"--probe", "--acts", "--hook", "--other-hook", "--label", "--scores", "--json"}},
       {"direction", {"--probe", "--class", "--output"}}};
   for (const char* sub : {"fit", "sweep"}) options[sub].insert(options[sub].end(), fit_flags.begin(), fit_flags.end());

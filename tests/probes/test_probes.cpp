@@ -189,6 +189,11 @@ class CaptureProbes : public ::testing::Test {
     o.fit.lambda = 1e-2;
     return o;
   }
+  // What the --memory budget must cover besides activations.
+  int64_t index_bytes(const CaptureFitOptions& o) const {
+    const CaptureExamples ex = index_capture_examples(path_, o.examples);
+    return ex.size() * ex.index_bytes_per_example();
+  }
   testing::TempDir dir_;
   testing::SyntheticCapture cap_;
   std::string path_;
@@ -234,8 +239,9 @@ TEST_F(CaptureProbes, StreamedFitEqualsInMemoryFit) {
     o.fit.tol = 1e-7;
     if (kind == ProbeKind::Ridge) o.fit.lambda.reset();
     const FitResult in_memory = fit_capture_probe(path_, o);
-    // The example matrix is ~40 KiB; a 6 KiB budget streams chunks of 1.5 KiB = 2 capture rows.
-    o.memory_bytes = 6 << 10;
+    // The example matrix is ~40 KiB; 6 KiB for activations (the budget also covers the index) streams chunks
+    // of 1.5 KiB = 2 capture rows.
+    o.memory_bytes = index_bytes(o) + (6 << 10);
     const FitResult streamed = fit_capture_probe(path_, o);
     ASSERT_FALSE(in_memory.report["streamed"].get<bool>());
     ASSERT_TRUE(streamed.report["streamed"].get<bool>());
@@ -299,9 +305,25 @@ TEST_F(CaptureProbes, BadInputNamesTheFileAndTheProblem) {
   EXPECT_CONTAINS(m, nan_path + ": /acts/blocks.0.hook_resid_post row 17 position 2 holds NaN");
   // Streamed too.
   CaptureFitOptions o = options("blocks.0.hook_resid_post", "quote");
-  o.memory_bytes = 4096;
+  o.memory_bytes = index_bytes(o) + 4096;
   m = error_of<InputError>([&] { fit_capture_probe(nan_path, o); });
   EXPECT_CONTAINS(m, "row 17 position 2 holds NaN");
+}
+
+TEST_F(CaptureProbes, MemoryBudgetCoversTheIndexAndIsSharedBySweepJobs) {
+  CaptureFitOptions o = options("blocks.0.hook_resid_post", "quote");
+  const int64_t index = index_bytes(o);
+  o.memory_bytes = index / 2;
+  const std::string m = error_of<InputError>([&] { fit_capture_probe(path_, o); });
+  EXPECT_CONTAINS(m, "--memory");
+  EXPECT_CONTAINS(m, "below the example index");
+  // In memory for one fit (index + twice the ~40 KiB matrix, with room to spare), streamed when two hooks
+  // share it (each half then leaves one matrix's worth for activations).
+  const CaptureExamples ex = index_capture_examples(path_, o.examples);
+  o.memory_bytes = 2 * index + 2 * ex.size() * ex.d * 4;
+  EXPECT_FALSE(fit_capture_probe(path_, o).report["streamed"].get<bool>());
+  const std::vector<FitResult> two = sweep_capture(path_, {"blocks.0.hook_resid_post", "blocks.1.hook_resid_post"}, o, 2);
+  for (const FitResult& r : two) EXPECT_TRUE(r.report["streamed"].get<bool>());
 }
 
 TEST_F(CaptureProbes, LabelRowsFewerThanActivationRows) {
