@@ -50,7 +50,7 @@ if [ "${RESID_SKIP_SANITIZE:-0}" != "1" ]; then
   ASAN_TESTS=(test_llama2c test_gguf test_safetensors test_hf_checkpoint test_tokenizers test_transformer
               test_activations test_activation_file test_capture_integrity test_capture_damaged_resume
               test_capture_cli test_capture_sigkill_resume test_probes test_probe_cli test_idx_file test_census
-              test_census_cli test_input_files test_datasets)
+              test_census_cli test_input_files test_datasets test_probe_cv test_row_kernels)
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESID_SANITIZE=ON \
         -DRESID_BUILD_BENCH=OFF >/dev/null
   cmake --build build-asan -j"$(nproc)" --target resid "${ASAN_TESTS[@]}"
