@@ -66,7 +66,7 @@ CensusResult census_of_transformer(const Transformer& model, Dataset& dataset, c
       }
       if (ex.tokens.empty()) continue;
       if (static_cast<int>(ex.tokens.size()) > n_pos)
-        throw InputError("dataset example at line " + std::to_string(ex.source_line) + " has " +
+        throw InputError(dataset.describe() + ": example at line " + std::to_string(ex.source_line) + " has " +
                          std::to_string(ex.tokens.size()) + " tokens, more than the " + std::to_string(n_pos) +
                          " positions allowed");
       batch.push_back(ex.tokens);

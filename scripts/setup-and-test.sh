@@ -37,8 +37,12 @@ if [ "${RESID_SKIP_V3:-0}" != "1" ]; then
   if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
     echo "== full test suite built for x86-64-v3 (AVX2 + FMA, as on CPUs without AVX-512)"
     cmake -S . -B build-v3 -G Ninja -DCMAKE_BUILD_TYPE=Release -DRESID_MARCH=x86-64-v3 -DRESID_BUILD_BENCH=OFF >/dev/null
-    cmake --build build-v3 -j"$(nproc)"
-    run_ctest build-v3
+    if cmake --build build-v3 -j"$(nproc)"; then
+      run_ctest build-v3
+    else
+      echo "FAILED: the x86-64-v3 build"
+      failed=$((failed + 1))
+    fi
   else
     echo "== x86-64-v3 suite skipped: this CPU has no AVX-512, so the native build above already is the AVX2 path"
   fi
@@ -53,7 +57,10 @@ if [ "${RESID_SKIP_SANITIZE:-0}" != "1" ]; then
               test_census_cli test_input_files test_datasets test_probe_cv test_row_kernels)
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESID_SANITIZE=ON \
         -DRESID_BUILD_BENCH=OFF >/dev/null
-  cmake --build build-asan -j"$(nproc)" --target resid "${ASAN_TESTS[@]}"
+  if ! cmake --build build-asan -j"$(nproc)" --target resid "${ASAN_TESTS[@]}"; then
+    echo "FAILED: the sanitizer build"
+    failed=$((failed + 1))
+  fi
   # Two at a time (2 cores); each writes its own log, read back for the counts.
   printf '%s\n' "${ASAN_TESTS[@]}" | xargs -P 2 -I{} sh -c \
     'ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 OMP_WAIT_POLICY=PASSIVE \
