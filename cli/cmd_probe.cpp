@@ -141,6 +141,15 @@ struct Status {
   }
 };
 
+// Member `key` of `j`, or null when `j` is not an object holding it. (operator[] on a const json with a
+// missing key is undefined behaviour: found by ASan on a per-position sweep whose rows lack some baselines.)
+const json& field(const json& j, const char* key) {
+  static const json missing;
+  if (!j.is_object()) return missing;
+  const auto it = j.find(key);
+  return it == j.end() ? missing : *it;
+}
+
 std::string num(const json& v, const char* fmt = "%.4f") {
   if (!v.is_number()) return "-";
   char buf[32];
@@ -149,61 +158,72 @@ std::string num(const json& v, const char* fmt = "%.4f") {
 }
 
 void print_fit(const json& r) {
-  std::printf("%s probe on %s, label %s (%s", r["kind"].get<std::string>().c_str(), r["hook"].get<std::string>().c_str(),
-              r["label"].get<std::string>().c_str(), r["label_kind"].get<std::string>().c_str());
-  if (!r["classes"].empty()) {
+  std::printf("%s probe on %s, label %s (%s", field(r, "kind").get<std::string>().c_str(),
+              field(r, "hook").get<std::string>().c_str(), field(r, "label").get<std::string>().c_str(),
+              field(r, "label_kind").get<std::string>().c_str());
+  if (!field(r, "classes").empty()) {
     std::string c;
-    for (const auto& n : r["classes"]) c += (c.empty() ? "" : ", ") + n.get<std::string>();
+    for (const auto& n : field(r, "classes")) c += (c.empty() ? "" : ", ") + n.get<std::string>();
     std::printf("; classes %s", c.c_str());
   }
   std::printf(")\n");
-  std::printf("examples %lld: train %lld, validation %lld, test %lld; d %lld; %s\n", r["n_examples"].get<long long>(),
-              r["n_train"].get<long long>(), r["n_validation"].get<long long>(), r["n_test"].get<long long>(),
-              r["d"].get<long long>(), r["streamed"].get<bool>() ? "streamed from disk" : "in memory");
-  if (r["lambda"].is_number())
-    std::printf("lambda %s (%s)", num(r["lambda"], "%.3g").c_str(), r["lambda_selection"].get<std::string>().c_str());
+  std::printf("examples %lld: train %lld, validation %lld, test %lld; d %lld; %s\n",
+              field(r, "n_examples").get<long long>(), field(r, "n_train").get<long long>(),
+              field(r, "n_validation").get<long long>(), field(r, "n_test").get<long long>(),
+              field(r, "d").get<long long>(),
+              field(r, "streamed").get<bool>() ? "streamed from disk" : "in memory");
+  if (field(r, "lambda").is_number())
+    std::printf("lambda %s (%s)", num(field(r, "lambda"), "%.3g").c_str(),
+                field(r, "lambda_selection").get<std::string>().c_str());
   else
     std::printf("no regularisation");
   if (r.contains("convergence")) {
-    const json& c = r["convergence"];
-    std::printf("; L-BFGS %s after %d iterations (%s, |grad| %.2e)", c["converged"].get<bool>() ? "converged" : "DID NOT CONVERGE",
-                c["iterations"].get<int>(), c["stop_reason"].get<std::string>().c_str(), c["grad_norm"].get<double>());
+    const json& c = field(r, "convergence");
+    std::printf("; L-BFGS %s after %d iterations (%s, |grad| %.2e)",
+                c["converged"].get<bool>() ? "converged" : "DID NOT CONVERGE", c["iterations"].get<int>(),
+                c["stop_reason"].get<std::string>().c_str(), c["grad_norm"].get<double>());
   }
-  std::printf("; %.2f s\n\n", r["seconds"].get<double>());
-  const bool cls = r["label_kind"] != "sequence_number";
+  std::printf("; %.2f s\n\n", field(r, "seconds").get<double>());
+  const bool cls = field(r, "label_kind") != "sequence_number";
   if (cls) {
     std::printf("%-12s %9s %9s %9s %9s %8s\n", "", "accuracy", "bal.acc", "macro-F1", "log-loss", "n");
     auto row = [&](const char* name, const json& m) {
       if (m.is_null() || !m.contains("accuracy")) return;
-      std::printf("%-12s %9s %9s %9s %9s %8lld\n", name, num(m["accuracy"]).c_str(), num(m["balanced_accuracy"]).c_str(),
-                  num(m["macro_f1"]).c_str(), num(m["log_loss"]).c_str(), m["n"].get<long long>());
+      std::printf("%-12s %9s %9s %9s %9s %8lld\n", name, num(m["accuracy"]).c_str(),
+                  num(m["balanced_accuracy"]).c_str(), num(m["macro_f1"]).c_str(), num(m["log_loss"]).c_str(),
+                  m["n"].get<long long>());
     };
-    row("train", r["metrics"]["train"]);
-    if (r["metrics"].contains("validation")) row("validation", r["metrics"]["validation"]);
-    row("test", r["metrics"]["test"]);
-    row("majority", r["baselines"]["majority"]);
-    if (r["baselines"].contains("control")) row("control", r["baselines"]["control"]);
-    std::printf("\nselectivity (test accuracy - control accuracy): %s\n", num(r["selectivity"]).c_str());
+    row("train", field(field(r, "metrics"), "train"));
+    if (field(r, "metrics").contains("validation"))
+      row("validation", field(field(r, "metrics"), "validation"));
+    row("test", field(field(r, "metrics"), "test"));
+    row("majority", field(field(r, "baselines"), "majority"));
+    if (field(r, "baselines").contains("control")) row("control", field(field(r, "baselines"), "control"));
+    std::printf("\nselectivity (test accuracy - control accuracy): %s\n",
+                num(field(r, "selectivity")).c_str());
     std::printf("confusion on test (rows: true, columns: predicted):\n");
-    const auto& names = r["classes"];
+    const auto& names = field(r, "classes");
     std::printf("%14s", "");
     for (const auto& n : names) std::printf(" %10.10s", n.get<std::string>().c_str());
     std::printf("\n");
     for (size_t i = 0; i < names.size(); ++i) {
       std::printf("%14.14s", names[i].get<std::string>().c_str());
-      for (const auto& v : r["metrics"]["test"]["confusion"][i]) std::printf(" %10lld", v.get<long long>());
+      for (const auto& v : field(field(field(r, "metrics"), "test"), "confusion")[i])
+        std::printf(" %10lld", v.get<long long>());
       std::printf("\n");
     }
   } else {
     std::printf("%-12s %10s %12s %8s\n", "", "R2", "MSE", "n");
     auto row = [&](const char* name, const json& m) {
       if (m.is_null()) return;
-      std::printf("%-12s %10s %12s %8lld\n", name, num(m["r2"]).c_str(), num(m["mse"], "%.4g").c_str(), m["n"].get<long long>());
+      std::printf("%-12s %10s %12s %8lld\n", name, num(m["r2"]).c_str(), num(m["mse"], "%.4g").c_str(),
+                  m["n"].get<long long>());
     };
-    row("train", r["metrics"]["train"]);
-    if (r["metrics"].contains("validation")) row("validation", r["metrics"]["validation"]);
-    row("test", r["metrics"]["test"]);
-    row("mean", r["baselines"]["mean"]);
+    row("train", field(field(r, "metrics"), "train"));
+    if (field(r, "metrics").contains("validation"))
+      row("validation", field(field(r, "metrics"), "validation"));
+    row("test", field(field(r, "metrics"), "test"));
+    row("mean", field(field(r, "baselines"), "mean"));
   }
 }
 
@@ -212,22 +232,27 @@ int probe_fit(const std::vector<std::string>& args) {
   FitFlags flags;
   po::options_description desc("resid probe fit options");
   desc.add_options()("acts", po::value(&acts)->required(), "capture (HDF5 from resid capture)")(
-      "hook", po::value(&hook)->required(), "hook to probe")(
-      "output,o", po::value(&out), "save the probe (.safetensors)");
+      "hook", po::value(&hook)->required(), "hook to probe")("output,o", po::value(&out),
+                                                             "save the probe (.safetensors)");
   flags.add_to(desc);
   po::positional_options_description pos;
   pos.add("acts", 1);
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, "resid probe fit ACTS.h5 --hook HOOK --label NAME [-o PROBE.safetensors]")) return 0;
+  if (!parse(args, desc, pos, vm, "resid probe fit ACTS.h5 --hook HOOK --label NAME [-o PROBE.safetensors]"))
+    return 0;
   CaptureFitOptions o = flags.options(acts, vm, command_line("fit", args));
   o.examples.hook = hook;
   Status status;
-  o.fit.on_progress = [&](const std::string& stage, int it) { status.show(hook + ": " + stage + (it ? " iteration " + std::to_string(it) : "")); };
+  o.fit.on_progress = [&](const std::string& stage, int it) {
+    status.show(hook + ": " + stage + (it ? " iteration " + std::to_string(it) : ""));
+  };
   const FitResult r = fit_capture_probe(acts, o);
   status.clear();
   if (!out.empty()) save_probe(out, r.probe);
-  if (flags.json) std::cout << r.report.dump() << "\n";
-  else print_fit(r.report);
+  if (flags.json)
+    std::cout << r.report.dump() << "\n";
+  else
+    print_fit(r.report);
   if (!out.empty() && !flags.json) std::printf("\nsaved %s\n", out.c_str());
   return 0;
 }
@@ -248,21 +273,26 @@ int probe_sweep(const std::vector<std::string>& args) {
   desc.add_options()("acts", po::value(&acts)->required(), "capture (HDF5 from resid capture)")(
       "hooks", po::value(&patterns)->multitoken()->required(), "hook globs, e.g. 'blocks.*.hook_resid_post'")(
       "jobs", po::value(&jobs)->default_value(0),
-      "hooks fitted at once, each on one thread (0 = one per core: measured faster than threads inside each fit)")(
-      "per-position", po::bool_switch(&per_position),
-      "one probe per hook and position: each token position (token labels) or each --positions indices entry")(
-      "output-dir,o", po::value(&out_dir), "save one probe per hook here (HOOK.safetensors; HOOK.posP.safetensors)");
+      "hooks fitted at once, each on one thread (0 = one per core: measured faster than threads inside each "
+      "fit)")("per-position", po::bool_switch(&per_position),
+              "one probe per hook and position: each token position (token labels) or each --positions "
+              "indices entry")("output-dir,o", po::value(&out_dir),
+                               "save one probe per hook here (HOOK.safetensors; HOOK.posP.safetensors)");
   flags.add_to(desc);
   po::positional_options_description pos;
   pos.add("acts", 1);
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, "resid probe sweep ACTS.h5 --hooks PATTERN... --label NAME [--json]")) return 0;
+  if (!parse(args, desc, pos, vm, "resid probe sweep ACTS.h5 --hooks PATTERN... --label NAME [--json]"))
+    return 0;
   if (jobs < 0) throw InputError("--jobs must not be negative");
   CaptureFitOptions o = flags.options(acts, vm, command_line("sweep", args));
   if (jobs == 0) jobs = omp_get_max_threads();
   const std::vector<std::string> hooks = match_capture_hooks(acts, patterns);
   Status status;
-  if (jobs == 1) o.fit.on_progress = [&](const std::string& stage, int it) { status.show("sweep: " + stage + (it ? " iteration " + std::to_string(it) : "")); };
+  if (jobs == 1)
+    o.fit.on_progress = [&](const std::string& stage, int it) {
+      status.show("sweep: " + stage + (it ? " iteration " + std::to_string(it) : ""));
+    };
   const std::vector<FitResult> results =
       per_position ? sweep_capture_positions(acts, hooks, o, jobs) : sweep_capture(acts, hooks, o, jobs);
   status.clear();
@@ -271,7 +301,9 @@ int probe_sweep(const std::vector<std::string>& args) {
     for (const FitResult& r : results) {
       if (r.report.contains("skipped")) continue;
       const std::string pos = per_position ? ".pos" + std::to_string(r.report["position"].get<int>()) : "";
-      save_probe((std::filesystem::path(out_dir) / (safe_file_name(r.probe.hook) + pos + ".safetensors")).string(), r.probe);
+      save_probe(
+          (std::filesystem::path(out_dir) / (safe_file_name(r.probe.hook) + pos + ".safetensors")).string(),
+          r.probe);
     }
   }
   json all = json::array();
@@ -280,36 +312,50 @@ int probe_sweep(const std::vector<std::string>& args) {
     std::cout << json{{"capture", acts}, {"label", flags.label}, {"probes", all}}.dump() << "\n";
     return 0;
   }
-  const auto first = std::find_if(all.begin(), all.end(), [](const json& r) { return !r.contains("skipped"); });
-  if (first == all.end()) throw InputError(acts + ": no position could make a probe (" + all[0]["skipped"].get<std::string>() + ")");
+  const auto first =
+      std::find_if(all.begin(), all.end(), [](const json& r) { return !r.contains("skipped"); });
+  if (first == all.end())
+    throw InputError(acts + ": no position could make a probe (" + all[0]["skipped"].get<std::string>() +
+                     ")");
   const bool cls = (*first)["label_kind"] != "sequence_number";
-  std::printf("%s probes, label %s, %s\n\n", (*first)["kind"].get<std::string>().c_str(), flags.label.c_str(), acts.c_str());
+  std::printf("%s probes, label %s, %s\n\n", (*first)["kind"].get<std::string>().c_str(), flags.label.c_str(),
+              acts.c_str());
   // Per position, the hook column carries "@P".
   auto name = [&](const json& r) {
-    return r["hook"].get<std::string>() + (per_position ? "@" + std::to_string(r["position"].get<int>()) : "");
+    return field(r, "hook").get<std::string>() +
+           (per_position ? "@" + std::to_string(field(r, "position").get<int>()) : "");
   };
   if (cls)
-    std::printf("%-32s %5s %8s %9s %9s %9s %11s %9s %8s %6s\n", "hook", "layer", "n_test", "accuracy", "bal.acc", "control",
-                "selectivity", "majority", "lambda", "conv");
+    std::printf("%-32s %5s %8s %9s %9s %9s %11s %9s %8s %6s\n", "hook", "layer", "n_test", "accuracy",
+                "bal.acc", "control", "selectivity", "majority", "lambda", "conv");
   else
-    std::printf("%-32s %5s %8s %9s %12s %9s %8s\n", "hook", "layer", "n_test", "R2", "MSE", "mean R2", "lambda");
+    std::printf("%-32s %5s %8s %9s %12s %9s %8s\n", "hook", "layer", "n_test", "R2", "MSE", "mean R2",
+                "lambda");
   for (const json& r : all) {
     if (r.contains("skipped")) {
-      std::printf("%-32s skipped: %s\n", name(r).c_str(), r["skipped"].get<std::string>().c_str());
+      std::printf("%-32s skipped: %s\n", name(r).c_str(), field(r, "skipped").get<std::string>().c_str());
       continue;
     }
-    const json& t = r["metrics"]["test"];
-    const std::string conv = r.contains("convergence") ? (r["convergence"]["converged"].get<bool>() ? "yes" : "NO") : "-";
+    const json& t = field(field(r, "metrics"), "test");
+    const std::string conv = r.contains("convergence")
+                                 ? (field(field(r, "convergence"), "converged").get<bool>() ? "yes" : "NO")
+                                 : "-";
     if (cls)
-      std::printf("%-32s %5d %8lld %9s %9s %9s %11s %9s %8s %6s\n", name(r).c_str(), r["layer"].get<int>(),
-                  t["n"].get<long long>(), num(t["accuracy"]).c_str(), num(t["balanced_accuracy"]).c_str(),
-                  r["baselines"].contains("control") ? num(r["baselines"]["control"]["accuracy"]).c_str() : "-",
-                  num(r["selectivity"], "%+.4f").c_str(), num(r["baselines"]["majority"]["accuracy"]).c_str(),
-                  num(r["lambda"], "%.0e").c_str(), conv.c_str());
+      std::printf("%-32s %5d %8lld %9s %9s %9s %11s %9s %8s %6s\n", name(r).c_str(),
+                  field(r, "layer").get<int>(), field(t, "n").get<long long>(),
+                  num(field(t, "accuracy")).c_str(), num(field(t, "balanced_accuracy")).c_str(),
+                  field(r, "baselines").contains("control")
+                      ? num(field(field(field(r, "baselines"), "control"), "accuracy")).c_str()
+                      : "-",
+                  num(field(r, "selectivity"), "%+.4f").c_str(),
+                  num(field(field(field(r, "baselines"), "majority"), "accuracy")).c_str(),
+                  num(field(r, "lambda"), "%.0e").c_str(), conv.c_str());
     else
-      std::printf("%-32s %5d %8lld %9s %12s %9s %8s\n", name(r).c_str(), r["layer"].get<int>(),
-                  t["n"].get<long long>(), num(t["r2"]).c_str(), num(t["mse"], "%.4g").c_str(),
-                  num(r["baselines"]["mean"]["r2"]).c_str(), num(r["lambda"], "%.0e").c_str());
+      std::printf("%-32s %5d %8lld %9s %12s %9s %8s\n", name(r).c_str(), field(r, "layer").get<int>(),
+                  field(t, "n").get<long long>(), num(field(t, "r2")).c_str(),
+                  num(field(t, "mse"), "%.4g").c_str(),
+                  num(field(field(field(r, "baselines"), "mean"), "r2")).c_str(),
+                  num(field(r, "lambda"), "%.0e").c_str());
   }
   return 0;
 }
@@ -318,11 +364,13 @@ int probe_apply(const std::vector<std::string>& args) {
   std::string probe_path, acts, hook, label, scores_out, memory = "1G";
   bool as_json = false, other_hook = false;
   po::options_description desc("resid probe apply options");
-  desc.add_options()("probe", po::value(&probe_path)->required(), "probe file (.safetensors from resid probe fit)")(
-      "acts", po::value(&acts)->required(), "capture to score")(
-      "hook", po::value(&hook), "hook to read (default: the probe's)")(
+  desc.add_options()("probe", po::value(&probe_path)->required(),
+                     "probe file (.safetensors from resid probe fit)")(
+      "acts", po::value(&acts)->required(), "capture to score")("hook", po::value(&hook),
+                                                                "hook to read (default: the probe's)")(
       "other-hook", po::bool_switch(&other_hook), "allow a hook other than the one the probe was fitted on")(
-      "label", po::value(&label), "label column to score against (default: the probe's, when the capture has it)")(
+      "label", po::value(&label),
+      "label column to score against (default: the probe's, when the capture has it)")(
       "scores", po::value(&scores_out), "write the scores [n, k] as float32 .npy")(
       "json", po::bool_switch(&as_json), "print JSON");
   po::positional_options_description pos;

@@ -160,7 +160,9 @@ std::vector<float> parse_npy(std::string_view bytes, const std::string& path) {
                                 " bytes of data but the file has " + std::to_string(data_bytes));
   std::vector<float> out(n);
   const char* data = bytes.data() + data_start;
-  if (item == 4) {
+  if (n == 0) {
+    // An empty vector: nothing to copy (memcpy from/to an empty vector's null data() is undefined behaviour).
+  } else if (item == 4) {
     std::memcpy(out.data(), data, n * 4);
   } else {
     for (uint64_t i = 0; i < n; ++i) {
