@@ -189,9 +189,9 @@ void print_fit(const json& r) {
     std::printf("%-12s %9s %9s %9s %9s %8s\n", "", "accuracy", "bal.acc", "macro-F1", "log-loss", "n");
     auto row = [&](const char* name, const json& m) {
       if (m.is_null() || !m.contains("accuracy")) return;
-      std::printf("%-12s %9s %9s %9s %9s %8lld\n", name, num(m["accuracy"]).c_str(),
-                  num(m["balanced_accuracy"]).c_str(), num(m["macro_f1"]).c_str(), num(m["log_loss"]).c_str(),
-                  m["n"].get<long long>());
+      std::printf("%-12s %9s %9s %9s %9s %8lld\n", name, num(field(m, "accuracy")).c_str(),
+                  num(field(m, "balanced_accuracy")).c_str(), num(field(m, "macro_f1")).c_str(),
+                  num(field(m, "log_loss")).c_str(), field(m, "n").get<long long>());
     };
     row("train", field(field(r, "metrics"), "train"));
     if (field(r, "metrics").contains("validation"))
@@ -216,8 +216,8 @@ void print_fit(const json& r) {
     std::printf("%-12s %10s %12s %8s\n", "", "R2", "MSE", "n");
     auto row = [&](const char* name, const json& m) {
       if (m.is_null()) return;
-      std::printf("%-12s %10s %12s %8lld\n", name, num(m["r2"]).c_str(), num(m["mse"], "%.4g").c_str(),
-                  m["n"].get<long long>());
+      std::printf("%-12s %10s %12s %8lld\n", name, num(field(m, "r2")).c_str(),
+                  num(field(m, "mse"), "%.4g").c_str(), field(m, "n").get<long long>());
     };
     row("train", field(field(r, "metrics"), "train"));
     if (field(r, "metrics").contains("validation"))
@@ -440,10 +440,10 @@ int probe_apply(const std::vector<std::string>& args) {
   if (out.contains("metrics")) {
     const json& m = out["metrics"];
     if (m.contains("accuracy"))
-      std::printf("accuracy %s  balanced accuracy %s  macro-F1 %s  log-loss %s\n", num(m["accuracy"]).c_str(),
-                  num(m["balanced_accuracy"]).c_str(), num(m["macro_f1"]).c_str(), num(m["log_loss"]).c_str());
+      std::printf("accuracy %s  balanced accuracy %s  macro-F1 %s  log-loss %s\n", num(field(m, "accuracy")).c_str(),
+                  num(field(m, "balanced_accuracy")).c_str(), num(field(m, "macro_f1")).c_str(), num(field(m, "log_loss")).c_str());
     else
-      std::printf("R2 %s  MSE %s\n", num(m["r2"]).c_str(), num(m["mse"], "%.4g").c_str());
+      std::printf("R2 %s  MSE %s\n", num(field(m, "r2")).c_str(), num(field(m, "mse"), "%.4g").c_str());
   }
   if (!scores_out.empty()) std::printf("scores written to %s\n", scores_out.c_str());
   return 0;
