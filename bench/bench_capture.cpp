@@ -118,7 +118,9 @@ int main(int argc, char** argv) {
     const std::string raw = (work / "raw.h5").string();
     info.n_pos = n_pos;
     info.positions = "all";
-    auto writer = ActivationFileWriter::create(raw, info, specs, {}, WriterOptions{});
+    WriterOptions raw_options;
+    raw_options.rows = int64_t{batches} * batch;
+    auto writer = ActivationFileWriter::create(raw, info, specs, {}, raw_options);
     std::vector<float> acts(size_t(batch) * n_pos * c.d_model, 0.5f);
     std::vector<int32_t> tokens(size_t(batch) * n_pos, 1), lengths(batch, n_pos);
     std::vector<const float*> ptrs(specs.size(), acts.data());

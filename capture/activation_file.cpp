@@ -1,20 +1,18 @@
 // The HDF5 activation file (format: docs/activation-file-format.md).
 //
-// Crash safety rests on three rules:
-//  1. Every object and attribute is created in a side file that is closed and renamed into place; the
-//     writer then reopens it in SWMR-write mode. From then on only what SWMR supports happens (datasets grow
-//     and their values are written), so HDF5 flushes metadata in an order that keeps the file readable at
-//     every instant.
-//  2. /committed_rows is written and flushed only after everything it counts has been flushed.
-//  3. Under SWMR, HDF5 never reuses freed file space, so a rewritten (relocated) compressed chunk leaves its
-//     old copy intact until the index points at the new one; we avoid that rewrite anyway (it leaks the old
-//     copy) by writing compressed chunks only once they are full.
+// Crash safety rests on four rules, none of which depends on how HDF5 orders its own writes:
+//  1. Every object, attribute and class list is created in a side file, with every dataset at its final size
+//     and its storage allocated (contiguous layout), then the side file is closed and renamed into place. From
+//     then on HDF5 has nothing to write: the file is complete, valid HDF5 at every instant.
+//  2. The writer puts rows straight into their preallocated places (pwrite at the offsets HDF5 reports), through
+//     the descriptor that holds the writer lock; unwritten rows are holes in a sparse file.
+//  3. /committed_rows (8 aligned bytes) is written only after the rows it counts are on disk (fdatasync).
 //  4. Every row carries a checksum (/row_checksums, XXH64 over its stored bytes in every dataset), written with
 //     the row; resume() reads every committed row back against it before trusting the file.
-// Class names grow while a capture streams, and HDF5 refuses to create or resize attributes in SWMR mode, so
-// they are not attributes: each class column has a growable dataset of fixed-width UTF-8 names,
-// /label_classes/<name>, appended to like any other dataset and flushed before the commit that first uses a
-// new id.
+// A compressed file is written the same way and compressed when finished: compress_in_place() builds the
+// compressed copy beside it and renames it over the original, so either file is whole at every instant.
+// (Until format 2 the writer used HDF5's SWMR mode; a SIGKILL at the wrong moment could leave a chunk index
+// unreadable or two chunks sharing file space, so that design is gone.)
 #include "capture/activation_file.h"
 
 #include <fcntl.h>
@@ -86,14 +84,11 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char kFormatName[] = "resid-activations";
-constexpr int64_t kFormatVersion = 1;
+constexpr int64_t kFormatVersion = 2;
+constexpr int64_t kOldestReadableFormat = 1;  // format 1 (SWMR, growing datasets) still reads
 constexpr int64_t kActsChunkBytes = int64_t{1} << 20;
-// Tokens, lengths and labels are small per row; 64 KiB chunks keep tiny files tiny.
-constexpr int64_t kSmallChunkBytes = int64_t{64} << 10;
-// Class names are stored fixed-width (variable-length strings live in HDF5's global heap, which SWMR does not
-// order against the datasets that point into it).
+// Class names are stored fixed-width: a plain array any reader decodes the same way, kept from format 1.
 constexpr size_t kClassNameBytes = 256;
-constexpr int64_t kClassChunkRows = 64;
 
 std::string join_shape(const std::vector<int64_t>& shape) {
   std::string s = "[";
@@ -291,13 +286,13 @@ int64_t read_int_attr(hid_t obj, const std::string& name, const std::string& pat
 h5::Handle latest_format_fapl(const std::string& path) {
   h5::Handle fapl =
       h5::plist_handle(check(H5Pcreate(H5P_FILE_ACCESS), path, "cannot create a property list"));
-  // SWMR needs the 1.10 file format (version 3 superblock, extensible-array chunk indices).
+  // The 1.10 file format (version 3 superblock), as format 1 files (written for SWMR) had.
   check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), path,
         "cannot set libver bounds");
   return fapl;
 }
 
-// Metadata reads under SWMR are retried when a checksum fails (a writer may be mid-flush); HDF5's default of 100
+// Metadata reads in SWMR-read mode are retried when a checksum fails (a writer may be mid-flush); HDF5's default of 100
 // attempts, with its back-off, keeps a damaged file busy for minutes. A few attempts cover a live writer.
 constexpr unsigned kMetadataReadAttempts = 4;
 
@@ -312,9 +307,9 @@ void require_regular_file(const std::string& path) {
   if (!S_ISREG(st.st_mode)) throw InputError(path + " is not a regular file (a device, FIFO or socket)");
 }
 
-// Opens for reading. SWMR-read mode first: it is what opens a file whose writer is running or was killed
-// (HDF5 refuses a plain open of a file still marked "open for writing"); plain mode for files SWMR cannot
-// read.
+// Opens for reading. SWMR-read mode first: it is what opens a format 1 file whose writer was killed (HDF5
+// refuses a plain open of a file still marked "open for writing"); format 2 files are never marked, and
+// plain mode opens files SWMR cannot read.
 h5::Handle open_for_read(const std::string& path) {
   require_regular_file(path);
   h5::Handle fapl =
@@ -381,11 +376,10 @@ std::vector<std::string> group_members(hid_t file, const std::string& group, con
 
 // ---- locking and file placement ---------------------------------------------------------------------------
 
-// Keeps two resid processes from writing one file. HDF5 1.10 drops its own lock once a file is in SWMR-write
-// mode (so readers can open it), and resume() clears HDF5's "open for writing" flag to recover from a killed
-// writer, so without this a second --resume could write into a file another process is still writing. It is
-// an open-file-description lock: released when the holder dies, and independent of HDF5's flock() and of
-// HDF5 closing its own descriptors.
+// Keeps two resid processes from writing one file; its descriptor is the one the writer writes rows through.
+// HDF5 does not have the file open while rows are written, so its own flock() says nothing. It is an
+// open-file-description lock: released when the holder dies, and independent of the flock() HDF5 takes while
+// a reader has the file open (readers never block the writer, nor it them).
 class WriterLock {
  public:
   WriterLock() = default;
@@ -438,6 +432,7 @@ class WriterLock {
     return held;
   }
   bool valid() const { return fd_ >= 0; }
+  int fd() const { return fd_; }  // opened read-write by acquire(): the writer writes rows through it
   // True when `path` names the locked file (same device and inode).
   bool names(const std::string& path) const {
     struct stat a {}, b {};
@@ -475,48 +470,37 @@ class SideFile {
 
 // ---- datasets ---------------------------------------------------------------------------------------------
 
-// A dataset with one row per sequence: /tokens, /lengths, /labels/<name>, /acts/<hook>.
-struct RowDataset {
-  std::string name;  // path inside the file, for messages
-  h5::Handle id;
-  h5::Handle type;                // element type in memory = in the file, so HDF5 converts nothing
-  std::vector<hsize_t> row_dims;  // shape of one row
-  int64_t row_bytes = 0;
-  int64_t chunk_rows = 1;
-  bool hold_partial = false;  // compressed: hand HDF5 whole chunks only (see rule 3 at the top)
-  int64_t written_rows = 0;   // rows given to HDF5 (the dataset's extent)
-  int hash_index = -1;        // position in the row checksum (datasets sorted by name), -1 for none
-  std::vector<uint8_t> tail;  // hold_partial: appended rows after written_rows, in stored form
-};
-
 int64_t product(const std::vector<int64_t>& v) {
   int64_t p = 1;
   for (int64_t x : v) p *= x;
   return p;
 }
 
-// Creates a chunked dataset of rows with an unlimited first dimension.
+// How a dataset of rows is stored. Raw: contiguous and allocated when created, so the writer puts rows straight
+// into their place in the file and HDF5's metadata never changes. Compressed: shuffle + deflate(1) chunks, only
+// in a finished file rewritten by compress_in_place().
+enum class RowStorage { Raw, Compressed };
+
+// Creates a dataset of `rows` rows of `row_shape` (its final, fixed size).
 void create_row_dataset(hid_t loc, const std::string& name, hid_t type, const std::vector<int64_t>& row_shape,
-                        int64_t chunk_rows, bool compress, const std::string& path,
+                        int64_t rows, RowStorage storage, int64_t chunk_rows, const std::string& path,
                         h5::Handle* out = nullptr) {
-  std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED}, chunk{static_cast<hsize_t>(chunk_rows)};
-  for (int64_t d : row_shape) {
-    dims.push_back(static_cast<hsize_t>(d));
-    maxdims.push_back(static_cast<hsize_t>(d));
-    chunk.push_back(static_cast<hsize_t>(d));
-  }
-  h5::Handle space =
-      h5::space_handle(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data()),
-                             path, "cannot create the dataspace of " + name));
+  std::vector<hsize_t> dims{static_cast<hsize_t>(rows)};
+  for (int64_t d : row_shape) dims.push_back(static_cast<hsize_t>(d));
+  h5::Handle space = h5::space_handle(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                                            path, "cannot create the dataspace of " + name));
   h5::Handle dcpl =
       h5::plist_handle(check(H5Pcreate(H5P_DATASET_CREATE), path, "cannot create a property list"));
-  check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), path, "cannot chunk " + name);
-  if (compress) {
+  if (storage == RowStorage::Compressed && rows > 0) {
+    std::vector<hsize_t> chunk = dims;
+    chunk[0] = static_cast<hsize_t>(std::min(chunk_rows, rows));
+    check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), path, "cannot chunk " + name);
     check(H5Pset_shuffle(dcpl.get()), path, "cannot set the shuffle filter on " + name);
     check(H5Pset_deflate(dcpl.get(), 1), path, "cannot set the deflate filter on " + name);
   } else {
-    // Every row below the extent gets written, so pre-filling chunks is wasted work, and it would force
-    // partial chunk writes through the chunk cache instead of straight to the file.
+    check(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), path, "cannot set the layout of " + name);
+    check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), path, "cannot set the allocation time of " + name);
+    // Every row gets written before it is committed; unwritten space stays a hole in a sparse file.
     check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), path, "cannot set the fill time of " + name);
   }
   h5::Handle ds = h5::dataset_handle(
@@ -530,8 +514,7 @@ void create_scalar_dataset(hid_t loc, const std::string& name, hid_t file_type, 
   h5::Handle space = h5::space_handle(check(H5Screate(H5S_SCALAR), path, "cannot create a dataspace"));
   h5::Handle dcpl =
       h5::plist_handle(check(H5Pcreate(H5P_DATASET_CREATE), path, "cannot create a property list"));
-  // Contiguous and allocated now: later writes are then plain in-place writes of a few bytes, the simplest
-  // thing to do under SWMR.
+  // Contiguous and allocated now: the writer updates it with one small write at a fixed offset.
   check(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), path, "cannot set the layout of " + name);
   check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), path,
         "cannot set the allocation time of " + name);
@@ -602,274 +585,271 @@ void validate_layout(const std::string& path, const ActivationFileInfo& info,
   }
 }
 
+// ---- raw rows ---------------------------------------------------------------------------------------------
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "rows are written as they are in memory into little-endian HDF5 datasets");
+
+void pwrite_all(int fd, const void* data, int64_t bytes, int64_t offset, const std::string& path,
+                const std::string& what) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  while (bytes > 0) {
+    const ssize_t n = ::pwrite(fd, p, static_cast<size_t>(std::min<int64_t>(bytes, int64_t{1} << 30)), offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw InputError(path + ": cannot write " + what + " (" + std::strerror(n < 0 ? errno : EIO) + ")");
+    p += n;
+    bytes -= n;
+    offset += n;
+  }
+}
+
+void pread_all(int fd, void* data, int64_t bytes, int64_t offset, const std::string& path,
+               const std::string& what) {
+  auto* p = static_cast<uint8_t*>(data);
+  while (bytes > 0) {
+    const ssize_t n = ::pread(fd, p, static_cast<size_t>(std::min<int64_t>(bytes, int64_t{1} << 30)), offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw InputError(path + ": cannot read " + what + " (" + std::strerror(errno) + ")");
+    if (n == 0) throw FormatError(path, "is truncated: " + what + " lies past the end of the file");
+    p += n;
+    bytes -= n;
+    offset += n;
+  }
+}
+
+// Where one dataset of rows lives in the file.
+struct RowRegion {
+  std::string name;       // path inside the file, for messages and the checksum order
+  int64_t row_bytes = 0;  // bytes of one stored row
+  int64_t offset = 0;     // file offset of row 0
+  int hash_index = -1;    // position in the row checksum (datasets sorted by name), -1 for none
+};
+
+// Every place the writer touches: the rows of each dataset, /committed_rows and /complete.
+struct FileRegions {
+  int64_t rows = 0;  // rows of every dataset
+  RowRegion tokens, lengths, checksums;
+  std::vector<RowRegion> labels;  // per label column, in the caller's order
+  std::vector<RowRegion> acts;    // per hook, in the caller's order
+  int64_t committed_offset = 0, complete_offset = 0;
+
+  std::vector<RowRegion*> all() {
+    std::vector<RowRegion*> out{&tokens, &lengths};
+    for (auto& r : labels) out.push_back(&r);
+    for (auto& r : acts) out.push_back(&r);
+    out.push_back(&checksums);
+    return out;
+  }
+};
+
+// File offset of a dataset stored contiguously and allocated (FormatError otherwise: a compressed, chunked or
+// foreign file cannot be written in place).
+int64_t contiguous_offset(hid_t ds, const std::string& name, int64_t bytes, const std::string& path) {
+  h5::Handle dcpl = h5::plist_handle(check(H5Dget_create_plist(ds), path, "cannot read " + name));
+  if (H5Pget_layout(dcpl.get()) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl.get()) != 0)
+    throw FormatError(path, name + " is not stored contiguously (a finished, compressed or older file cannot be "
+                                   "written to)");
+  if (bytes == 0) return 0;
+  const haddr_t offset = H5Dget_offset(ds);
+  if (offset == HADDR_UNDEF) throw FormatError(path, name + " has no storage allocated");
+  return static_cast<int64_t>(offset);
+}
+
+RowRegion row_region(hid_t file, const std::string& name, int64_t rows, const std::string& path) {
+  h5::Handle ds = open_dataset(file, name, path);
+  const std::vector<hsize_t> dims = dataset_dims(ds.get(), path, name);
+  if (dims.empty() || static_cast<int64_t>(dims[0]) != rows)
+    throw FormatError(path, name + " does not hold " + std::to_string(rows) + " rows");
+  h5::Handle type = h5::type_handle(check(H5Dget_type(ds.get()), path, "cannot read the type of " + name));
+  RowRegion r;
+  r.name = name;
+  r.row_bytes = static_cast<int64_t>(H5Tget_size(type.get()));
+  for (size_t k = 1; k < dims.size(); ++k) r.row_bytes *= static_cast<int64_t>(dims[k]);
+  r.offset = contiguous_offset(ds.get(), name, rows * r.row_bytes, path);
+  return r;
+}
+
+// The regions of a file of `rows` rows (labels and hooks in the caller's order), and the order row checksums
+// combine the datasets in.
+FileRegions file_regions(hid_t file, int64_t rows, const std::vector<HookDatasetSpec>& hooks,
+                         const std::vector<LabelColumn>& labels, const std::string& path) {
+  FileRegions f;
+  f.rows = rows;
+  f.tokens = row_region(file, "/tokens", rows, path);
+  f.lengths = row_region(file, "/lengths", rows, path);
+  f.checksums = row_region(file, "/row_checksums", rows, path);
+  for (const auto& l : labels) f.labels.push_back(row_region(file, "/labels/" + l.name, rows, path));
+  for (const auto& h : hooks) f.acts.push_back(row_region(file, "/acts/" + h.hook, rows, path));
+  for (auto [name, offset, bytes] : {std::tuple<const char*, int64_t*, int64_t>{"/committed_rows", &f.committed_offset, 8},
+                                     {"/complete", &f.complete_offset, 1}}) {
+    h5::Handle ds = open_dataset(file, name, path);
+    *offset = contiguous_offset(ds.get(), name, bytes, path);
+  }
+  std::vector<RowRegion*> hashed = f.all();
+  hashed.pop_back();  // the checksums themselves
+  std::sort(hashed.begin(), hashed.end(), [](const RowRegion* a, const RowRegion* b) { return a->name < b->name; });
+  for (size_t i = 0; i < hashed.size(); ++i) hashed[i]->hash_index = static_cast<int>(i);
+  return f;
+}
+
+// Row r's checksum from its per-dataset hashes (parts: one per hashed dataset, in name order).
+uint64_t combine_row_hashes(const uint64_t* parts, size_t count) {
+  std::vector<uint8_t> bytes(count * 8);
+  for (size_t i = 0; i < count; ++i)
+    for (int b = 0; b < 8; ++b) bytes[i * 8 + b] = static_cast<uint8_t>(parts[i] >> (8 * b));
+  return xxh64(bytes.data(), bytes.size());
+}
+
+// Reads every committed row back and compares it with /row_checksums (resume): a damaged or truncated file is
+// refused before anything is written to it.
+void verify_committed(int fd, FileRegions& f, int64_t committed, const std::string& path) {
+  std::vector<RowRegion*> hashed;
+  for (RowRegion* r : f.all())
+    if (r->hash_index >= 0) hashed.push_back(r);
+  int64_t row_bytes = 8;
+  for (const RowRegion* r : hashed) row_bytes += r->row_bytes;
+  const int64_t block = std::max<int64_t>(1, (int64_t{64} << 20) / row_bytes);
+  const size_t count = hashed.size();
+  std::vector<uint8_t> buffer;
+  std::vector<uint64_t> parts, stored;
+  for (int64_t first = 0; first < committed; first += block) {
+    const int64_t n = std::min(block, committed - first);
+    parts.assign(static_cast<size_t>(n) * count, 0);
+    for (RowRegion* r : hashed) {
+      buffer.resize(static_cast<size_t>(n * r->row_bytes));
+      pread_all(fd, buffer.data(), n * r->row_bytes, r->offset + first * r->row_bytes, path, r->name);
+      for (int64_t i = 0; i < n; ++i)
+        parts[i * count + r->hash_index] = xxh64(buffer.data() + i * r->row_bytes, r->row_bytes);
+    }
+    stored.resize(static_cast<size_t>(n));
+    pread_all(fd, stored.data(), n * 8, f.checksums.offset + first * 8, path, "/row_checksums");
+    for (int64_t i = 0; i < n; ++i)
+      if (combine_row_hashes(parts.data() + i * count, count) != stored[i])
+        throw FormatError(path, "row " + std::to_string(first + i) +
+                                    " does not match its checksum in /row_checksums: the file is damaged "
+                                    "(start again with --force)");
+  }
+}
+
+void compress_in_place(const std::string& path, int64_t chunk_rows);
+
 // ---- the writer -------------------------------------------------------------------------------------------
 
-class Hdf5ActivationWriter final : public ActivationFileWriter {
+// Writes rows into the places build_file() allocated, through the descriptor the writer lock holds. HDF5 has
+// the file closed the whole time, so nothing it caches can be half-written when the process dies.
+class ActivationRowWriter final : public ActivationFileWriter {
  public:
-  // Opens `path` (built by create(), or an existing partial file) in SWMR-write mode.
-  Hdf5ActivationWriter(const std::string& path, WriterLock lock, const std::vector<HookDatasetSpec>& hooks,
-                       const std::vector<LabelColumn>& file_labels, StoreDType dtype, int64_t n_pos)
-      : path_(path), lock_(std::move(lock)), labels_(file_labels), dtype_(dtype), n_pos_(n_pos) {
-    h5::Handle fapl = latest_format_fapl(path_);
-    // A killed SWMR writer leaves the superblock marked "open for writing" and its end-of-allocation address
-    // stale (SWMR writers do not rewrite it). These two (private but stable) properties are what h5clear uses
-    // to open such a file; the lock above guarantees nobody else is writing it.
-    hbool_t yes = true;
-    for (const char* prop : {"clear_status_flags", "skip_eof_check"})
-      if (H5Pexist(fapl.get(), prop) > 0) H5Pset(fapl.get(), prop, &yes);
-    file_ = h5::file_handle(check(H5Fopen(path_.c_str(), H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl.get()),
-                                  path_, "cannot open for writing"));
-    // The stale end address is at most the file's size; beyond it, the file was cut short.
-    haddr_t eoa = 0;
-    struct stat st {};
-    if (H5Fget_eoa(file_.get(), &eoa) >= 0 && ::stat(path_.c_str(), &st) == 0 &&
-        eoa > static_cast<haddr_t>(st.st_size))
-      throw FormatError(path_, "is truncated: HDF5 allocated " + std::to_string(eoa) + " bytes but the file has " +
-                                   std::to_string(st.st_size));
-    // New allocations must start past everything already in the file, not at the stale end address.
-    check(H5Fincrement_filesize(file_.get(), 0), path_, "cannot recover the end of the file");
-
-    tokens_ = open_rows("/tokens");
-    lengths_ = open_rows("/lengths");
-    for (const auto& l : labels_) {
-      label_sets_.push_back(open_rows("/labels/" + l.name));
-      class_sets_.push_back(is_class_kind(l.kind) ? open_rows("/label_classes/" + l.name) : RowDataset());
-    }
-    for (const auto& h : hooks) acts_.push_back(open_rows("/acts/" + h.hook));
-    checksums_ = open_rows("/row_checksums");
-    hashed_ = all_rows();
-    hashed_.pop_back();  // the checksums themselves
-    std::sort(hashed_.begin(), hashed_.end(), [](const RowDataset* a, const RowDataset* b) { return a->name < b->name; });
-    for (size_t i = 0; i < hashed_.size(); ++i) hashed_[i]->hash_index = static_cast<int>(i);
-    committed_ds_ = open_dataset(file_.get(), "/committed_rows", path_);
-    complete_ds_ = open_dataset(file_.get(), "/complete", path_);
-    require_one_integer(H5Dget_space(complete_ds_.get()), H5Dget_type(complete_ds_.get()), path_, "/complete");
-    require_one_integer(H5Dget_space(committed_ds_.get()), H5Dget_type(committed_ds_.get()), path_,
-                        "/committed_rows");
-    check(H5Dread(committed_ds_.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &committed_), path_,
-          "cannot read /committed_rows");
-    if (committed_ < 0) throw FormatError(path_, "/committed_rows is negative");
-    max_class_id_.assign(labels_.size(), -1);
-  }
-
-  ~Hdf5ActivationWriter() override {
-    h5::Call call;
-    close_all();
+  ActivationRowWriter(std::string path, WriterLock lock, FileRegions regions, std::vector<LabelColumn> labels,
+                      StoreDType dtype, int64_t n_pos, int64_t committed, const WriterOptions& options)
+      : path_(std::move(path)),
+        lock_(std::move(lock)),
+        f_(std::move(regions)),
+        labels_(std::move(labels)),
+        dtype_(dtype),
+        n_pos_(n_pos),
+        committed_(committed),
+        rows_(committed),
+        compress_(options.compress),
+        chunk_rows_(options.chunk_rows) {
+    for (RowRegion* r : f_.all())
+      if (r->hash_index >= 0) ++hashed_count_;
   }
 
   int64_t committed_rows() const override { return committed_; }
-
-  void discard() override {
-    h5::Call call;
-    finished_ = true;
-    close_all(false);
-    if (lock_.names(path_)) ::unlink(path_.c_str());
-    lock_.release();
-  }
   int64_t appended_rows() const override { return rows_; }
 
-  // Drops rows past /committed_rows (resume).
-  void truncate_to_committed() {
-    for (RowDataset* d : all_rows()) {
-      if (d->written_rows > committed_) set_extent(*d, committed_);
-      d->written_rows = std::min(d->written_rows, committed_);
-      if (d->written_rows < committed_)
-        throw FormatError(path_, d->name + " has " + std::to_string(d->written_rows) +
-                                     " rows but /committed_rows is " + std::to_string(committed_));
-    }
-    rows_ = committed_;
-    // Shrinking touched only rows past the commit; flush so a crash right now shows the same file.
-    check(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), path_, "cannot flush");
+  void discard() override {
+    finished_ = true;
+    if (lock_.names(path_)) ::unlink(path_.c_str());
+    lock_.release();
   }
 
   void append(int64_t n, const int32_t* tokens, const int32_t* lengths,
               const std::vector<std::vector<double>>& sequence_labels,
               const std::vector<std::vector<int32_t>>& token_labels,
               const std::vector<const float*>& acts) override {
-    h5::Call call;
     ensure_writable();
     if (n < 0) throw InputError(path_ + ": append of " + std::to_string(n) + " rows");
     if (n == 0) return;
+    if (rows_ + n > f_.rows)
+      throw InputError(path_ + ": append of rows " + std::to_string(rows_) + ".." + std::to_string(rows_ + n) +
+                       " past the " + std::to_string(f_.rows) + " rows the file was created for");
     validate_append(n, tokens, lengths, sequence_labels, token_labels, acts);
 
     broken_ = true;  // until every dataset has taken the rows
-    row_parts_.assign(static_cast<size_t>(n) * hashed_.size(), 0);
-    put_rows(tokens_, n, tokens);
-    put_rows(lengths_, n, lengths);
+    row_parts_.assign(static_cast<size_t>(n) * hashed_count_, 0);
+    put_rows(f_.tokens, n, tokens);
+    put_rows(f_.lengths, n, lengths);
     for (size_t c = 0; c < labels_.size(); ++c) {
       switch (labels_[c].kind) {
         case LabelColumn::Kind::SequenceNumber:
-          put_rows(label_sets_[c], n, column_values(sequence_labels, c)->data());
+          put_rows(f_.labels[c], n, column_values(sequence_labels, c)->data());
           break;
         case LabelColumn::Kind::SequenceClass: {
           const std::vector<double>& v = *column_values(sequence_labels, c);
           scratch_ids_.resize(n);
           for (int64_t i = 0; i < n; ++i) scratch_ids_[i] = static_cast<int32_t>(v[i]);
-          put_rows(label_sets_[c], n, scratch_ids_.data());
+          put_rows(f_.labels[c], n, scratch_ids_.data());
           break;
         }
         case LabelColumn::Kind::TokenClass:
-          put_rows(label_sets_[c], n, column_ids(token_labels, c)->data());
+          put_rows(f_.labels[c], n, column_ids(token_labels, c)->data());
           break;
       }
     }
-    for (size_t h = 0; h < acts_.size(); ++h) {
-      const int64_t count = n * acts_[h].row_bytes / (dtype_ == StoreDType::F32 ? 4 : 2);
+    for (size_t h = 0; h < f_.acts.size(); ++h) {
       if (dtype_ == StoreDType::F32) {
-        put_rows(acts_[h], n, acts[h]);
+        put_rows(f_.acts[h], n, acts[h]);
         continue;
       }
+      const int64_t count = n * f_.acts[h].row_bytes / 2;
       scratch16_.resize(count);
-      const float* src = acts[h];
-      uint16_t* dst = scratch16_.data();
       if (dtype_ == StoreDType::F16) {
-        to_f16(src, count, dst);
+        to_f16(acts[h], count, scratch16_.data());
       } else {
-        for (int64_t i = 0; i < count; ++i) dst[i] = f32_to_bf16(src[i]);
+        for (int64_t i = 0; i < count; ++i) scratch16_[i] = f32_to_bf16(acts[h][i]);
       }
-      put_rows(acts_[h], n, dst);
+      put_rows(f_.acts[h], n, scratch16_.data());
     }
     scratch_sums_.resize(n);
     for (int64_t r = 0; r < n; ++r)
-      scratch_sums_[r] = combine(row_parts_.data() + r * hashed_.size(), hashed_.size());
-    put_rows(checksums_, n, scratch_sums_.data());
+      scratch_sums_[r] = combine_row_hashes(row_parts_.data() + r * hashed_count_, hashed_count_);
+    put_rows(f_.checksums, n, scratch_sums_.data());
     rows_ += n;
     broken_ = false;
   }
 
   void commit(const std::vector<LabelColumn>& labels) override {
-    h5::Call call;
     ensure_writable();
-    commit_rows(labels);
+    check_classes(labels);
+    if (rows_ == committed_) return;
+    // The rows reach the disk before the count that makes them valid (for power loss; a killed process
+    // loses nothing already written).
+    sync("the rows");
+    const int64_t count = rows_;
+    pwrite_all(lock_.fd(), &count, 8, f_.committed_offset, path_, "/committed_rows");
+    committed_ = rows_;
   }
 
   void finish(const std::vector<LabelColumn>& labels) override {
-    h5::Call call;
     ensure_writable();
-    broken_ = true;
-    for (RowDataset& d : acts_) {
-      if (d.tail.empty()) continue;
-      write_rows(d, d.written_rows, static_cast<int64_t>(d.tail.size()) / d.row_bytes, d.tail.data());
-      d.tail.clear();
-    }
-    broken_ = false;
-    commit_rows(labels);
-    const int8_t one = 1;
-    check(H5Dwrite(complete_ds_.get(), H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, &one), path_,
-          "cannot write /complete");
-    check(H5Dflush(complete_ds_.get()), path_, "cannot flush /complete");
-    if (!close_all()) check(-1, path_, "cannot close");
-    finished_ = true;
-  }
-
- private:
-  RowDataset open_rows(const std::string& name) {
-    RowDataset d;
-    d.name = name;
-    // The chunk cache is sized from the dataset's own chunking, which needs the dataset open first.
-    h5::Handle probe = open_dataset(file_.get(), name, path_);
-    h5::Handle dcpl = h5::plist_handle(check(H5Dget_create_plist(probe.get()), path_, "cannot read " + name));
-    const bool filtered = H5Pget_nfilters(dcpl.get()) > 0;
-    const std::vector<hsize_t> dims = dataset_dims(probe.get(), path_, name);
-    if (dims.empty()) throw FormatError(path_, name + " is not a dataset of rows");
-    std::vector<hsize_t> chunk(dims.size());
-    if (H5Pget_layout(dcpl.get()) != H5D_CHUNKED ||
-        H5Pget_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()) < 0)
-      throw FormatError(path_, name + " is not chunked");
-    d.type = h5::type_handle(check(H5Dget_type(probe.get()), path_, "cannot read the type of " + name));
-    d.row_dims.assign(dims.begin() + 1, dims.end());
-    d.row_bytes = static_cast<int64_t>(H5Tget_size(d.type.get()));
-    for (hsize_t x : d.row_dims) d.row_bytes *= static_cast<int64_t>(x);
-    d.chunk_rows = static_cast<int64_t>(chunk[0]);
-    d.written_rows = static_cast<int64_t>(dims[0]);
-    d.hold_partial = filtered;
-    probe.reset();
-
-    h5::Handle dapl =
-        h5::plist_handle(check(H5Pcreate(H5P_DATASET_ACCESS), path_, "cannot create a property list"));
-    const int64_t chunk_bytes = d.chunk_rows * d.row_bytes;
-    if (filtered) {
-      // Room for the chunk being filled; fully written chunks are evicted (and compressed) first (w0 = 1).
-      check(H5Pset_chunk_cache(dapl.get(), 521,
-                               static_cast<size_t>(std::max<int64_t>(2 * chunk_bytes + 1, 1 << 20)), 1.0),
-            path_, "cannot set the chunk cache of " + name);
+    if (rows_ != f_.rows)
+      throw InputError(path_ + ": finished after " + std::to_string(rows_) + " of the " +
+                       std::to_string(f_.rows) + " rows the file was created for");
+    commit(labels);
+    if (compress_) {
+      sync("/committed_rows");
+      compress_in_place(path_, chunk_rows_);  // the rewritten file says complete = 1 itself
     } else {
-      // No cache: every write goes straight to its place in the file, partial chunks included (no fill
-      // values).
-      check(H5Pset_chunk_cache(dapl.get(), 0, 0, 1.0), path_, "cannot set the chunk cache of " + name);
+      const int8_t one = 1;
+      pwrite_all(lock_.fd(), &one, 1, f_.complete_offset, path_, "/complete");
+      sync("/complete");
     }
-    d.id = open_dataset(file_.get(), name, path_, dapl.get());
-    return d;
-  }
-
-  // Every dataset of rows, /row_checksums last.
-  std::vector<RowDataset*> all_rows() {
-    std::vector<RowDataset*> out{&tokens_, &lengths_};
-    for (auto& d : label_sets_) out.push_back(&d);
-    for (auto& d : acts_) out.push_back(&d);
-    out.push_back(&checksums_);
-    return out;
-  }
-
-  // Row r's checksum from its per-dataset hashes (parts: one per hashed dataset, in name order).
-  static uint64_t combine(const uint64_t* parts, size_t count) {
-    std::vector<uint8_t> bytes(count * 8);
-    for (size_t i = 0; i < count; ++i)
-      for (int b = 0; b < 8; ++b) bytes[i * 8 + b] = static_cast<uint8_t>(parts[i] >> (8 * b));
-    return xxh64(bytes.data(), bytes.size());
-  }
-
-  // Reads rows [first, first + n) of `d` as stored into `out`.
-  void read_rows(RowDataset& d, int64_t first, int64_t n, void* out) {
-    std::vector<hsize_t> start(d.row_dims.size() + 1, 0), count{static_cast<hsize_t>(n)};
-    start[0] = static_cast<hsize_t>(first);
-    count.insert(count.end(), d.row_dims.begin(), d.row_dims.end());
-    h5::Handle fspace = h5::space_handle(check(H5Dget_space(d.id.get()), path_, "cannot read " + d.name));
-    check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
-          path_, "cannot select rows of " + d.name);
-    h5::Handle mspace =
-        h5::space_handle(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), path_,
-                               "cannot read " + d.name));
-    check(H5Dread(d.id.get(), d.type.get(), mspace.get(), fspace.get(), H5P_DEFAULT, out), path_,
-          "cannot read rows of " + d.name);
-  }
-
- public:
-  // Reads every committed row back and compares it with /row_checksums (resume): a damaged or truncated file
-  // is refused before anything is appended to it.
-  void verify_committed() {
-    h5::Call call;
-    for (RowDataset* d : all_rows())
-      if (d->written_rows < committed_)
-        throw FormatError(path_, d->name + " has " + std::to_string(d->written_rows) +
-                                     " rows but /committed_rows is " + std::to_string(committed_));
-    int64_t row_bytes = 8;
-    for (const RowDataset* d : hashed_) row_bytes += d->row_bytes;
-    const int64_t block = std::max<int64_t>(1, (int64_t{64} << 20) / row_bytes);
-    const size_t count = hashed_.size();
-    std::vector<uint8_t> buffer;
-    std::vector<uint64_t> parts, stored;
-    for (int64_t first = 0; first < committed_; first += block) {
-      const int64_t n = std::min(block, committed_ - first);
-      parts.assign(static_cast<size_t>(n) * count, 0);
-      for (RowDataset* d : hashed_) {
-        buffer.resize(static_cast<size_t>(n * d->row_bytes));
-        read_rows(*d, first, n, buffer.data());
-        for (int64_t r = 0; r < n; ++r)
-          parts[r * count + d->hash_index] = xxh64(buffer.data() + r * d->row_bytes, d->row_bytes);
-      }
-      stored.resize(static_cast<size_t>(n));
-      read_rows(checksums_, first, n, stored.data());
-      for (int64_t r = 0; r < n; ++r)
-        if (combine(parts.data() + r * count, count) != stored[r])
-          throw FormatError(path_, "row " + std::to_string(first + r) +
-                                       " does not match its checksum in /row_checksums: the file is damaged "
-                                       "(start again with --force)");
-    }
+    finished_ = true;
+    lock_.release();
   }
 
  private:
-
   void ensure_writable() const {
     if (finished_) throw InputError(path_ + ": the activation file is already finished");
     if (broken_)
@@ -877,58 +857,18 @@ class Hdf5ActivationWriter final : public ActivationFileWriter {
                         "an earlier write failed; the file holds its last commit (use --resume to continue)");
   }
 
-  void set_extent(RowDataset& d, int64_t rows) {
-    std::vector<hsize_t> dims{static_cast<hsize_t>(rows)};
-    dims.insert(dims.end(), d.row_dims.begin(), d.row_dims.end());
-    check(H5Dset_extent(d.id.get(), dims.data()), path_, "cannot resize " + d.name);
+  void sync(const std::string& what) {
+    if (::fdatasync(lock_.fd()) != 0)
+      throw InputError(path_ + ": cannot flush " + what + " to disk (" + std::strerror(errno) + ")");
   }
 
-  // Writes rows [first, first + n) of `d` from `data` (stored form) with one H5Dwrite.
-  void write_rows(RowDataset& d, int64_t first, int64_t n, const void* data) {
-    if (n <= 0) return;
-    set_extent(d, first + n);
-    std::vector<hsize_t> start(d.row_dims.size() + 1, 0), count{static_cast<hsize_t>(n)};
-    start[0] = static_cast<hsize_t>(first);
-    count.insert(count.end(), d.row_dims.begin(), d.row_dims.end());
-    h5::Handle fspace = h5::space_handle(check(H5Dget_space(d.id.get()), path_, "cannot write " + d.name));
-    check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
-          path_, "cannot select rows of " + d.name);
-    h5::Handle mspace =
-        h5::space_handle(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), path_,
-                               "cannot write " + d.name));
-    check(H5Dwrite(d.id.get(), d.type.get(), mspace.get(), fspace.get(), H5P_DEFAULT, data), path_,
-          "cannot write " + d.name);
-    d.written_rows = first + n;
-  }
-
-  // Hands n appended rows to `d`; compressed datasets only ever get whole chunks until finish().
-  void put_rows(RowDataset& d, int64_t n, const void* data) {
+  // Writes n appended rows of `r` (stored form) into their place and hashes them for the row checksums.
+  void put_rows(const RowRegion& r, int64_t n, const void* data) {
     const auto* bytes = static_cast<const uint8_t*>(data);
-    if (d.hash_index >= 0)
-      for (int64_t r = 0; r < n; ++r)
-        row_parts_[r * hashed_.size() + d.hash_index] = xxh64(bytes + r * d.row_bytes, d.row_bytes);
-    if (!d.hold_partial) {
-      write_rows(d, d.written_rows, n, bytes);
-      return;
-    }
-    const int64_t pending = static_cast<int64_t>(d.tail.size()) / d.row_bytes;
-    const int64_t total = d.written_rows + pending + n;
-    const int64_t boundary = total / d.chunk_rows * d.chunk_rows;
-    int64_t used = 0;
-    if (boundary > d.written_rows && pending > 0) {
-      // Complete the chunk the tail started, in one buffer so HDF5 sees it whole.
-      const int64_t chunk_end = std::min(boundary, (d.written_rows / d.chunk_rows + 1) * d.chunk_rows);
-      used = chunk_end - d.written_rows - pending;
-      d.tail.insert(d.tail.end(), bytes, bytes + used * d.row_bytes);
-      write_rows(d, d.written_rows, pending + used, d.tail.data());
-      d.tail.clear();
-    }
-    if (boundary > d.written_rows) {
-      const int64_t whole = boundary - d.written_rows;
-      write_rows(d, d.written_rows, whole, bytes + used * d.row_bytes);
-      used += whole;
-    }
-    d.tail.insert(d.tail.end(), bytes + used * d.row_bytes, bytes + n * d.row_bytes);
+    if (r.hash_index >= 0)
+      for (int64_t i = 0; i < n; ++i)
+        row_parts_[i * hashed_count_ + r.hash_index] = xxh64(bytes + i * r.row_bytes, r.row_bytes);
+    pwrite_all(lock_.fd(), bytes, n * r.row_bytes, r.offset + rows_ * r.row_bytes, path_, "rows of " + r.name);
   }
 
   // The caller's vector for label column c: indexed by column, or holding only the columns of that kind.
@@ -958,7 +898,6 @@ class Hdf5ActivationWriter final : public ActivationFileWriter {
                        const std::vector<const float*>& acts) {
     const std::string where =
         path_ + ": append of rows " + std::to_string(rows_) + ".." + std::to_string(rows_ + n);
-    std::vector<int32_t> max_id = max_class_id_;  // kept only if the whole batch is valid
     if (tokens == nullptr || lengths == nullptr)
       throw InputError(where + ": tokens and lengths are required");
     for (int64_t r = 0; r < n; ++r) {
@@ -985,7 +924,7 @@ class Hdf5ActivationWriter final : public ActivationFileWriter {
               throw InputError(where + ": label " + l.name + " of row " + std::to_string(rows_ + r) +
                                " position " + std::to_string(j) + " is " + std::to_string(id) +
                                (j >= lengths[r] ? " past the sequence's length (expected -1)" : ""));
-            max_id[c] = std::max(max_id[c], id);
+            if (id >= static_cast<int64_t>(l.classes.size())) throw_unnamed_class(where, l, id);
           }
         }
       } else {
@@ -998,110 +937,74 @@ class Hdf5ActivationWriter final : public ActivationFileWriter {
             if (!(v >= -1 && v <= std::numeric_limits<int32_t>::max()) || v != std::floor(v))
               throw InputError(where + ": label " + l.name + " of row " + std::to_string(rows_ + r) + " is " +
                                std::to_string(v) + ", not a class id");
-            max_id[c] = std::max(max_id[c], static_cast<int32_t>(v));
+            if (v >= static_cast<double>(l.classes.size())) throw_unnamed_class(where, l, v);
           }
         }
       }
     }
-    if (acts.size() != acts_.size())
+    if (acts.size() != f_.acts.size())
       throw InputError(where + ": " + std::to_string(acts.size()) + " activation arrays for " +
-                       std::to_string(acts_.size()) + " hooks");
+                       std::to_string(f_.acts.size()) + " hooks");
     for (size_t h = 0; h < acts.size(); ++h)
-      if (acts[h] == nullptr) throw InputError(where + ": no activations for " + acts_[h].name);
-    max_class_id_ = max_id;
+      if (acts[h] == nullptr) throw InputError(where + ": no activations for " + f_.acts[h].name);
   }
 
-  // Brings /label_classes up to the caller's lists, which may only grow.
-  void sync_classes(const std::vector<LabelColumn>& given) {
+  [[noreturn]] static void throw_unnamed_class(const std::string& where, const LabelColumn& l, double id) {
+    throw InputError(where + ": label column " + l.name + " has class id " + std::to_string(static_cast<int64_t>(id)) +
+                     " but the file was created with " + std::to_string(l.classes.size()) + " class names");
+  }
+
+  // The caller's class lists must be the ones the file was created with.
+  void check_classes(const std::vector<LabelColumn>& given) const {
     if (given.size() != labels_.size())
       throw InputError(path_ + ": commit with " + std::to_string(given.size()) +
                        " label columns, the file has " + std::to_string(labels_.size()));
     for (size_t c = 0; c < labels_.size(); ++c) {
-      LabelColumn& rec = labels_[c];
+      const LabelColumn& rec = labels_[c];
       const LabelColumn& now = given[c];
       if (now.name != rec.name || now.kind != rec.kind)
         throw InputError(path_ + ": label column " + std::to_string(c) + " is " + rec.name + " (" +
                          kind_name(rec.kind) + ") in the file but " + now.name + " (" + kind_name(now.kind) +
                          ") now");
-      if (!is_class_kind(rec.kind)) continue;
-      const size_t common = std::min(now.classes.size(), rec.classes.size());
-      for (size_t i = 0; i < common; ++i)
+      if (!is_class_kind(rec.kind) || now.classes == rec.classes) continue;
+      for (size_t i = 0; i < now.classes.size(); ++i) {
+        if (i >= rec.classes.size())
+          throw InputError(path_ + ": label column " + rec.name + " gained class '" + now.classes[i] +
+                           "' after the file was created with " + std::to_string(rec.classes.size()) +
+                           " classes (class lists are fixed when the file is created)");
         if (now.classes[i] != rec.classes[i])
           throw InputError(path_ + ": label column " + rec.name + " class " + std::to_string(i) + " is '" +
                            rec.classes[i] + "' in the file but '" + now.classes[i] + "' now");
-      if (now.classes.size() > rec.classes.size()) {
-        RowDataset& d = class_sets_[c];
-        const std::vector<char> packed = pack_class_names(now.classes, rec.classes.size(), path_, rec.name);
-        write_rows(d, static_cast<int64_t>(rec.classes.size()),
-                   static_cast<int64_t>(now.classes.size() - rec.classes.size()), packed.data());
-        rec.classes = now.classes;
       }
-      if (max_class_id_[c] >= static_cast<int32_t>(rec.classes.size()))
-        throw InputError(path_ + ": label column " + rec.name + " has class id " +
-                         std::to_string(max_class_id_[c]) + " but only " +
-                         std::to_string(rec.classes.size()) + " class names");
+      throw InputError(path_ + ": label column " + rec.name + " has " + std::to_string(now.classes.size()) +
+                       " classes now but " + std::to_string(rec.classes.size()) + " in the file");
     }
-  }
-
-  void commit_rows(const std::vector<LabelColumn>& labels) {
-    sync_classes(labels);
-    int64_t committed = rows_;
-    for (const RowDataset* d : all_rows()) committed = std::min(committed, d->written_rows);
-    // Everything the new count covers reaches the file first (rows, chunk indices, extents, class names) ...
-    check(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), path_, "cannot flush");
-    if (committed == committed_) return;
-    // ... and only then the count itself.
-    check(H5Dwrite(committed_ds_.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &committed), path_,
-          "cannot write /committed_rows");
-    check(H5Dflush(committed_ds_.get()), path_, "cannot flush /committed_rows");
-    committed_ = committed;
-  }
-
-  bool close_all(bool release_lock = true) {
-    bool ok = true;
-    for (RowDataset* d : all_rows()) {
-      ok = d->id.reset() && ok;
-      d->type.reset();
-    }
-    for (RowDataset& d : class_sets_) {
-      ok = d.id.reset() && ok;
-      d.type.reset();
-    }
-    ok = committed_ds_.reset() && ok;
-    ok = complete_ds_.reset() && ok;
-    ok = file_.reset() && ok;
-    if (release_lock) lock_.release();
-    return ok;
   }
 
   std::string path_;
   WriterLock lock_;
-  std::vector<LabelColumn> labels_;  // names, kinds, and the class lists written to the file so far
+  FileRegions f_;
+  std::vector<LabelColumn> labels_;  // names, kinds and the class lists stored in the file
   StoreDType dtype_;
   int64_t n_pos_;
-  h5::Handle file_;
-  RowDataset tokens_, lengths_;
-  std::vector<RowDataset> label_sets_;  // per label column
-  std::vector<RowDataset> class_sets_;  // per label column: /label_classes/<name> (empty for number columns)
-  std::vector<RowDataset> acts_;        // per hook, in the caller's order
-  h5::Handle committed_ds_, complete_ds_;
   int64_t committed_ = 0;
-  int64_t rows_ = 0;
-  std::vector<int32_t> max_class_id_;
+  int64_t rows_ = 0;  // rows written (>= committed_)
+  bool compress_ = false;
+  int64_t chunk_rows_ = 0;
+  size_t hashed_count_ = 0;
   std::vector<uint16_t> scratch16_;
   std::vector<int32_t> scratch_ids_;
-  RowDataset checksums_;                // /row_checksums
-  std::vector<RowDataset*> hashed_;     // the datasets a row checksum covers, by name
-  std::vector<uint64_t> row_parts_;     // per appended row: one hash per hashed_ dataset
+  std::vector<uint64_t> row_parts_;  // per appended row: one hash per hashed dataset
   std::vector<uint64_t> scratch_sums_;
   bool finished_ = false;
   bool broken_ = false;
 };
 
-// Builds the whole file (every object and attribute) at `side_path`, outside SWMR mode.
+// Builds the whole file (every object and attribute, every dataset at its final size of `rows` rows) at
+// `side_path`. /acts are compressed when `storage` says so (compress_in_place), everything else is raw.
 void build_file(const std::string& side_path, const std::string& shown, const ActivationFileInfo& info,
                 const std::vector<HookDatasetSpec>& hooks, const std::vector<LabelColumn>& labels,
-                const WriterOptions& options) {
+                const WriterOptions& options, int64_t rows, RowStorage storage) {
   h5::Handle fapl = latest_format_fapl(shown);
   h5::Handle file = h5::file_handle(
       check(H5Fcreate(side_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), shown, "cannot create"));
@@ -1126,10 +1029,10 @@ void build_file(const std::string& side_path, const std::string& shown, const Ac
   write_int_attr(f, "n_pos", info.n_pos, shown);
 
   const int64_t n_pos = info.n_pos;
-  create_row_dataset(f, "/tokens", H5T_STD_I32LE, {n_pos}, chunk_rows_for(4 * n_pos, kSmallChunkBytes), false,
-                     shown);
-  create_row_dataset(f, "/lengths", H5T_STD_I32LE, {}, chunk_rows_for(4, kSmallChunkBytes), false, shown);
-  create_row_dataset(f, "/row_checksums", H5T_STD_U64LE, {}, chunk_rows_for(8, kSmallChunkBytes), false, shown);
+  const RowStorage raw = RowStorage::Raw;
+  create_row_dataset(f, "/tokens", H5T_STD_I32LE, {n_pos}, rows, raw, 0, shown);
+  create_row_dataset(f, "/lengths", H5T_STD_I32LE, {}, rows, raw, 0, shown);
+  create_row_dataset(f, "/row_checksums", H5T_STD_U64LE, {}, rows, raw, 0, shown);
 
   h5::Handle label_group = create_group(f, "/labels", shown);
   h5::Handle classes_group = create_group(f, "/label_classes", shown);
@@ -1138,28 +1041,23 @@ void build_file(const std::string& side_path, const std::string& shown, const Ac
     h5::Handle ds;
     switch (l.kind) {
       case LabelColumn::Kind::SequenceNumber:
-        create_row_dataset(label_group.get(), l.name, H5T_IEEE_F64LE, {}, chunk_rows_for(8, kSmallChunkBytes),
-                           false, shown, &ds);
+        create_row_dataset(label_group.get(), l.name, H5T_IEEE_F64LE, {}, rows, raw, 0, shown, &ds);
         break;
       case LabelColumn::Kind::SequenceClass:
-        create_row_dataset(label_group.get(), l.name, H5T_STD_I32LE, {}, chunk_rows_for(4, kSmallChunkBytes),
-                           false, shown, &ds);
+        create_row_dataset(label_group.get(), l.name, H5T_STD_I32LE, {}, rows, raw, 0, shown, &ds);
         break;
       case LabelColumn::Kind::TokenClass:
-        create_row_dataset(label_group.get(), l.name, H5T_STD_I32LE, {n_pos},
-                           chunk_rows_for(4 * n_pos, kSmallChunkBytes), false, shown, &ds);
+        create_row_dataset(label_group.get(), l.name, H5T_STD_I32LE, {n_pos}, rows, raw, 0, shown, &ds);
         break;
     }
     write_string_attr(ds.get(), "kind", kind_name(l.kind), shown);
     if (!is_class_kind(l.kind)) continue;
     write_string_attr(ds.get(), "class_names", "/label_classes/" + l.name, shown);
     h5::Handle names;
-    create_row_dataset(classes_group.get(), l.name, name_type.get(), {}, kClassChunkRows, false, shown,
-                       &names);
+    const int64_t n_classes = static_cast<int64_t>(l.classes.size());
+    create_row_dataset(classes_group.get(), l.name, name_type.get(), {}, n_classes, raw, 0, shown, &names);
     if (l.classes.empty()) continue;
     const std::vector<char> packed = pack_class_names(l.classes, 0, shown, l.name);
-    const hsize_t n = l.classes.size();
-    check(H5Dset_extent(names.get(), &n), shown, "cannot resize /label_classes/" + l.name);
     check(H5Dwrite(names.get(), name_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()), shown,
           "cannot write /label_classes/" + l.name);
   }
@@ -1173,12 +1071,12 @@ void build_file(const std::string& side_path, const std::string& shown, const Ac
     const int64_t row_bytes = elem * product(h.row_shape);
     const int64_t chunk_rows =
         options.chunk_rows > 0 ? options.chunk_rows : chunk_rows_for(row_bytes, kActsChunkBytes);
-    if (chunk_rows * row_bytes >= (int64_t{1} << 32))
+    if (storage == RowStorage::Compressed && std::min(chunk_rows, rows) * row_bytes >= (int64_t{1} << 32))
       throw InputError(shown + ": chunks of " + std::to_string(chunk_rows) + " rows of " + h.hook +
                        " exceed HDF5's 4 GiB chunk limit");
     h5::Handle ds;
-    create_row_dataset(acts_group.get(), h.hook, store_type.get(), h.row_shape, chunk_rows, options.compress,
-                       shown, &ds);
+    create_row_dataset(acts_group.get(), h.hook, store_type.get(), h.row_shape, rows, storage, chunk_rows, shown,
+                       &ds);
     write_string_attr(ds.get(), "hook", h.hook, shown);
     write_int_attr(ds.get(), "layer", h.layer, shown);
     write_string_attr(ds.get(), "reduction", h.reduction, shown);
@@ -1226,14 +1124,27 @@ StoreDType stored_dtype(hid_t dataset, const std::string& name, const std::strin
 ActivationFileSummary summarize(hid_t file, const std::string& path, bool for_resume = false) {
   ActivationFileSummary s;
   s.format_version = read_int_attr(file, "format_version", path);
-  if (s.format_version != kFormatVersion) {
-    const std::string what = "format_version " + std::to_string(s.format_version) + " (this resid " +
-                             (for_resume ? "writes " : "reads ") + std::to_string(kFormatVersion) + ")";
+  const bool known = for_resume ? s.format_version == kFormatVersion
+                                 : s.format_version >= kOldestReadableFormat && s.format_version <= kFormatVersion;
+  if (!known) {
+    const std::string what =
+        "format_version " + std::to_string(s.format_version) + " (this resid " +
+        (for_resume ? "writes " + std::to_string(kFormatVersion)
+                    : "reads " + std::to_string(kOldestReadableFormat) + " to " + std::to_string(kFormatVersion)) +
+        ")";
     if (for_resume) throw InputError(path + ": cannot resume: " + what);
     throw FormatError(path, what);
   }
   s.committed_rows = read_scalar_int(file, "/committed_rows", path);
   s.complete = read_scalar_int(file, "/complete", path) != 0;
+  {
+    h5::Handle lengths = open_dataset(file, "/lengths", path);
+    const std::vector<hsize_t> dims = dataset_dims(lengths.get(), path, "/lengths");
+    s.rows = dims.empty() ? 0 : static_cast<int64_t>(dims[0]);
+  }
+  if (s.committed_rows < 0 || s.committed_rows > s.rows)
+    throw FormatError(path, "/committed_rows is " + std::to_string(s.committed_rows) + " but the datasets hold " +
+                                std::to_string(s.rows) + " rows");
   ActivationFileInfo& i = s.info;
   i.resid_version = read_string_attr(file, "resid_version", path);
   i.model_path = read_string_attr(file, "model_path", path);
@@ -1456,6 +1367,83 @@ void remove_stale_side_files(const fs::path& dir, const std::string& prefix) {
   }
 }
 
+// Copies rows [0, rows) of dataset `name` from `src` to `dst`, 64 MiB at a time, as stored.
+void copy_dataset_rows(hid_t src, hid_t dst, const std::string& name, int64_t rows, const std::string& path) {
+  h5::Handle in = open_dataset(src, name, path);
+  h5::Handle out = open_dataset(dst, name, path);
+  const std::vector<hsize_t> dims = dataset_dims(in.get(), path, name);
+  h5::Handle type = h5::type_handle(check(H5Dget_type(in.get()), path, "cannot read the type of " + name));
+  int64_t row_bytes = static_cast<int64_t>(H5Tget_size(type.get()));
+  for (size_t k = 1; k < dims.size(); ++k) row_bytes *= static_cast<int64_t>(dims[k]);
+  const int64_t block = std::max<int64_t>(1, (int64_t{64} << 20) / std::max<int64_t>(1, row_bytes));
+  std::vector<uint8_t> buffer;
+  for (int64_t first = 0; first < rows; first += block) {
+    const int64_t n = std::min(block, rows - first);
+    std::vector<hsize_t> start(dims.size(), 0), count = dims;
+    start[0] = static_cast<hsize_t>(first);
+    count[0] = static_cast<hsize_t>(n);
+    buffer.resize(static_cast<size_t>(n * row_bytes));
+    h5::Handle mspace = h5::space_handle(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
+                                               path, "cannot copy " + name));
+    for (hid_t ds : {in.get(), out.get()}) {
+      h5::Handle fspace = h5::space_handle(check(H5Dget_space(ds), path, "cannot copy " + name));
+      check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), path,
+            "cannot select rows of " + name);
+      if (ds == in.get())
+        check(H5Dread(ds, type.get(), mspace.get(), fspace.get(), H5P_DEFAULT, buffer.data()), path,
+              "cannot read " + name);
+      else
+        check(H5Dwrite(ds, type.get(), mspace.get(), fspace.get(), H5P_DEFAULT, buffer.data()), path,
+              "cannot write " + name);
+    }
+  }
+}
+
+// Rewrites the finished file at `path` (all rows committed) with compressed /acts: built beside it, marked
+// complete, synced, and renamed over it. A crash before the rename leaves the uncompressed file, whose rows are
+// all committed, so --resume only has this step to redo.
+void compress_in_place(const std::string& path, int64_t chunk_rows) {
+  ActivationFileSummary s;
+  {
+    h5::Handle file = open_for_read(path);
+    s = summarize(file.get(), path);
+  }
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  SideFile side((dir / (fs::path(path).filename().string() + ".creating-" + std::to_string(::getpid()))).string());
+  WriterLock side_lock = WriterLock::acquire(side.path(), path, O_CREAT | O_TRUNC);
+  WriterOptions options;
+  options.dtype = s.dtype;
+  options.chunk_rows = chunk_rows;
+  build_file(side.path(), path, s.info, s.hook_specs, s.labels, options, s.rows, RowStorage::Compressed);
+  {
+    h5::Handle src = open_for_read(path);
+    h5::Handle fapl = latest_format_fapl(path);
+    h5::Handle dst = h5::file_handle(
+        check(H5Fopen(side.path().c_str(), H5F_ACC_RDWR, fapl.get()), path, "cannot open the compressed copy"));
+    std::vector<std::string> names{"/tokens", "/lengths", "/row_checksums"};
+    for (const auto& l : s.labels) names.push_back("/labels/" + l.name);
+    for (const auto& h : s.hooks) names.push_back("/acts/" + h);
+    for (const std::string& name : names) copy_dataset_rows(src.get(), dst.get(), name, s.rows, path);
+    const int64_t rows = s.rows;
+    const int8_t one = 1;
+    h5::Handle committed = open_dataset(dst.get(), "/committed_rows", path);
+    check(H5Dwrite(committed.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &rows), path,
+          "cannot write /committed_rows");
+    h5::Handle complete = open_dataset(dst.get(), "/complete", path);
+    check(H5Dwrite(complete.get(), H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, &one), path,
+          "cannot write /complete");
+    committed.reset();
+    complete.reset();
+    if (!dst.reset()) check(-1, path, "cannot close the compressed copy");
+  }
+  if (::fsync(side_lock.fd()) != 0)
+    throw InputError(path + ": cannot flush the compressed copy (" + std::strerror(errno) + ")");
+  if (::rename(side.path().c_str(), path.c_str()) != 0)
+    throw InputError(path + ": cannot move the compressed copy into place (" + std::strerror(errno) + ")");
+  side.keep();
+}
+
 }  // namespace
 
 // ---- public entry points ----------------------------------------------------------------------------------
@@ -1467,6 +1455,8 @@ std::unique_ptr<ActivationFileWriter> ActivationFileWriter::create(const std::st
                                                                    const WriterOptions& options) {
   h5::Call call;
   validate_layout(path, info, hooks, labels);
+  if (options.rows < 0)
+    throw InputError(path + ": the number of rows must be known when the file is created (WriterOptions::rows)");
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) throw InputError(path + " is a directory");
@@ -1483,15 +1473,22 @@ std::unique_ptr<ActivationFileWriter> ActivationFileWriter::create(const std::st
 
   // Built beside the target (same filesystem, so the rename is atomic), then placed. The side file is locked
   // from its first instant: the lock tells other runs it is not stale, and it becomes the writer lock of the
-  // placed file (a rename keeps the inode).
+  // placed file (a rename keeps the inode), whose descriptor the writer writes through.
   SideFile side((dir / (side_prefix + std::to_string(::getpid()))).string());
   WriterLock lock = WriterLock::acquire(side.path(), path, O_CREAT | O_TRUNC);
-  build_file(side.path(), path, info, hooks, labels, options);
+  build_file(side.path(), path, info, hooks, labels, options, options.rows, RowStorage::Raw);
+  FileRegions regions;
+  {
+    h5::Handle file = open_for_read(side.path());
+    regions = file_regions(file.get(), options.rows, hooks, labels, path);
+  }
+  // The metadata reaches the disk before any row can be committed against it.
+  if (::fsync(lock.fd()) != 0)
+    throw InputError(path + ": cannot flush the new file (" + std::strerror(errno) + ")");
   place_file(side.path(), path, dir, options);
   side.keep();
-
-  return std::make_unique<Hdf5ActivationWriter>(path, std::move(lock), hooks, labels, options.dtype,
-                                                info.n_pos);
+  return std::make_unique<ActivationRowWriter>(path, std::move(lock), std::move(regions), labels, options.dtype,
+                                               info.n_pos, 0, options);
 }
 
 std::unique_ptr<ActivationFileWriter> ActivationFileWriter::resume(const std::string& path,
@@ -1505,22 +1502,28 @@ std::unique_ptr<ActivationFileWriter> ActivationFileWriter::resume(const std::st
   if (!fs::exists(path, ec)) throw InputError(path + " does not exist (nothing to resume)");
   require_regular_file(path);
   WriterLock lock = WriterLock::acquire(path, path);
-  // Check everything with a read-only open first, so a file that is not ours is never modified.
+  // Everything is checked through a read-only open first, so a file that is not ours is never modified.
   ActivationFileSummary summary;
+  FileRegions regions;
   {
     h5::Handle file = open_for_read(path);
     summary = summarize(file.get(), path, true);
+    check_resumable(path, summary, info, hooks, labels, options);
+    if (options.rows >= 0 && options.rows != summary.rows)
+      throw InputError(path + ": cannot resume: the file was created for " + std::to_string(summary.rows) +
+                       " rows, this run gives " + std::to_string(options.rows) +
+                       " (the dataset or --max-rows changed)");
+    // Labels in the caller's order; the file's class lists must be the caller's (checked at every commit).
+    std::vector<LabelColumn> file_labels;
+    for (const auto& l : labels)
+      file_labels.push_back(*std::find_if(summary.labels.begin(), summary.labels.end(),
+                                          [&](const LabelColumn& x) { return x.name == l.name; }));
+    regions = file_regions(file.get(), summary.rows, hooks, file_labels, path);
+    summary.labels = file_labels;
   }
-  check_resumable(path, summary, info, hooks, labels, options);
-
-  // Labels in the file's order with the file's class lists; the caller's lists are checked against them at
-  // commit.
-  std::vector<LabelColumn> file_labels = summary.labels;
-  auto writer = std::make_unique<Hdf5ActivationWriter>(path, std::move(lock), hooks, file_labels,
-                                                       summary.dtype, summary.info.n_pos);
-  writer->verify_committed();
-  writer->truncate_to_committed();
-  return writer;
+  verify_committed(lock.fd(), regions, summary.committed_rows, path);
+  return std::make_unique<ActivationRowWriter>(path, std::move(lock), std::move(regions), summary.labels,
+                                               summary.dtype, summary.info.n_pos, summary.committed_rows, options);
 }
 
 ActivationFileSummary read_activation_summary(const std::string& path) {

@@ -1,7 +1,8 @@
 // resid's activation file: an HDF5 file any h5py/numpy user can open (format documented in
-// docs/activation-file-format.md). Written row by row while a capture streams, crash-safe: the file is opened
-// in HDF5's SWMR mode so it stays readable if the writer dies, and /committed_rows is written only after the
-// rows it counts have been flushed. Readers must use the first committed_rows rows of every dataset.
+// docs/activation-file-format.md). Crash-safe by construction: every HDF5 object is created, at its final size,
+// before the file appears at its path, and HDF5 never touches the file again while a capture runs. Rows are
+// written straight into their preallocated places, and /committed_rows (8 bytes) only after the rows it counts.
+// Readers use the first committed_rows rows of every dataset.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -42,8 +43,13 @@ struct HookDatasetSpec {
 
 struct WriterOptions {
   StoreDType dtype = StoreDType::F32;
-  bool compress = false;   // shuffle + deflate(1) on the /acts datasets (tokens and labels stay uncompressed)
-  int64_t chunk_rows = 0;  // rows per /acts chunk; 0 = choose (about 1 MiB per chunk)
+  // Store the finished file's /acts with shuffle + deflate(1): finish() rewrites the file compressed beside
+  // itself and renames it into place. Partial files are never compressed (rows are written in place).
+  bool compress = false;
+  int64_t chunk_rows = 0;  // rows per /acts chunk of a compressed file; 0 = choose (about 1 MiB per chunk)
+  // The rows the file will hold (required by create(); checked by resume() when >= 0). Every dataset is
+  // allocated at this size when the file is created, so nothing in HDF5's metadata changes afterwards.
+  int64_t rows = -1;
   // Replace an existing file: only a regular file holding a resid activation file, or with force_any any
   // regular file; never a symlink, device, FIFO, directory, one of `inputs`, or a file being written.
   bool force = false;
@@ -53,20 +59,19 @@ struct WriterOptions {
 
 class ActivationFileWriter {
  public:
-  // Creates `path` (InputError if it exists and !force, or is not writable). `labels` fixes the label
-  // datasets. The file is built beside `path` and renamed into place, then reopened in SWMR-write mode:
-  // `path` is never a half-built file, and a killed writer leaves a readable file whose first committed_rows
-  // rows are intact.
+  // Creates `path` for options.rows rows (InputError if it exists and !force, or is not writable). `labels`
+  // fixes the label datasets and their complete class lists. The file is built beside `path` and renamed into
+  // place: `path` is never a half-built file, and a killed writer leaves a file (readable by plain h5py) whose
+  // first committed_rows rows are intact.
   static std::unique_ptr<ActivationFileWriter> create(const std::string& path, const ActivationFileInfo& info,
                                                       const std::vector<HookDatasetSpec>& hooks,
                                                       const std::vector<LabelColumn>& labels,
                                                       const WriterOptions& options);
   // Reopens a partial file for --resume: checks that the fingerprints, hooks and options match `info`/`hooks`
   // (InputError saying which differs), that every committed row is in the file and matches its checksum
-  // (FormatError for a damaged or truncated file), drops rows past /committed_rows, and returns a writer that
-  // appends after them. Works on files whose writer was killed (clears HDF5's "open for writing" flag); InputError if
-  // another process is writing the file or it is already complete. The file keeps its own chunking and
-  // compression.
+  // (FormatError for a damaged or truncated file), and returns a writer that appends after them (rows past
+  // /committed_rows are overwritten). Works on files whose writer was killed; InputError if another process is
+  // writing the file, it is already complete, or options.rows (when >= 0) differs from the file's row count.
   static std::unique_ptr<ActivationFileWriter> resume(const std::string& path, const ActivationFileInfo& info,
                                                       const std::vector<HookDatasetSpec>& hooks,
                                                       const std::vector<LabelColumn>& labels,
@@ -80,34 +85,33 @@ class ActivationFileWriter {
 
   virtual int64_t committed_rows() const = 0;
 
-  // Appends `n` rows. tokens: [n, n_pos] (padded with -1 past each length), lengths: [n];
+  // Appends `n` rows (InputError past the file's row count). tokens: [n, n_pos] (padded with -1 past each length), lengths: [n];
   // labels: indexed by label column (the order given to create/resume), entries of the other kind may be
   // empty (a vector holding only the columns of that kind, in order, is accepted too): sequence columns [n]
   // values (SequenceClass: the class id, -1 for none), token columns [n, n_pos] class ids (-1 past length);
   // acts: per hook spec (same order as given), [n, row_shape...] float32, converted to the stored dtype.
-  // One H5Dwrite per dataset. InputError for wrong sizes, lengths outside [0, n_pos] or ids out of place.
+  // One write per dataset. InputError for wrong sizes, lengths outside [0, n_pos], ids out of place or without
+  // a class name.
   virtual void append(int64_t n, const int32_t* tokens, const int32_t* lengths,
                       const std::vector<std::vector<double>>& sequence_labels,
                       const std::vector<std::vector<int32_t>>& token_labels,
                       const std::vector<const float*>& acts) = 0;
-  // Flushes appended rows, then advances /committed_rows. Class-name lists of label columns are updated too
-  // (/label_classes/<name>; a list may only grow: InputError if a known class changed name or an appended
-  // id has no name). With options.compress, compressed chunks are written only once they are full (rewriting
-  // a partial compressed chunk under SWMR leaks its old copy), so commit() advances /committed_rows to the
-  // last whole chunk of every /acts dataset; the rows after it stay in memory until their chunk fills or
-  // finish(). Uncompressed files commit every appended row.
+  // Makes the appended rows durable (fdatasync), then advances /committed_rows. `labels` must carry exactly the
+  // class lists the file was created with (InputError naming the column when a class was added or renamed).
   virtual void commit(const std::vector<LabelColumn>& labels) = 0;
-  // Writes every remaining row, commits, sets /complete = 1 and closes the file.
+  // Commits, checks that all options.rows rows were written (InputError otherwise), sets /complete = 1
+  // (compressing first when asked) and closes the file.
   virtual void finish(const std::vector<LabelColumn>& labels) = 0;
   // Rows given to append() so far (>= committed_rows()).
   virtual int64_t appended_rows() const = 0;
 };
 
-// Reading back (tests, resume, probes). Partial files (complete = false) are opened in SWMR-read mode, so
-// files whose writer died, or is still running, can be read; only committed rows are returned.
+// Reading back (tests, resume, probes). Files whose writer died or is still running read like any other;
+// only committed rows are returned.
 struct ActivationFileSummary {
   int64_t format_version = 0;
   int64_t committed_rows = 0;
+  int64_t rows = 0;  // rows the file was created for (every per-row dataset's length)
   bool complete = false;
   std::vector<std::string> hooks;           // capture order
   std::vector<HookDatasetSpec> hook_specs;  // same order as hooks

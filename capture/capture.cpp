@@ -144,6 +144,32 @@ class HookRecorder {
   HookDatasetSpec spec_;
 };
 
+// Row i of the file is example i of the dataset: an example that cannot become a row is an error, never
+// skipped.
+void check_example(const Example& ex, int n_pos, const std::string& where) {
+  if (ex.tokens.empty())
+    throw InputError(where + ": example at line " + std::to_string(ex.source_line) +
+                     " has no tokens (an empty text without BOS); every example must give a row");
+  if (static_cast<int>(ex.tokens.size()) > n_pos)
+    throw InputError(where + ": example at line " + std::to_string(ex.source_line) + " has " +
+                     std::to_string(ex.tokens.size()) + " tokens, more than the " + std::to_string(n_pos) +
+                     " positions per row (--max-tokens / the model's n_ctx)");
+}
+
+// The rows this run will write: a first pass over the dataset (tokenising only), which also finds every bad
+// example and every class name before the file is created. The file is allocated at this size.
+int64_t count_rows(Dataset& dataset, int n_pos, int64_t max_rows, const std::string& where) {
+  dataset.rewind();
+  int64_t rows = 0;
+  Example ex;
+  while ((max_rows <= 0 || rows < max_rows) && dataset.next(ex)) {
+    check_example(ex, n_pos, where);
+    ++rows;
+  }
+  dataset.rewind();
+  return rows;
+}
+
 // Reads up to `size` examples into a batch; returns false when the dataset is exhausted and nothing was read.
 // `where` names the dataset file in errors.
 bool read_batch(Dataset& dataset, int size, int n_pos, const std::string& where, Batch& batch) {
@@ -157,14 +183,7 @@ bool read_batch(Dataset& dataset, int size, int n_pos, const std::string& where,
   for (auto& column : batch.token_labels) column.clear();
   Example ex;
   while (batch.n < size && dataset.next(ex)) {
-    // Row i of the file is example i of the dataset: an example without tokens cannot be skipped silently.
-    if (ex.tokens.empty())
-      throw InputError(where + ": example at line " + std::to_string(ex.source_line) +
-                       " has no tokens (an empty text without BOS); every example must give a row");
-    if (static_cast<int>(ex.tokens.size()) > n_pos)
-      throw InputError(where + ": example at line " + std::to_string(ex.source_line) + " has " +
-                       std::to_string(ex.tokens.size()) + " tokens, more than the " + std::to_string(n_pos) +
-                       " positions per row (--max-tokens / the model's n_ctx)");
+    check_example(ex, n_pos, where);
     batch.ids.push_back(ex.tokens);
     const size_t n_cols = dataset.labels().size();
     batch.sequence_labels.resize(n_cols);
@@ -236,7 +255,8 @@ class BackgroundWriter {
 // max_rows is reached or a stop is requested. Sets *dataset_failed when reading the dataset threw.
 CaptureResult stream(const Transformer& model, Dataset& dataset, ActivationFileWriter& writer,
                      const std::vector<HookPointId>& points, const std::vector<HookRecorder>& recorders,
-                     int n_pos, const std::string& where, const CaptureOptions& options, bool* dataset_failed) {
+                     int n_pos, int64_t total_rows, const std::string& where, const CaptureOptions& options,
+                     bool* dataset_failed) {
   CaptureResult result;
   result.rows = writer.committed_rows();
   *dataset_failed = true;
@@ -253,8 +273,8 @@ CaptureResult stream(const Transformer& model, Dataset& dataset, ActivationFileW
   BackgroundWriter background(writer);  // the previous batch's write overlaps this batch's forward
   bool exhausted = false;
   while (!(options.stop && options.stop->load())) {
-    const int64_t want = options.max_rows > 0 ? std::min<int64_t>(options.batch_size, options.max_rows - result.rows)
-                                              : options.batch_size;
+    // The first pass counted the rows (count_rows); the file holds exactly that many.
+    const int64_t want = std::min<int64_t>(options.batch_size, total_rows - result.rows);
     if (want <= 0) break;
     Batch& batch = background.next_buffer();
     *dataset_failed = true;
@@ -282,7 +302,10 @@ CaptureResult stream(const Transformer& model, Dataset& dataset, ActivationFileW
     if (options.on_progress) options.on_progress(result.rows, result.new_tokens);
   }
   background.wait();
-  if (exhausted || (options.max_rows > 0 && result.rows >= options.max_rows)) {
+  if (exhausted && result.rows < total_rows)
+    throw InputError(where + ": gave " + std::to_string(result.rows) + " examples this time but " +
+                     std::to_string(total_rows) + " when counted (the file changed while it was read)");
+  if (result.rows == total_rows) {
     writer.finish(dataset.labels());
     result.complete = true;
   }
@@ -314,14 +337,16 @@ CaptureResult capture_activations(const LoadedModel& m, Dataset& dataset, const 
   info.positions = options.positions.describe();
   info.model_config_json = c.to_json().dump();
 
-  auto writer = options.resume
-                    ? ActivationFileWriter::resume(out_path, info, specs, dataset.labels(), options.writer)
-                    : ActivationFileWriter::create(out_path, info, specs, dataset.labels(), options.writer);
   const std::string& where = info.dataset_path;
+  WriterOptions writer_options = options.writer;
+  writer_options.rows = count_rows(dataset, n_pos, options.max_rows, where);
+  auto writer = options.resume
+                    ? ActivationFileWriter::resume(out_path, info, specs, dataset.labels(), writer_options)
+                    : ActivationFileWriter::create(out_path, info, specs, dataset.labels(), writer_options);
   bool dataset_failed = false;  // the error came from reading the dataset
   try {
-    CaptureResult result = stream(model, dataset, *writer, points, recorders, n_pos, where, options,
-                                  &dataset_failed);
+    CaptureResult result = stream(model, dataset, *writer, points, recorders, n_pos, writer_options.rows, where,
+                                  options, &dataset_failed);
     return result;
   } catch (...) {
     // A file this run created is removed when it can never be continued: nothing was committed, or the

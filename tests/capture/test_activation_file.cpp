@@ -155,6 +155,19 @@ Rows make_rows(const Layout& layout, std::vector<LabelColumn>& labels, int64_t f
   return b;
 }
 
+// The label columns with every class rows [0, rows) use, in first-seen order: what a capture's first pass over
+// its dataset gives the writer.
+std::vector<LabelColumn> full_labels(const Layout& layout, int64_t rows) {
+  std::vector<LabelColumn> labels = layout.labels;
+  make_rows(layout, labels, 0, rows, false);
+  return labels;
+}
+
+WriterOptions with_rows(WriterOptions options, int64_t rows) {
+  options.rows = rows;
+  return options;
+}
+
 // Writes rows [first, end) in batches cycling through `sizes`, committing after each batch.
 void write_range(ActivationFileWriter& w, const Layout& layout, std::vector<LabelColumn>& labels,
                  int64_t first, int64_t end, const std::vector<int64_t>& sizes, bool specials) {
@@ -171,8 +184,8 @@ void write_range(ActivationFileWriter& w, const Layout& layout, std::vector<Labe
 // Writes a whole file without interruption.
 void write_file(const std::string& path, const Layout& layout, const WriterOptions& options, int64_t rows,
                 const std::vector<int64_t>& sizes, bool specials) {
-  std::vector<LabelColumn> labels = layout.labels;
-  auto w = ActivationFileWriter::create(path, layout.info, layout.hooks, labels, options);
+  std::vector<LabelColumn> labels = full_labels(layout, rows);
+  auto w = ActivationFileWriter::create(path, layout.info, layout.hooks, labels, with_rows(options, rows));
   write_range(*w, layout, labels, 0, rows, sizes, specials);
   w->finish(labels);
 }
@@ -308,7 +321,8 @@ TEST_P(RoundTrip, WritesAndReadsBack) {
   options.dtype = c.dtype;
   options.compress = c.compress;
   options.chunk_rows = c.chunk_rows;
-  std::vector<LabelColumn> labels = layout.labels;
+  options.rows = 13;
+  std::vector<LabelColumn> labels = full_labels(layout, 13);
   auto w = ActivationFileWriter::create(path, layout.info, layout.hooks, labels, options);
   EXPECT_EQ(w->committed_rows(), 0);
   EXPECT_EQ(read_activation_summary(path).committed_rows, 0);
@@ -321,18 +335,20 @@ TEST_P(RoundTrip, WritesAndReadsBack) {
     rows += n;
     EXPECT_EQ(w->appended_rows(), rows);
     w->commit(labels);
-    // Compressed chunks are committed whole; everything else at once.
-    const int64_t expected = c.compress ? (c.chunk_rows > 0 ? rows / c.chunk_rows * c.chunk_rows : 0) : rows;
-    EXPECT_EQ(w->committed_rows(), expected);
-    EXPECT_EQ(read_activation_summary(path).committed_rows,
-              expected);  // a reader sees it while the writer runs
-    expect_rows(path, layout, c.dtype, expected, true);
+    // Every commit commits every appended row (a file is compressed only once finished).
+    EXPECT_EQ(w->committed_rows(), rows);
+    const ActivationFileSummary partial = read_activation_summary(path);  // a reader, while the writer runs
+    EXPECT_EQ(partial.committed_rows, rows);
+    EXPECT_EQ(partial.rows, 13);
+    EXPECT_FALSE(partial.compressed);
+    expect_rows(path, layout, c.dtype, rows, true);
   }
   w->finish(labels);
   EXPECT_THROW(w->commit(labels), InputError);
 
   const ActivationFileSummary s = read_activation_summary(path);
-  EXPECT_EQ(s.format_version, 1);
+  EXPECT_EQ(s.format_version, 2);
+  EXPECT_EQ(s.rows, 13);
   EXPECT_EQ(s.committed_rows, 13);
   EXPECT_TRUE(s.complete);
   EXPECT_EQ(s.dtype, c.dtype);
@@ -372,7 +388,7 @@ INSTANTIATE_TEST_SUITE_P(
                       StorageCase{StoreDType::BF16, true, 3}),
     param_name);
 
-TEST(ActivationFile, LabelsOfEachKindWithGrowingClassLists) {
+TEST(ActivationFile, LabelsOfEachKindWithTheirClassLists) {
   testing::TempDir dir;
   const std::string path = dir.file("labels.h5");
   const Layout layout = make_layout();
@@ -380,7 +396,7 @@ TEST(ActivationFile, LabelsOfEachKindWithGrowingClassLists) {
 
   std::vector<LabelColumn> expected = layout.labels;
   make_rows(layout, expected, 0, 40, false);
-  ASSERT_GE(expected[1].classes.size(), 4u);  // the lists really grew while the file was written
+  ASSERT_GE(expected[1].classes.size(), 4u);  // the rows use several classes of each column
   ASSERT_GE(expected[2].classes.size(), 5u);
   const ActivationFileSummary s = read_activation_summary(path);
   ASSERT_EQ(s.labels.size(), 3u);
@@ -410,32 +426,71 @@ TEST(ActivationFile, LabelsOfEachKindWithGrowingClassLists) {
   expect_rows(path, layout, StoreDType::F32, 40, false);
 }
 
-TEST(ActivationFile, CommitChecksClassLists) {
+TEST(ActivationFile, ClassListsAreFixedWhenTheFileIsCreated) {
   testing::TempDir dir;
   const Layout layout = make_layout();
-  std::vector<LabelColumn> labels = layout.labels;
-  auto w = ActivationFileWriter::create(dir.file("a.h5"), layout.info, layout.hooks, labels, WriterOptions{});
+  std::vector<LabelColumn> labels = full_labels(layout, 10);
+  {
+    // Ids without names: the file was created with empty class lists.
+    auto w = ActivationFileWriter::create(dir.file("a.h5"), layout.info, layout.hooks, layout.labels,
+                                          with_rows({}, 10));
+    const Rows b = make_rows(layout, labels, 0, 10, false);
+    EXPECT_NE(input_error_of([&] {
+                w->append(10, b.tokens.data(), b.lengths.data(), b.sequence, b.token, b.act_ptrs());
+              }).find("class names"),
+              std::string::npos);
+    w->discard();
+  }
+  auto w = ActivationFileWriter::create(dir.file("a.h5"), layout.info, layout.hooks, labels, with_rows({}, 10));
   const Rows b = make_rows(layout, labels, 0, 10, false);
   w->append(10, b.tokens.data(), b.lengths.data(), b.sequence, b.token, b.act_ptrs());
-  // Ids without names.
-  EXPECT_NE(input_error_of([&] { w->commit(layout.labels); }).find("class names"), std::string::npos);
+  // A known class renamed, a class added, a class missing: the lists must be the file's.
+  std::vector<LabelColumn> changed = labels;
+  changed[1].classes[0] = "renamed";
+  EXPECT_NE(input_error_of([&] { w->commit(changed); }).find("renamed"), std::string::npos);
+  changed = labels;
+  changed[2].classes.push_back("NEW");
+  EXPECT_NE(input_error_of([&] { w->commit(changed); }).find("gained class 'NEW'"), std::string::npos);
+  changed = labels;
+  changed[1].classes.pop_back();
+  EXPECT_NE(input_error_of([&] { w->commit(changed); }).find("sentiment"), std::string::npos);
+  EXPECT_EQ(read_activation_summary(dir.file("a.h5")).committed_rows, 0);  // nothing committed by those
   w->commit(labels);
-  // A known class renamed.
-  std::vector<LabelColumn> renamed = labels;
-  renamed[1].classes[0] = "renamed";
-  EXPECT_NE(input_error_of([&] { w->commit(renamed); }).find("renamed"), std::string::npos);
-  // Shorter lists are fine (a resumed run that has not replayed its dataset yet).
-  w->commit(layout.labels);
   w->finish(labels);
   EXPECT_EQ(read_activation_summary(dir.file("a.h5")).labels[1].classes, labels[1].classes);
+}
+
+TEST(ActivationFile, RowCountIsFixedWhenTheFileIsCreated) {
+  testing::TempDir dir;
+  const Layout layout = make_layout();
+  std::vector<LabelColumn> labels = full_labels(layout, 8);
+  EXPECT_NE(input_error_of([&] {
+              ActivationFileWriter::create(dir.file("a.h5"), layout.info, layout.hooks, labels, WriterOptions{});
+            }).find("number of rows"),
+            std::string::npos);
+  auto w = ActivationFileWriter::create(dir.file("a.h5"), layout.info, layout.hooks, labels, with_rows({}, 5));
+  const Rows b = make_rows(layout, labels, 0, 8, false);
+  EXPECT_NE(input_error_of([&] {
+              w->append(8, b.tokens.data(), b.lengths.data(), b.sequence, b.token, b.act_ptrs());
+            }).find("past the 5 rows"),
+            std::string::npos);
+  const Rows four = make_rows(layout, labels, 0, 4, false);
+  w->append(4, four.tokens.data(), four.lengths.data(), four.sequence, four.token, four.act_ptrs());
+  EXPECT_NE(input_error_of([&] { w->finish(labels); }).find("finished after 4 of the 5 rows"), std::string::npos);
+  EXPECT_FALSE(read_activation_summary(dir.file("a.h5")).complete);
+  // Every dataset is allocated at its final size when the file is created; committed_rows says how many
+  // rows are valid.
+  std::vector<int64_t> shape;
+  read_stored_dataset(dir.file("a.h5"), "/acts/blocks.0.hook_resid_post", &shape);
+  EXPECT_EQ(shape[0], 5);
 }
 
 TEST(ActivationFile, AppendRejectsMalformedRows) {
   testing::TempDir dir;
   const std::string path = dir.file("a.h5");
   const Layout layout = make_layout();
-  std::vector<LabelColumn> labels = layout.labels;
-  auto w = ActivationFileWriter::create(path, layout.info, layout.hooks, labels, WriterOptions{});
+  std::vector<LabelColumn> labels = full_labels(layout, 4);
+  auto w = ActivationFileWriter::create(path, layout.info, layout.hooks, labels, with_rows({}, 4));
   Rows b = make_rows(layout, labels, 0, 4, false);
   auto append = [&](const Rows& r) {
     w->append(r.n, r.tokens.data(), r.lengths.data(), r.sequence, r.token, r.act_ptrs());
@@ -483,7 +538,7 @@ TEST(ActivationFile, RefusesToOverwriteWithoutForce) {
   const Layout layout = make_layout();
   write_file(path, layout, WriterOptions{}, 9, {4}, false);
   EXPECT_EQ(input_error_of([&] {
-              ActivationFileWriter::create(path, layout.info, layout.hooks, layout.labels, WriterOptions{});
+              ActivationFileWriter::create(path, layout.info, layout.hooks, layout.labels, with_rows({}, 9));
             }),
             path + " exists (use --force to overwrite)");
   EXPECT_EQ(read_activation_summary(path).committed_rows, 9);  // untouched
@@ -491,6 +546,7 @@ TEST(ActivationFile, RefusesToOverwriteWithoutForce) {
   WriterOptions force;
   force.force = true;
   force.dtype = StoreDType::F16;
+  force.rows = 9;
   auto w = ActivationFileWriter::create(path, layout.info, layout.hooks, layout.labels, force);
   // Not even --force replaces a file that a writer still has open.
   EXPECT_EQ(input_error_of(
@@ -512,7 +568,7 @@ TEST(ActivationFile, UnwritablePathsAreInputErrors) {
   const Layout layout = make_layout();
   auto create_error = [&](const std::string& path) {
     return input_error_of([&] {
-      ActivationFileWriter::create(path, layout.info, layout.hooks, layout.labels, WriterOptions{});
+      ActivationFileWriter::create(path, layout.info, layout.hooks, layout.labels, with_rows({}, 1));
     });
   };
   const std::string missing_dir = dir.file("no/such/dir/acts.h5");
@@ -557,23 +613,27 @@ TEST_P(Resume, EqualsAnUninterruptedRun) {
   const std::string reference = dir.file("reference.h5"), resumed = dir.file("resumed.h5");
   write_file(reference, layout, options, total, {4, 7, 2}, true);
 
+  options.rows = total;
+  std::vector<LabelColumn> labels = full_labels(layout, total);
   {
     // A run that commits 30 rows, appends more without committing, then stops.
-    std::vector<LabelColumn> labels = layout.labels;
     auto w = ActivationFileWriter::create(resumed, layout.info, layout.hooks, labels, options);
     write_range(*w, layout, labels, 0, 30, {6, 3}, true);
     const Rows extra = make_rows(layout, labels, 30, 9, true);
     w->append(9, extra.tokens.data(), extra.lengths.data(), extra.sequence, extra.token, extra.act_ptrs());
   }
   const int64_t committed = read_activation_summary(resumed).committed_rows;
-  EXPECT_EQ(committed, c.compress ? 30 / c.chunk_rows * c.chunk_rows : 30);
+  EXPECT_EQ(committed, 30);
+  EXPECT_FALSE(read_activation_summary(resumed).compressed);  // compressed only once finished
 
-  // The resumed run gets the dataset's labels as they are before it skips the committed rows (few classes).
-  std::vector<LabelColumn> labels = layout.labels;
+  // A different row count is refused before anything is written.
+  EXPECT_NE(input_error_of([&] {
+              ActivationFileWriter::resume(resumed, layout.info, layout.hooks, labels, with_rows(options, total + 1));
+            }).find("created for 57 rows"),
+            std::string::npos);
   auto w = ActivationFileWriter::resume(resumed, layout.info, layout.hooks, labels, options);
   EXPECT_EQ(w->committed_rows(), committed);
   EXPECT_EQ(w->appended_rows(), committed);
-  make_rows(layout, labels, 0, committed, true);  // skipping the committed rows grows the lists again
   write_range(*w, layout, labels, committed, total, {5, 8}, true);
   w->finish(labels);
   expect_same_files(reference, resumed);
@@ -593,8 +653,9 @@ TEST(ActivationFile, ResumeChecksWhatDiffers) {
   const Layout layout = make_layout();
   WriterOptions options;
   options.dtype = StoreDType::F16;
+  options.rows = 12;
   {
-    std::vector<LabelColumn> labels = layout.labels;
+    std::vector<LabelColumn> labels = full_labels(layout, 12);
     auto w = ActivationFileWriter::create(path, layout.info, layout.hooks, labels, options);
     write_range(*w, layout, labels, 0, 10, {5}, false);
   }
@@ -638,8 +699,7 @@ TEST(ActivationFile, ResumeChecksWhatDiffers) {
   EXPECT_EQ(w->committed_rows(), 10);
   // A second writer on the same file is refused while this one is open.
   EXPECT_NE(resume_error(layout, options).find("another process"), std::string::npos);
-  std::vector<LabelColumn> labels = l.labels;
-  make_rows(l, labels, 0, 10, false);
+  std::vector<LabelColumn> labels = full_labels(l, 12);
   write_range(*w, l, labels, 10, 12, {2}, false);
   w->finish(labels);
   EXPECT_NE(resume_error(layout, options).find("already complete"), std::string::npos);
@@ -685,9 +745,8 @@ bool run_and_kill(F&& work, double seconds) {
 // Continues a partial file from its committed rows to `total` and finishes it, like `resid capture --resume`.
 void resume_to_end(const std::string& path, const Layout& layout, const WriterOptions& options,
                    int64_t total) {
-  std::vector<LabelColumn> labels = layout.labels;
-  auto w = ActivationFileWriter::resume(path, layout.info, layout.hooks, labels, options);
-  make_rows(layout, labels, 0, w->committed_rows(), false);  // the dataset skips the committed rows
+  std::vector<LabelColumn> labels = full_labels(layout, total);
+  auto w = ActivationFileWriter::resume(path, layout.info, layout.hooks, labels, with_rows(options, total));
   write_range(*w, layout, labels, w->committed_rows(), total, {7, 13}, false);
   w->finish(labels);
 }
@@ -792,7 +851,7 @@ TEST_P(H5py, ReadsTheFileWithoutResid) {
                 {"command_line", layout.info.command_line},
                 {"created", layout.info.created},
                 {"positions", layout.info.positions}};
-  j["int_attrs"] = {{"format_version", 1}, {"n_pos", kNPos}};
+  j["int_attrs"] = {{"format_version", 2}, {"n_pos", kNPos}};
   j["tokens"] = want.tokens;
   j["lengths"] = want.lengths;
   j["labels"]["score"] = {{"kind", "sequence_number"}, {"values", want.sequence[0]}};

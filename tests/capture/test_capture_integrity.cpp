@@ -76,40 +76,69 @@ int64_t committed_or_zero(const std::string& path) {
 // The dataset fails while the previous batch is still being written on the writer thread: before the fix its
 // buffers were freed under it (ASan: heap-use-after-free) and garbage could be committed. Now every committed
 // row equals the row an error-free capture computes.
+// A dataset that fails at example `fail_at` once its first pass is over: capture's first pass (which counts
+// the rows and would catch a bad line before the file exists) succeeds, and the error hits the second pass
+// while the previous batch is being written, like a file that changed under a running capture.
+class FailsOnSecondPass final : public Dataset {
+ public:
+  FailsOnSecondPass(std::unique_ptr<Dataset> inner, int fail_at) : inner_(std::move(inner)), fail_at_(fail_at) {}
+  bool next(Example& out) override {
+    if (first_pass_done_ && index_ == fail_at_) throw InputError("data.tokens:9: the file changed");
+    const bool got = inner_->next(out);
+    if (!got) first_pass_done_ = true;
+    index_ += got;
+    return got;
+  }
+  void rewind() override {
+    inner_->rewind();
+    index_ = 0;
+  }
+  const std::vector<LabelColumn>& labels() const override { return inner_->labels(); }
+  std::string describe() const override { return inner_->describe(); }
+
+ private:
+  std::unique_ptr<Dataset> inner_;
+  int fail_at_;
+  int index_ = 0;
+  bool first_pass_done_ = false;
+};
+
 TEST_F(Integrity, DatasetErrorWhileABatchIsWrittenCommitsOnlyIntactRows) {
-  const std::string good = dir.file("good.tokens"), bad = dir.file("bad.tokens");
-  write_token_file(good, 8, testing::tiny_config().d_vocab, 21);
-  fs::copy_file(good, bad);
-  std::ofstream(bad, std::ios::app) << "{broken\n";
+  const std::string good = dir.file("good.tokens");
+  write_token_file(good, 16, testing::tiny_config().d_vocab, 21);
   const LoadedModel m = load_model(model);
 
-  auto capture = [&](const std::string& dataset_path, const std::string& out, int batch) {
+  auto capture = [&](const std::string& out, int batch, int fail_at) {
     DatasetOptions d;
-    d.path = dataset_path;
+    d.path = good;
     d.kind = "tokens";
     d.max_tokens = 16;
-    auto dataset = open_dataset(d, nullptr);
+    std::unique_ptr<Dataset> dataset = open_dataset(d, nullptr);
+    if (fail_at >= 0) dataset = std::make_unique<FailsOnSecondPass>(std::move(dataset), fail_at);
     CaptureOptions options;
     options.hook_patterns = {"blocks.*.hook_resid_post"};
     options.n_pos = 16;
     options.batch_size = batch;
     options.remove_failed_output = false;  // this test inspects what the failed run leaves
     ActivationFileInfo info;
-    info.dataset_path = dataset_path;
+    info.dataset_path = good;
     return capture_activations(m, *dataset, out, info, options);
   };
   const std::string reference = dir.file("reference.h5");
-  capture(good, reference, 8);
-  const std::vector<float> want0 = read_activation_rows(reference, "blocks.0.hook_resid_post", 0, 8);
-  const std::vector<float> want1 = read_activation_rows(reference, "blocks.1.hook_resid_post", 0, 8);
+  capture(reference, 8, -1);
+  const std::vector<float> want0 = read_activation_rows(reference, "blocks.0.hook_resid_post", 0, 16);
+  const std::vector<float> want1 = read_activation_rows(reference, "blocks.1.hook_resid_post", 0, 16);
 
   int committed_runs = 0;
   for (int trial = 0; trial < 12; ++trial) {
     const int batch = trial % 2 ? 4 : 8;  // the error hits batch 2 (of 8) or batch 3 (of 4)
     const std::string out = dir.file("failed" + std::to_string(trial) + ".h5");
-    const std::string message = testing::error_of<InputError>([&] { capture(bad, out, batch); });
+    const std::string message = testing::error_of<InputError>([&] { capture(out, batch, 8); });
     EXPECT_CONTAINS(message, ":9:");
-    const int64_t committed = read_activation_summary(out).committed_rows;
+    const ActivationFileSummary s = read_activation_summary(out);
+    EXPECT_FALSE(s.complete);
+    EXPECT_EQ(s.rows, 16);
+    const int64_t committed = s.committed_rows;
     ASSERT_TRUE(committed == 0 || committed == 4 || committed == 8) << committed;
     committed_runs += committed > 0;
     const auto got0 = read_activation_rows(out, "blocks.0.hook_resid_post", 0, committed);
@@ -119,6 +148,28 @@ TEST_F(Integrity, DatasetErrorWhileABatchIsWrittenCommitsOnlyIntactRows) {
     EXPECT_TRUE(std::equal(got1.begin(), got1.end(), want1.begin())) << "trial " << trial;
   }
   EXPECT_GT(committed_runs, 0) << "no failed run committed a batch; the race was never exercised";
+}
+
+TEST_F(Integrity, BadExampleIsFoundBeforeTheFileIsCreated) {
+  const std::string bad = dir.file("bad.tokens");
+  write_token_file(bad, 8, testing::tiny_config().d_vocab, 21);
+  std::ofstream(bad, std::ios::app) << "{broken\n";
+  const LoadedModel m = load_model(model);
+  DatasetOptions d;
+  d.path = bad;
+  d.kind = "tokens";
+  d.max_tokens = 16;
+  auto dataset = open_dataset(d, nullptr);
+  CaptureOptions options;
+  options.hook_patterns = {"blocks.*.hook_resid_post"};
+  options.n_pos = 16;
+  options.remove_failed_output = false;
+  ActivationFileInfo info;
+  info.dataset_path = bad;
+  const std::string out = dir.file("out.h5");
+  EXPECT_CONTAINS(testing::error_of<InputError>([&] { capture_activations(m, *dataset, out, info, options); }),
+                  ":9:");
+  EXPECT_FALSE(fs::exists(out)) << "the first pass should have refused the dataset before creating the file";
 }
 
 // ---- 10. what a failed run leaves -------------------------------------------------------------------------
@@ -346,7 +397,7 @@ TEST_F(SharedResume, ResumeRefusesChangedDatasetOptionsTokenizerAndLabels) {
   }
   refused(with(windows, {"--tokenizer", tok}), "tokenizer_sha256 differs");
   // The unchanged run resumes.
-  std::vector<std::string> resume = with(windows, {"--max-rows", "40", "--resume"});
+  std::vector<std::string> resume = with(windows, {"--resume"});
   EXPECT_EQ(run(resume, &err), 0) << err;
 
   // Label files: same name, other contents.

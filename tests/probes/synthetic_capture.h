@@ -38,11 +38,12 @@ inline void write_synthetic_capture(const std::string& path, const SyntheticCapt
   std::vector<LabelColumn> labels = {{"quote", LabelColumn::Kind::TokenClass, {"none"}},
                                      {"topic", LabelColumn::Kind::SequenceClass, {}},
                                      {"score", LabelColumn::Kind::SequenceNumber, {}}};
-  WriterOptions wo;
-  wo.force = true;
-  auto w = ActivationFileWriter::create(path, info, hooks, labels, wo);
   labels[0].class_id("no"), labels[0].class_id("yes");
   for (const char* t : {"a", "b", "c"}) labels[1].class_id(t);
+  WriterOptions wo;
+  wo.force = true;
+  wo.rows = s.rows;
+  auto w = ActivationFileWriter::create(path, info, hooks, labels, wo);
   std::mt19937_64 rng(s.seed);
   std::normal_distribution<float> noise(0.f, 1.f);
   for (int64_t r = 0; r < s.rows; ++r) {
