@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "capture/activation_file.h"
+#include "capture/activation_reader.h"
 #include "core/error.h"
 #include "hooks/hook_set.h"
 
@@ -124,7 +125,8 @@ CensusResult census_of_mlp(const Mlp& model, const ImageSet& images, const Censu
 
 CensusResult census_of_capture(const std::string& path, const CensusRunOptions& options) {
   check_run_options(options);
-  const ActivationFileSummary summary = read_activation_summary(path);
+  const ActivationReader reader(path);  // one open file and one committed_rows for the whole pass
+  const ActivationFileSummary& summary = reader.summary();
   if (summary.info.model_config_json.empty())
     throw FormatError(path, "has no model config attribute; cannot tell which mlp hook the census needs");
   Config c;
@@ -164,14 +166,15 @@ CensusResult census_of_capture(const std::string& path, const CensusRunOptions& 
   // Chunks of about 8 MiB of float32 per hook, so memory stays bounded whatever the capture's size.
   const int64_t chunk = std::max<int64_t>(1, (int64_t(1) << 21) / std::max<int64_t>(1, n_pos * c.d_mlp));
   int64_t tokens = 0;
-  std::vector<int32_t> lengths32;
+  std::vector<int32_t> tokens32, lengths32;  // [chunk, n_pos], [chunk]
+  std::vector<float> acts;                   // [chunk, n_pos, d_mlp]
   std::vector<int> lengths;
   for (int64_t first = 0; first < rows && !stopped(options); first += chunk) {
     const int64_t n = std::min(chunk, rows - first);
-    read_activation_tokens(path, first, n, &lengths32);
+    reader.read_tokens(first, n, &tokens32, &lengths32);
     lengths.assign(lengths32.begin(), lengths32.end());
     for (size_t i = 0; i < specs.size(); ++i) {
-      std::vector<float> acts = read_activation_rows(path, specs[i]->hook, first, n);  // [n, n_pos, d_mlp]
+      reader.read_rows(specs[i]->hook, first, n, &acts);  // [n, n_pos, d_mlp]
       ActivationView view{{site, result.layers[i].layer}, acts.data(), {n, n_pos, c.d_mlp}, &lengths, 0};
       result.layers[i].add(view, options.census.threshold);
     }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 
+#include "capture/activation_reader.h"
 #include "core/error.h"
 
 namespace resid::probes {
@@ -41,7 +42,8 @@ int64_t CaptureExamples::row_bytes() const {
 CaptureExamples index_capture_examples(const std::string& path, const ExampleOptions& o) {
   CaptureExamples ex;
   ex.path = path, ex.hook = o.hook, ex.label_name = o.label;
-  ex.summary = read_activation_summary(path);
+  const ActivationReader reader(path);  // one open file and one committed_rows for the whole index
+  ex.summary = reader.summary();
   const ActivationFileSummary& s = ex.summary;
   const auto hook_it = std::find(s.hooks.begin(), s.hooks.end(), o.hook);
   if (hook_it == s.hooks.end())
@@ -110,10 +112,12 @@ CaptureExamples index_capture_examples(const std::string& path, const ExampleOpt
     if (r == 0 || r - c0 >= chunk) {
       c0 = r;
       const int64_t rows = std::min(chunk, n - c0);
-      tokens = read_activation_tokens(path, c0, rows, &lengths);
+      reader.read_tokens(c0, rows, &tokens, &lengths);
       // Unlabelled: class 0 everywhere (a number label would read 0 too), every position kept.
-      labels = unlabelled ? std::vector<double>(static_cast<size_t>(rows * per_row), 0.0)
-                          : read_activation_labels(path, o.label, c0, rows);
+      if (unlabelled)
+        labels.assign(static_cast<size_t>(rows * per_row), 0.0);
+      else
+        reader.read_labels(o.label, c0, rows, &labels);
       if (static_cast<int64_t>(labels.size()) != rows * per_row)
         throw FormatError(path, "/labels/" + o.label + " has " + std::to_string(labels.size()) + " values for " +
                                     std::to_string(rows) + " committed activation rows from row " +
@@ -171,13 +175,15 @@ void CaptureDesign::for_each_block(const std::function<void(int64_t, ConstMatrix
   const int64_t row_elems = ex_.row_bytes() / 4;
   size_t i = 0;
   RowMatrix block;
+  const ActivationReader reader(ex_.path);  // one open file for the whole pass
+  std::vector<float> acts;
   while (i < which_.size()) {
     const int64_t r0 = ex_.row[which_[i]];
     // Rows [r0, r1): at most chunk_rows_, and through the last row that the next examples need.
     int64_t r1 = r0 + 1;
     size_t j = i;
     while (j < which_.size() && ex_.row[which_[j]] < r0 + chunk_rows_) r1 = ex_.row[which_[j++]] + 1;
-    const std::vector<float> acts = read_activation_rows(ex_.path, ex_.hook, r0, r1 - r0);  // [r1-r0, row...]
+    reader.read_rows(ex_.hook, r0, r1 - r0, &acts);  // [r1-r0, row...]
     block.resize(static_cast<Eigen::Index>(j - i), d);
     for (size_t e = i; e < j; ++e) {
       const int64_t k = which_[e];

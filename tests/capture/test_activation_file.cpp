@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "capture/activation_file.h"
+#include "capture/activation_reader.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "test_support.h"
@@ -588,6 +589,37 @@ TEST(ActivationFile, UnwritablePathsAreInputErrors) {
     EXPECT_NE(create_error(p).find(p), std::string::npos);
     ::chmod(ro.c_str(), 0755);
   }
+}
+
+TEST(ActivationFile, ReaderReadsOneSnapshotOfTheCommittedRows) {
+  testing::TempDir dir;
+  const std::string path = dir.file("acts.h5");
+  const Layout layout = make_layout();
+  std::vector<LabelColumn> labels = full_labels(layout, 20);
+  auto w = ActivationFileWriter::create(path, layout.info, layout.hooks, labels, with_rows({}, 20));
+  write_range(*w, layout, labels, 0, 8, {8}, false);
+  const ActivationReader reader(path);
+  EXPECT_EQ(reader.rows(), 8);
+  write_range(*w, layout, labels, 8, 20, {12}, false);  // commits while the reader is open
+  EXPECT_EQ(reader.rows(), 8);                          // its snapshot
+  EXPECT_EQ(ActivationReader(path).rows(), 20);         // a new reader sees the new commit
+  std::vector<float> acts;
+  EXPECT_NE(input_error_of([&] { reader.read_rows("blocks.0.hook_resid_post", 4, 5, &acts); }).find("8 committed"),
+            std::string::npos);
+  reader.read_rows("blocks.1.mlp.hook_post", 2, 6, &acts);
+  EXPECT_EQ(acts, read_activation_rows(path, "blocks.1.mlp.hook_post", 2, 6));
+  EXPECT_EQ(reader.row_shape("blocks.1.mlp.hook_post"), layout.hooks[1].row_shape);
+  std::vector<int32_t> tokens, lengths;
+  reader.read_tokens(0, 8, &tokens, &lengths);
+  EXPECT_EQ(tokens, make_rows(layout, labels, 0, 8, false).tokens);
+  std::vector<double> values;
+  reader.read_labels("score", 0, 8, &values);
+  EXPECT_EQ(values, make_rows(layout, labels, 0, 8, false).sequence[0]);
+  EXPECT_NE(input_error_of([&] { reader.read_rows("nope", 0, 1, &acts); }).find("no activations of hook nope"),
+            std::string::npos);
+  EXPECT_NE(input_error_of([&] { reader.read_labels("nope", 0, 1, &values); }).find("no label column nope"),
+            std::string::npos);
+  w->finish(labels);
 }
 
 TEST(ActivationFile, ReadingSomethingElseIsAnError) {
