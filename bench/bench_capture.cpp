@@ -54,9 +54,7 @@ int main(int argc, char** argv) {
   fs::create_directories(work);
 
   const Config c = shape(which);
-  LoadedModel m;
-  m.path = "seeded";
-  m.transformer = std::make_shared<Transformer>(c, random_weights(c, 1));
+  const Transformer model(c, random_weights(c, 1));
   // The dataset: random token ids, one sequence of n_pos per line.
   const std::string data = (work / "ids.tokens").string();
   {
@@ -82,7 +80,7 @@ int main(int argc, char** argv) {
   }
   ForwardOptions bare;
   bare.logits = LogitsAt::None;
-  m.transformer->forward(TokenBatch::pad({rows.begin(), rows.begin() + batch}), bare);  // warm-up
+  model.forward(TokenBatch::pad({rows.begin(), rows.begin() + batch}), bare);  // warm-up
   CaptureOptions copts;
   copts.hook_patterns = {"blocks.*.hook_resid_post"};
   copts.n_pos = n_pos;
@@ -96,11 +94,11 @@ int main(int argc, char** argv) {
   for (int round = 0; round < rounds; ++round) {
     auto t = std::chrono::steady_clock::now();
     for (int b = 0; b < batches; ++b)
-      m.transformer->forward(TokenBatch::pad({rows.begin() + b * batch, rows.begin() + (b + 1) * batch}), bare);
+      model.forward(TokenBatch::pad({rows.begin() + b * batch, rows.begin() + (b + 1) * batch}), bare);
     forward_s = std::min(forward_s, seconds_since(t));
     auto ds = open_dataset(dopts, nullptr);
     t = std::chrono::steady_clock::now();
-    r = capture_activations(m, *ds, out, info, copts);
+    r = capture_activations(model, CapturePlan::resolve(c, copts), *ds, out, info, copts);
     capture_s = std::min(capture_s, seconds_since(t));
   }
   const double captured_mb = double(r.rows) * n_pos * c.d_model * c.n_layers * 4 / 1e6;

@@ -28,10 +28,10 @@ PositionSpec PositionSpec::parse(const std::string& text) {
       p.indices.push_back(std::stoi(item, &used));
       if (used != item.size()) throw std::invalid_argument(item);
     } catch (const std::exception&) {
-      throw InputError("--positions '" + text + "': expected all, last, mean or comma-separated indices like 0,5,-1");
+      throw InputError("positions '" + text + "': expected all, last, mean or comma-separated indices like 0,5,-1");
     }
   }
-  if (p.indices.empty()) throw InputError("--positions: no indices given");
+  if (p.indices.empty()) throw InputError("positions '" + text + "': no indices given");
   return p;
 }
 
@@ -72,7 +72,8 @@ class HookRecorder {
     const std::vector<int64_t> shape = hook_shape(c, point.site, 1, 1);
     if (is_attention_map(point.site)) {
       if (positions.mode != PositionSpec::Mode::All)
-        throw InputError(hook_name(point.site, point.layer) + " is an attention map; capture it with --positions all");
+        throw InputError("positions " + positions.describe() + ": " + hook_name(point.site, point.layer) +
+                         " is an attention map; capture it with positions all");
       heads_ = shape[1];
       spec_.row_shape = {heads_, n_pos, n_pos};
     } else {
@@ -125,7 +126,7 @@ class HookRecorder {
           for (size_t k = 0; k < positions_.indices.size(); ++k) {
             const int p = positions_.indices[k] >= 0 ? positions_.indices[k] : len + positions_.indices[k];
             if (p < 0 || p >= len)
-              throw InputError("--positions " + positions_.describe() + ": position " +
+              throw InputError("positions " + positions_.describe() + ": position " +
                                std::to_string(positions_.indices[k]) + " does not exist in a sequence of " +
                                std::to_string(len) + " tokens");
             std::memcpy(row + k * width_, seq + p * width_, sizeof(float) * width_);
@@ -153,7 +154,7 @@ void check_example(const Example& ex, int n_pos, const std::string& where) {
   if (static_cast<int>(ex.tokens.size()) > n_pos)
     throw InputError(where + ": example at line " + std::to_string(ex.source_line) + " has " +
                      std::to_string(ex.tokens.size()) + " tokens, more than the " + std::to_string(n_pos) +
-                     " positions per row (--max-tokens / the model's n_ctx)");
+                     " positions per row (n_pos = " + std::to_string(n_pos) + ")");
 }
 
 // The rows this run will write: a first pass over the dataset (tokenising only), which also finds every bad
@@ -255,8 +256,8 @@ class BackgroundWriter {
 // max_rows is reached or a stop is requested. Sets *dataset_failed when reading the dataset threw.
 CaptureResult stream(const Transformer& model, Dataset& dataset, ActivationFileWriter& writer,
                      const std::vector<HookPointId>& points, const std::vector<HookRecorder>& recorders,
-                     int n_pos, int64_t total_rows, const std::string& where, const CaptureOptions& options,
-                     bool* dataset_failed) {
+                     int n_pos, int batch_size, int64_t total_rows, const std::string& where,
+                     const CaptureOptions& options, bool* dataset_failed) {
   CaptureResult result;
   result.rows = writer.committed_rows();
   *dataset_failed = true;
@@ -274,7 +275,7 @@ CaptureResult stream(const Transformer& model, Dataset& dataset, ActivationFileW
   bool exhausted = false;
   while (!(options.stop && options.stop->load())) {
     // The first pass counted the rows (count_rows); the file holds exactly that many.
-    const int64_t want = std::min<int64_t>(options.batch_size, total_rows - result.rows);
+    const int64_t want = std::min<int64_t>(batch_size, total_rows - result.rows);
     if (want <= 0) break;
     Batch& batch = background.next_buffer();
     *dataset_failed = true;
@@ -315,24 +316,34 @@ CaptureResult stream(const Transformer& model, Dataset& dataset, ActivationFileW
 
 }  // namespace
 
-CaptureResult capture_activations(const LoadedModel& m, Dataset& dataset, const std::string& out_path,
-                                  ActivationFileInfo info, const CaptureOptions& options) {
-  if (!m.transformer) throw InputError(m.path + ": capture needs a language model");
-  const Transformer& model = *m.transformer;
-  const Config& c = model.config();
-  const int n_pos = options.n_pos > 0 ? options.n_pos : c.n_ctx;
-  if (n_pos > c.n_ctx)
-    throw InputError("--max-tokens " + std::to_string(n_pos) + " exceeds the model's n_ctx = " + std::to_string(c.n_ctx));
-  if (options.batch_size < 1) throw InputError("--batch-size must be at least 1");
-  if (options.hook_patterns.empty()) throw InputError("no hooks selected (--hooks PATTERN...)");
+CapturePlan CapturePlan::resolve(const Config& c, const CaptureOptions& options) {
+  if (options.n_pos < 0) throw InputError("n_pos " + std::to_string(options.n_pos) + " is negative (0 = n_ctx)");
+  CapturePlan plan;
+  plan.n_pos = options.n_pos > 0 ? options.n_pos : c.n_ctx;
+  if (plan.n_pos > c.n_ctx)
+    throw InputError("n_pos " + std::to_string(plan.n_pos) + " exceeds the model's n_ctx = " + std::to_string(c.n_ctx));
+  if (options.batch_size < 1) throw InputError("batch_size " + std::to_string(options.batch_size) + " is below 1");
+  plan.batch_size = options.batch_size;
+  if (options.hook_patterns.empty()) throw InputError("hook_patterns: no hooks selected");
+  plan.points = HookSelector::select(c, options.hook_patterns);
+  for (const HookPointId& p : plan.points) plan.specs.push_back(HookRecorder(p, c, options.positions, plan.n_pos).spec());
+  return plan;
+}
 
-  const std::vector<HookPointId> points = HookSelector::select(c, options.hook_patterns);
+void CapturePlan::limit_dataset(DatasetOptions& data) const {
+  data.max_tokens = n_pos;
+  if (data.kind == "windows" && data.window == 0) data.window = n_pos;
+}
+
+CaptureResult capture_activations(const Transformer& model, const CapturePlan& plan, Dataset& dataset,
+                                  const std::string& out_path, ActivationFileInfo info,
+                                  const CaptureOptions& options) {
+  const Config& c = model.config();
+  const int n_pos = plan.n_pos;
   std::vector<HookRecorder> recorders;
-  std::vector<HookDatasetSpec> specs;
-  for (const HookPointId& p : points) {
-    recorders.emplace_back(p, c, options.positions, n_pos);
-    specs.push_back(recorders.back().spec());
-  }
+  for (const HookPointId& p : plan.points) recorders.emplace_back(p, c, options.positions, n_pos);
+  const std::vector<HookDatasetSpec>& specs = plan.specs;
+  const std::vector<HookPointId>& points = plan.points;
   info.n_pos = n_pos;
   info.positions = options.positions.describe();
   info.model_config_json = c.to_json().dump();
@@ -345,7 +356,8 @@ CaptureResult capture_activations(const LoadedModel& m, Dataset& dataset, const 
                     : ActivationFileWriter::create(out_path, info, specs, dataset.labels(), writer_options);
   bool dataset_failed = false;  // the error came from reading the dataset
   try {
-    CaptureResult result = stream(model, dataset, *writer, points, recorders, n_pos, writer_options.rows, where,
+    CaptureResult result = stream(model, dataset, *writer, points, recorders, n_pos, plan.batch_size,
+                                  writer_options.rows, where,
                                   options, &dataset_failed);
     return result;
   } catch (...) {

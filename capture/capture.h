@@ -8,7 +8,8 @@
 #include <vector>
 
 #include "capture/activation_file.h"
-#include "core/formats/model_file.h"
+#include "core/hook_site.h"
+#include "core/transformer.h"
 #include "datasets/dataset.h"
 
 namespace resid {
@@ -47,9 +48,24 @@ struct CaptureResult {
   double seconds = 0;
 };
 
+// A capture resolved once from its options and the model's config. Errors name the option by its field name
+// (n_pos, batch_size, hook_patterns, positions), which the CLI maps to its flags.
+struct CapturePlan {
+  int n_pos = 0;                       // positions per row: options.n_pos, or the model's n_ctx when 0
+  int batch_size = 0;                  // sequences per forward (options.batch_size, checked)
+  std::vector<HookPointId> points;     // the selected hook points, in capture order
+  std::vector<HookDatasetSpec> specs;  // each point's /acts dataset (same order)
+  // InputError: n_pos negative or above n_ctx, batch_size below 1, no hook patterns, a pattern that selects
+  // nothing, an attention map with positions other than "all".
+  static CapturePlan resolve(const Config& config, const CaptureOptions& options);
+  // What n_pos implies for the dataset: examples of at most n_pos tokens, windows n_pos long unless set.
+  void limit_dataset(DatasetOptions& data) const;
+};
+
 // Info's model/dataset fields are filled by the caller (paths, fingerprints, command line). Whatever is
 // thrown, the file holds its last commit, and every committed row holds the data computed for it.
-CaptureResult capture_activations(const LoadedModel& model, Dataset& dataset, const std::string& out_path,
-                                  ActivationFileInfo info, const CaptureOptions& options);
+CaptureResult capture_activations(const Transformer& model, const CapturePlan& plan, Dataset& dataset,
+                                  const std::string& out_path, ActivationFileInfo info,
+                                  const CaptureOptions& options);
 
 }  // namespace resid

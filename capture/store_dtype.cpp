@@ -7,7 +7,7 @@ StoreDType store_dtype_from_name(const std::string& name) {
   if (name == "float32" || name == "f32") return StoreDType::F32;
   if (name == "float16" || name == "f16") return StoreDType::F16;
   if (name == "bfloat16" || name == "bf16") return StoreDType::BF16;
-  throw InputError("--dtype '" + name + "' (expected float32, float16 or bfloat16)");
+  throw InputError("dtype '" + name + "' (expected float32, float16 or bfloat16)");
 }
 
 std::string store_dtype_name(StoreDType t) {

@@ -1,5 +1,6 @@
 // resid capture MODEL DATASET --hooks PATTERN... -o OUT.h5: stream hook activations over a dataset into HDF5.
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,25 @@
 namespace resid::cli {
 
 namespace {
+
+// The capture library names an option by its field (n_pos, batch_size, ...); a user of this command typed a
+// flag. Errors that start with a field's name get the flag's name instead.
+template <typename F>
+auto with_flag_names(F&& f) -> decltype(f()) {
+  static const std::pair<const char*, const char*> kFlags[] = {{"n_pos ", "--max-tokens "},
+                                                              {"batch_size ", "--batch-size "},
+                                                              {"hook_patterns: ", "--hooks: "},
+                                                              {"positions ", "--positions "},
+                                                              {"dtype ", "--dtype "}};
+  try {
+    return f();
+  } catch (const InputError& e) {
+    std::string message = e.what();
+    for (const auto& [field, flag] : kFlags)
+      if (message.rfind(field, 0) == 0) throw InputError(flag + message.substr(std::strlen(field)));
+    throw;
+  }
+}
 std::atomic<bool> g_stop{false};
 extern "C" void request_stop(int) { g_stop.store(true); }
 
@@ -95,19 +115,20 @@ int run_capture(const std::vector<std::string>& args) {
   if (!parse(args, desc, pos, vm, "resid capture MODEL DATASET --hooks PATTERN... -o OUT.h5")) return 0;
   if (cap.resume && (cap.writer.force || cap.writer.force_any))
     throw InputError("--resume and --force contradict each other");
-  if (cap.n_pos < 0) throw InputError("--max-tokens " + std::to_string(cap.n_pos) + " is negative (0 = n_ctx)");
   if (cap.max_rows < 0) throw InputError("--max-rows " + std::to_string(cap.max_rows) + " is negative (0 = all)");
   if (max_line_bytes < 1) throw InputError("--max-line-bytes " + std::to_string(max_line_bytes) + " is below 1");
   data.max_line_bytes = static_cast<size_t>(max_line_bytes);
-  cap.positions = PositionSpec::parse(positions);
-  cap.writer.dtype = store_dtype_from_name(dtype);
+  with_flag_names([&] {
+    cap.positions = PositionSpec::parse(positions);
+    cap.writer.dtype = store_dtype_from_name(dtype);
+    return 0;
+  });
   data.add_bos = !vm["no-bos"].as<bool>();
 
   const LoadedModel m = model_opts.load();
-  const Config& c = require_transformer(m).config();
-  const int n_pos = cap.n_pos > 0 ? cap.n_pos : c.n_ctx;
-  data.max_tokens = n_pos;
-  if (data.kind == "windows" && data.window == 0) data.window = n_pos;
+  const Transformer& model = require_transformer(m);
+  const CapturePlan plan = with_flag_names([&] { return CapturePlan::resolve(model.config(), cap); });
+  plan.limit_dataset(data);
   auto dataset = open_dataset(data, m.tokenizer.get());
 
   ActivationFileInfo info;
@@ -128,7 +149,7 @@ int run_capture(const std::vector<std::string>& args) {
   if (cap.max_rows > 0) expected_rows = expected_rows ? std::min(expected_rows, cap.max_rows) : cap.max_rows;
   Progress progress("capture", expected_rows);
   cap.on_progress = [&](int64_t rows, int64_t tokens) { progress.update(rows, tokens); };
-  const CaptureResult r = capture_activations(m, *dataset, out, info, cap);
+  const CaptureResult r = with_flag_names([&] { return capture_activations(model, plan, *dataset, out, info, cap); });
   progress.finish();
   std::fprintf(stderr, "%s: %lld rows (%lld new, %lld tokens) in %.2f s, %.0f tokens/s, peak RSS %.0f MiB%s\n",
                out.c_str(), (long long)r.rows, (long long)r.new_rows, (long long)r.new_tokens, r.seconds,

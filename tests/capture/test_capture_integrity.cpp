@@ -122,7 +122,8 @@ TEST_F(Integrity, DatasetErrorWhileABatchIsWrittenCommitsOnlyIntactRows) {
     options.remove_failed_output = false;  // this test inspects what the failed run leaves
     ActivationFileInfo info;
     info.dataset_path = good;
-    return capture_activations(m, *dataset, out, info, options);
+    return capture_activations(*m.transformer, CapturePlan::resolve(m.transformer->config(), options), *dataset,
+                               out, info, options);
   };
   const std::string reference = dir.file("reference.h5");
   capture(reference, 8, -1);
@@ -167,7 +168,9 @@ TEST_F(Integrity, BadExampleIsFoundBeforeTheFileIsCreated) {
   ActivationFileInfo info;
   info.dataset_path = bad;
   const std::string out = dir.file("out.h5");
-  EXPECT_CONTAINS(testing::error_of<InputError>([&] { capture_activations(m, *dataset, out, info, options); }),
+  EXPECT_CONTAINS(testing::error_of<InputError>([&] { capture_activations(*m.transformer, CapturePlan::resolve(m.transformer->config(), options),
+                                                                      *dataset, out, info, options);
+                  }),
                   ":9:");
   EXPECT_FALSE(fs::exists(out)) << "the first pass should have refused the dataset before creating the file";
 }

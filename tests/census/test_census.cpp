@@ -322,7 +322,8 @@ struct CaptureFixture : ::testing::Test {
     o.n_pos = 32;
     o.batch_size = 4;
     auto ds = data->open();
-    capture_activations(model, *ds, out, ActivationFileInfo{}, o);
+    capture_activations(*model.transformer, CapturePlan::resolve(model.transformer->config(), o), *ds, out,
+                        ActivationFileInfo{}, o);
     return out;
   }
 };

@@ -1062,6 +1062,15 @@ TEST_F(DemoModel, NumbersAndListsAreCheckedNotReinterpreted) {
                         {"--max-tokens", "-5"});
   expect_one_line_error({"capture", model, data, "--hooks", "hook_embed", "-o", out, "--max-rows", "-1"},
                         {"--max-rows", "-1"});
+  // The library names the field (n_pos, batch_size, positions, dtype); the command names the flag.
+  expect_one_line_error({"capture", model, data, "--hooks", "hook_embed", "-o", out, "--max-tokens", "100000"},
+                        {"--max-tokens 100000 exceeds the model's n_ctx"});
+  expect_one_line_error({"capture", model, data, "--hooks", "hook_embed", "-o", out, "--batch-size", "0"},
+                        {"--batch-size 0 is below 1"});
+  expect_one_line_error({"capture", model, data, "--hooks", "hook_embed", "-o", out, "--positions", "1,x"},
+                        {"--positions '1,x'"});
+  expect_one_line_error({"capture", model, data, "--hooks", "hook_embed", "-o", out, "--dtype", "f8"},
+                        {"--dtype 'f8'"});
   expect_one_line_error({"capture", model, data, "--hooks", "hook_embed", "-o", out, "--max-line-bytes", "0"},
                         {"--max-line-bytes"});
   EXPECT_FALSE(fs::exists(out));
