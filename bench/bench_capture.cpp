@@ -16,6 +16,7 @@
 #include <string>
 
 #include "capture/capture.h"
+#include "bench/bench_args.h"
 #include "core/allocator.h"
 #include "core/init.h"
 
@@ -40,13 +41,14 @@ Config shape(const std::string& name) {
 int main(int argc, char** argv) {
   std::string which = "15M", dir = fs::temp_directory_path().string();
   int batches = 16, threads = 2, rounds = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--shape")) which = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--batches")) batches = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
-  }
+  bench::Args("bench_capture [--shape 15M|110M] [--batches N] [--rounds R] [--dir DIR] [--threads N]: capture "
+              "overhead over a bare forward, and raw append MB/s vs dd")
+      .flag("--shape", &which)
+      .flag("--batches", &batches)
+      .flag("--dir", &dir)
+      .flag("--threads", &threads)
+      .flag("--rounds", &rounds)
+      .parse(argc, argv);
   tune_allocator_for_large_buffers();
   omp_set_num_threads(threads);
   const int batch = 4, n_pos = 256;

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "bench/bench_args.h"
 #include "census/run_census.h"
 #include "core/allocator.h"
 #include "core/formats/model_file.h"
@@ -116,14 +117,15 @@ void bench_transformer(const char* label, const Transformer& model, const std::v
 int main(int argc, char** argv) {
   std::string which = "15M", shared = RESID_SHARED_DIR, parts = "seeded,stories,mnist";
   int batches = 16, threads = 2, rounds = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--shape")) which = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--batches")) batches = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--shared")) shared = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--parts")) parts = argv[i + 1];
-  }
+  bench::Args("bench_census [--shape S] [--batches N] [--threads N] [--rounds R] [--shared DIR] [--parts P]: census "
+              "overhead over a bare forward, and the MNIST census")
+      .flag("--shape", &which)
+      .flag("--batches", &batches)
+      .flag("--threads", &threads)
+      .flag("--rounds", &rounds)
+      .flag("--shared", &shared)
+      .flag("--parts", &parts)
+      .parse(argc, argv);
   tune_allocator_for_large_buffers();
   omp_set_num_threads(threads);
   std::printf("%d threads, best of %d rounds\n", threads, rounds);

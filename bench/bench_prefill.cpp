@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_args.h"
 #include "core/allocator.h"
 #include "core/init.h"
 #include "core/transformer.h"
@@ -49,11 +50,11 @@ double run(const Transformer& model, const TokenBatch& batch, LogitsAt at, int r
 int main(int argc, char** argv) {
   int threads = 2, repeats = 5;
   std::string which = "all";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--repeats")) repeats = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--shape")) which = argv[i + 1];
-  }
+  bench::Args("bench_prefill [--threads N] [--repeats N] [--shape 15M|110M|all]: prefill tokens/s")
+      .flag("--threads", &threads)
+      .flag("--repeats", &repeats)
+      .flag("--shape", &which)
+      .parse(argc, argv);
   tune_allocator_for_large_buffers();
   omp_set_num_threads(threads);
   const int batch = 4, n_pos = 256;
