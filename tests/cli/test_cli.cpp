@@ -544,7 +544,7 @@ TEST_F(DemoModel, BadInterventionSpecsExit2WithOneLine) {
   expect_one_line_error(cat(run, {"--steer", "hook_embed=" + missing}), {missing, "cannot open"});
   expect_one_line_error(cat(run, {"--steer", "x=" + zeros}), {"'x'"});
   {
-    // Both problems at once: either may be reported (see the report on argument evaluation order), but one line.
+    // Both problems at once: either may be reported, but one line.
     const CliRun r = resid_cli(cat(run, {"--steer", "x=" + missing}));
     EXPECT_EQ(r.status, 2);
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
@@ -563,8 +563,8 @@ TEST_F(DemoModel, BadInterventionSpecsExit2WithOneLine) {
   expect_one_line_error(cat(run, {"--steer", "hook_embed=" + not_numbers}), {not_numbers, "'two'"});
 }
 
-// Heads are validated like neurons are, rather than silently selecting nothing. Disabled: resid currently exits 0
-// with unchanged logits (see the report; hooks/interventions.cpp for_each_selected_row checks neurons only).
+// Heads are validated like neurons are, rather than silently selecting nothing (a head past n_heads once exited 0
+// with unchanged logits).
 TEST_F(DemoModel, AblateHeadOutOfRangeIsAnError) {
   const json info = parse_json(resid_cli({"info", model, "--json"}));
   const int n_heads = info["config"]["n_heads"];
@@ -573,9 +573,7 @@ TEST_F(DemoModel, AblateHeadOutOfRangeIsAnError) {
 }
 
 // An identity intervention on the attention pattern (adding a zero vector) must leave the logits bit-identical, as
-// it does for every other hook. Disabled: materialising the pattern buffer puts each head's softmax rows at another
-// alignment, and core/activations.cpp softmax_rows rounds differently by alignment (see the report); logits move
-// by ~1e-7 here and ~1e-5 on stories260K.
+// it does for every other hook: softmax rows round the same whatever their alignment (docs/numerics.md).
 TEST_F(DemoModel, ZeroSteerOnAttentionPatternChangesNothing) {
   std::string tokens = "1";
   for (int i = 1; i < 37; ++i) tokens += "," + std::to_string(300 + i % 60);
@@ -586,9 +584,8 @@ TEST_F(DemoModel, ZeroSteerOnAttentionPatternChangesNothing) {
   expect_same_run(steered, base);
 }
 
-// `resid run --json` prints probabilities that are a function of the logits alone. Disabled: these two runs print
-// bit-identical logits but a different "prob" for one candidate (0.0038610815536230803 vs 0.0038610813207924366 on
-// an AVX-512 machine), because softmax() works on a std::vector whose alignment depends on earlier allocations.
+// `resid run --json` prints probabilities that are a function of the logits alone (they once depended on the
+// alignment of the vector softmax() worked on).
 TEST_F(DemoModel, ProbabilitiesArePureFunctionOfLogits) {
   const std::string zeros = numbers_file(dir->file("zeros64.txt"), 64, 0.0f);
   const CliRun zero = resid_cli(cat({"run", model, "--json", "--all-logits", "--ablate", "blocks.1.hook_attn_out"}, kDemoTokens));
@@ -598,8 +595,7 @@ TEST_F(DemoModel, ProbabilitiesArePureFunctionOfLogits) {
   EXPECT_TRUE(zero.out == mean.out) << "same logits, different JSON";
 }
 
-// A bad --out is a user error (exit 2, one line), not an internal error. Disabled: cmd_demo.cpp lets
-// std::filesystem::filesystem_error escape, which main() reports as "internal error" with exit code 3.
+// A bad --out is a user error (exit 2, one line), not an internal error (a filesystem_error once escaped as exit 3).
 TEST_F(DemoModel, DemoOutOntoAFileIsAnInputError) {
   const std::string file = dir->file("a-file");
   write_file(file, "x");
