@@ -1,10 +1,15 @@
 #include "test_support.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
+#include <thread>
 #include <iterator>
 #include <random>
 
@@ -43,23 +48,36 @@ Config tiny_config() {
 
 std::string resid_binary() { return (std::filesystem::path(RESID_BINARY_DIR) / "cli" / "resid").string(); }
 
-namespace {
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
-}  // namespace
 
-CliRun run_resid(const std::vector<std::string>& args) {
+CliRun run_process(const std::vector<std::string>& argv_in, const RunOptions& options) {
   TempDir holder;
   const std::string out_path = holder.file("stdout"), err_path = holder.file("stderr");
   // Everything the child needs is prepared before fork: between fork and exec it only calls async-signal-safe
   // functions (the test process may already have OpenMP threads).
-  std::vector<std::string> argv{resid_binary()};
-  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> argv = argv_in;
   std::vector<char*> c_argv;
   for (std::string& a : argv) c_argv.push_back(a.data());
   c_argv.push_back(nullptr);
+  std::vector<std::string> envs;
+  for (char** e = environ; *e; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('='));
+    const bool overridden = std::any_of(options.env.begin(), options.env.end(),
+                                        [&](const std::string& o) { return o.substr(0, o.find('=')) == name; });
+    if (!overridden) envs.push_back(entry);
+  }
+  envs.insert(envs.end(), options.env.begin(), options.env.end());
+  std::vector<char*> c_env;
+  for (std::string& e : envs) c_env.push_back(e.data());
+  c_env.push_back(nullptr);
+  struct rlimit limit {};
+  limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(options.file_size_limit);
+
+  std::fflush(nullptr);
   const pid_t pid = fork();
   if (pid == 0) {
     const int in = open("/dev/null", O_RDONLY);
@@ -69,17 +87,45 @@ CliRun run_resid(const std::vector<std::string>& args) {
     dup2(in, 0);
     dup2(out, 1);
     dup2(err, 2);
-    execv(c_argv[0], c_argv.data());
+    if (options.file_size_limit >= 0) {
+      signal(SIGXFSZ, SIG_IGN);  // kept across exec: the write fails with EFBIG instead of killing
+      setrlimit(RLIMIT_FSIZE, &limit);
+    }
+    execve(c_argv[0], c_argv.data(), c_env.data());
     _exit(127);
   }
   CliRun r;
   if (pid < 0) return r;
+  const bool polled = options.timeout_s > 0 || options.kill_after_us >= 0 || options.kill_when;
+  const auto start = std::chrono::steady_clock::now();
   int status = 0;
-  waitpid(pid, &status, 0);
+  while (true) {
+    if (!polled) {
+      waitpid(pid, &status, 0);
+      break;
+    }
+    if (waitpid(pid, &status, WNOHANG) == pid) break;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const bool kill_now = (options.kill_after_us >= 0 && elapsed * 1e6 >= options.kill_after_us) ||
+                          (options.kill_when && options.kill_when());
+    if (kill_now || (options.timeout_s > 0 && elapsed > options.timeout_s)) {
+      r.timed_out = !kill_now;
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(options.kill_after_us >= 0 ? 200 : 1000));
+  }
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
   r.out = slurp(out_path);
   r.err = slurp(err_path);
   return r;
+}
+
+CliRun run_resid(const std::vector<std::string>& args, const RunOptions& options) {
+  std::vector<std::string> argv{resid_binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_process(argv, options);
 }
 
 }  // namespace resid::testing

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,14 +50,30 @@ std::string error_of(F&& f) {
 #define EXPECT_CONTAINS(haystack, needle) \
   EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
 
+// A file's bytes ("" when it cannot be read).
+std::string slurp(const std::string& path);
+
 // Path of the built `resid` binary.
 std::string resid_binary();
 
-// `resid args...` run to completion with stdin from /dev/null; status is the exit code, or -signal.
+// How a child process is run: stdin from /dev/null, stdout and stderr captured.
+struct RunOptions {
+  std::vector<std::string> env;     // "NAME=value" entries overriding the inherited environment
+  double timeout_s = 0;             // > 0: SIGKILL after this long and report timed_out (a hang fails, not stalls)
+  int kill_after_us = -1;           // SIGKILL after this long (-1: never)
+  std::function<bool()> kill_when;  // polled about every millisecond; SIGKILL once it returns true
+  long file_size_limit = -1;        // RLIMIT_FSIZE in bytes (-1: none); writes past it fail with EFBIG
+};
+
 struct CliRun {
-  int status = -1;
+  int status = -1;  // exit code, or -signal
+  bool timed_out = false;
   std::string out, err;
 };
-CliRun run_resid(const std::vector<std::string>& args);
+
+// Runs argv (argv[0] a path) to completion or until `options` kills it.
+CliRun run_process(const std::vector<std::string>& argv, const RunOptions& options = {});
+// `resid args...`.
+CliRun run_resid(const std::vector<std::string>& args, const RunOptions& options = {});
 
 }  // namespace resid::testing

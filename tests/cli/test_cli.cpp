@@ -40,15 +40,8 @@ using nlohmann::json;
 // ---------------------------------------------------------------------------------------------------------------
 // Running the binary
 
-struct CliRun {
-  int status = -1;  // exit code, or -signal
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using testing::CliRun;
+using testing::slurp;
 
 std::string describe(const std::vector<std::string>& args) {
   std::string s = "resid";
@@ -56,54 +49,14 @@ std::string describe(const std::vector<std::string>& args) {
   return s;
 }
 
-// Runs `resid args...` with stdin from /dev/null; `env` entries ("NAME=value") override the inherited environment.
-// A `deadline_seconds` > 0 kills the child with SIGALRM after that long (status -SIGALRM), so a hang fails the test.
+// Runs `resid args...`; `env` entries ("NAME=value") override the inherited environment. A `deadline_seconds` > 0
+// kills the child after that long (timed_out), so a hang fails the test.
 CliRun resid_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
                  unsigned deadline_seconds = 0) {
-  testing::TempDir holder;
-  const std::string out_path = holder.file("stdout"), err_path = holder.file("stderr");
-  // Everything the child needs is prepared before fork: between fork and exec it only calls async-signal-safe
-  // functions (the test process may already have OpenMP threads).
-  std::vector<std::string> argv{testing::resid_binary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> c_argv;
-  for (std::string& a : argv) c_argv.push_back(a.data());
-  c_argv.push_back(nullptr);
-  std::vector<std::string> envs;
-  for (char** e = environ; *e; ++e) {
-    const std::string entry = *e;
-    const std::string name = entry.substr(0, entry.find('='));
-    const bool overridden = std::any_of(env.begin(), env.end(), [&](const std::string& o) {
-      return o.substr(0, o.find('=')) == name;
-    });
-    if (!overridden) envs.push_back(entry);
-  }
-  envs.insert(envs.end(), env.begin(), env.end());
-  std::vector<char*> c_env;
-  for (std::string& e : envs) c_env.push_back(e.data());
-  c_env.push_back(nullptr);
-
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int in = open("/dev/null", O_RDONLY);
-    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || err < 0) _exit(126);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    if (deadline_seconds > 0) alarm(deadline_seconds);  // survives execve
-    execve(c_argv[0], c_argv.data(), c_env.data());
-    _exit(127);
-  }
-  CliRun r;
-  if (pid < 0) return r;
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  r.out = slurp(out_path);
-  r.err = slurp(err_path);
-  return r;
+  testing::RunOptions options;
+  options.env = env;
+  options.timeout_s = deadline_seconds;
+  return testing::run_resid(args, options);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -991,7 +944,8 @@ std::string make_fifo(const testing::TempDir& dir, const std::string& name) {
 void expect_prompt_one_line_error(const std::vector<std::string>& args, const std::vector<std::string>& needles) {
   SCOPED_TRACE(describe(args));
   const CliRun r = resid_cli(args, {}, kPromptSeconds);
-  EXPECT_EQ(r.status, 2) << "status " << r.status << " (-14: killed at the deadline) " << r.err;
+  EXPECT_FALSE(r.timed_out) << "killed at the deadline";
+  EXPECT_EQ(r.status, 2) << "status " << r.status << " " << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   for (const std::string& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << "'" << n << "' not in: " << r.err;
 }
