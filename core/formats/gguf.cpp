@@ -11,11 +11,13 @@
 #include <filesystem>
 #include <limits>
 #include <set>
-#include <type_traits>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/formats/gguf_keys.h"
+#include "core/rotary.h"
 #include "core/tokenizer/spm_tokenizer.h"
+#include "core/weight_schema.h"
 
 namespace resid {
 
@@ -326,12 +328,12 @@ void GgufFile::parse_metadata(ByteReader& r, uint64_t n_kv) {
     values_.emplace(key, read_value(r, type, what));
     keys_.push_back(std::move(key));
   }
-  if (has("general.alignment")) {
-    const uint64_t a = get_uint("general.alignment");
+  if (has(gguf_key::kAlignment)) {
+    const uint64_t a = get_uint(gguf_key::kAlignment);
     // ggml requires a power of two; the upper bound keeps the align-up arithmetic far from overflow.
     if (a == 0 || (a & (a - 1)) != 0 || a > (1u << 30))
-      throw FormatError(path(),
-                        "general.alignment = " + std::to_string(a) + " is not a power of two up to 2^30");
+      throw FormatError(path(), std::string(gguf_key::kAlignment) + " = " + std::to_string(a) +
+                                    " is not a power of two up to 2^30");
     alignment_ = a;
   } else {
     alignment_ = kDefaultAlignment;
@@ -532,39 +534,46 @@ bool sniff_gguf(const uint8_t* head, size_t size) {
 
 namespace {
 
-// One weight of the llama layout: its GGUF name, PyTorch shape, and where it lives in TransformerWeights.
-template <typename TensorT>
-struct Slot {
-  std::string name;
-  std::vector<int64_t> shape;
-  TensorT* tensor;
-  int rope_heads = 0;  // q/k: the number of heads whose rows hold rotary pairs (0 for other weights)
-};
-
-// The tensors of a llama model in llama.cpp's naming, in the order llama.cpp's converters write them.
-// `weights.layers` must already hold n_layers entries. output.weight is absent when embeddings are tied.
-template <typename WeightsT>
-auto llama_slots(const Config& c, WeightsT& w) {
-  using TensorT = std::conditional_t<std::is_const_v<WeightsT>, const Tensor, Tensor>;
-  const int64_t dm = c.d_model, dq = int64_t{c.n_heads} * c.d_head, dkv = int64_t{c.n_kv_heads} * c.d_head;
-  std::vector<Slot<TensorT>> s;
-  s.push_back({"token_embd.weight", {c.d_vocab, dm}, &w.embed});
-  s.push_back({"output_norm.weight", {dm}, &w.final_norm});
-  if (!c.tied_embeddings) s.push_back({"output.weight", {c.d_vocab, dm}, &w.unembed});
-  for (int l = 0; l < c.n_layers; ++l) {
-    auto& lw = w.layers[l];
-    const std::string p = "blk." + std::to_string(l) + ".";
-    s.push_back({p + "attn_norm.weight", {dm}, &lw.attn_norm});
-    s.push_back({p + "attn_q.weight", {dq, dm}, &lw.w_q, c.n_heads});
-    s.push_back({p + "attn_k.weight", {dkv, dm}, &lw.w_k, c.n_kv_heads});
-    s.push_back({p + "attn_v.weight", {dkv, dm}, &lw.w_v});
-    s.push_back({p + "attn_output.weight", {dm, dq}, &lw.w_o});
-    s.push_back({p + "ffn_norm.weight", {dm}, &lw.ffn_norm});
-    s.push_back({p + "ffn_gate.weight", {c.d_mlp, dm}, &lw.w_gate});
-    s.push_back({p + "ffn_up.weight", {c.d_mlp, dm}, &lw.w_up});
-    s.push_back({p + "ffn_down.weight", {dm, c.d_mlp}, &lw.w_down});
+// llama.cpp's name for a weight role (per-layer ones follow "blk.<l>.").
+const char* gguf_role_name(WeightRole role) {
+  switch (role) {
+    case WeightRole::Embed:
+      return "token_embd.weight";
+    case WeightRole::AttnNorm:
+      return "attn_norm.weight";
+    case WeightRole::Wq:
+      return "attn_q.weight";
+    case WeightRole::Wk:
+      return "attn_k.weight";
+    case WeightRole::Wv:
+      return "attn_v.weight";
+    case WeightRole::Wo:
+      return "attn_output.weight";
+    case WeightRole::FfnNorm:
+      return "ffn_norm.weight";
+    case WeightRole::Gate:
+      return "ffn_gate.weight";
+    case WeightRole::Up:
+      return "ffn_up.weight";
+    case WeightRole::Down:
+      return "ffn_down.weight";
+    case WeightRole::FinalNorm:
+      return "output_norm.weight";
+    case WeightRole::Unembed:
+      return "output.weight";
   }
-  return s;
+  return "?";
+}
+
+std::string gguf_tensor_name(const WeightSlot& s) {
+  const char* name = gguf_role_name(s.row->role);
+  return s.row->per_layer ? "blk." + std::to_string(s.layer) + "." + name : std::string(name);
+}
+
+// The tensors of a llama model in the order llama.cpp's converters write them (globals, then the blocks).
+// output.weight is absent when embeddings are tied.
+std::vector<WeightSlot> llama_slots(const Config& c) {
+  return weight_slots(c, WeightOrder::GlobalsFirst);
 }
 
 // A required positive integer hyper-parameter, range-checked before it becomes an int.
@@ -578,56 +587,57 @@ int int_key(const GgufFile& g, const std::string& key, uint64_t max) {
 
 // Rejects llama variants whose forward resid does not implement, rather than running them wrongly.
 void check_supported_variant(const GgufFile& g) {
-  if (g.has("llama.rope.scaling.type")) {
-    const std::string type = g.get_string("llama.rope.scaling.type");
+  if (g.has(gguf_key::kRopeScalingType)) {
+    const std::string type = g.get_string(gguf_key::kRopeScalingType);
     if (type != "none")
       throw FormatError(g.path(), "RoPE scaling '" + printable(type) + "' is not supported");
   }
-  if (g.has("llama.rope.scale_linear") && g.get_float("llama.rope.scale_linear") != 1.0)
+  if (g.has(gguf_key::kRopeScaleLinear) && g.get_float(gguf_key::kRopeScaleLinear) != 1.0)
     throw FormatError(g.path(), "linear RoPE scaling (llama.rope.scale_linear) is not supported");
-  if (g.has("llama.expert_count") && g.get_uint("llama.expert_count") > 0)
+  if (g.has(gguf_key::kExpertCount) && g.get_uint(gguf_key::kExpertCount) > 0)
     throw FormatError(g.path(), "mixture-of-experts llama models (llama.expert_count) are not supported");
 }
 
 Config read_llama_config(const GgufFile& g, std::vector<std::string>& notes) {
-  const std::string arch = g.get_string("general.architecture");
+  const std::string arch = g.get_string(gguf_key::kArchitecture);
   if (arch != "llama")
-    throw FormatError(g.path(),
-                      "general.architecture is '" + printable(arch) + "'; resid reads only 'llama'");
+    throw FormatError(g.path(), std::string(gguf_key::kArchitecture) + " is '" + printable(arch) +
+                                    "'; resid reads only 'llama'");
   check_supported_variant(g);
   Config c;
-  c.d_model = int_key(g, "llama.embedding_length", 1 << 20);
-  c.n_layers = int_key(g, "llama.block_count", 1 << 16);
-  c.n_heads = int_key(g, "llama.attention.head_count", 1 << 16);
-  if (g.has("llama.attention.head_count_kv")) {
-    c.n_kv_heads = int_key(g, "llama.attention.head_count_kv", 1 << 16);
+  c.d_model = int_key(g, gguf_key::kEmbeddingLength, 1 << 20);
+  c.n_layers = int_key(g, gguf_key::kBlockCount, 1 << 16);
+  c.n_heads = int_key(g, gguf_key::kHeadCount, 1 << 16);
+  if (g.has(gguf_key::kHeadCountKv)) {
+    c.n_kv_heads = int_key(g, gguf_key::kHeadCountKv, 1 << 16);
   } else {
     c.n_kv_heads = c.n_heads;
-    notes.push_back("llama.attention.head_count_kv absent: assumed n_kv_heads = n_heads");
+    notes.push_back(std::string(gguf_key::kHeadCountKv) + " absent: assumed n_kv_heads = n_heads");
   }
-  c.d_mlp = int_key(g, "llama.feed_forward_length", 1 << 24);
-  c.n_ctx = int_key(g, "llama.context_length", kMaxContext);
-  c.eps = static_cast<float>(g.get_float("llama.attention.layer_norm_rms_epsilon"));
-  if (g.has("llama.rope.freq_base")) {
-    c.rotary_base = static_cast<float>(g.get_float("llama.rope.freq_base"));
+  c.d_mlp = int_key(g, gguf_key::kFeedForwardLength, 1 << 24);
+  c.n_ctx = int_key(g, gguf_key::kContextLength, kMaxContext);
+  c.eps = static_cast<float>(g.get_float(gguf_key::kRmsEpsilon));
+  if (g.has(gguf_key::kRopeFreqBase)) {
+    c.rotary_base = static_cast<float>(g.get_float(gguf_key::kRopeFreqBase));
   } else {
     c.rotary_base = 10000.0f;
-    notes.push_back("llama.rope.freq_base absent: assumed 10000");
+    notes.push_back(std::string(gguf_key::kRopeFreqBase) + " absent: assumed 10000");
   }
-  if (g.has("llama.attention.key_length")) {
-    c.d_head = int_key(g, "llama.attention.key_length", 1 << 16);
-    if (g.has("llama.attention.value_length") &&
-        g.get_uint("llama.attention.value_length") != uint64_t(c.d_head))
-      throw FormatError(g.path(), "llama.attention.value_length differs from key_length (not supported)");
+  if (g.has(gguf_key::kKeyLength)) {
+    c.d_head = int_key(g, gguf_key::kKeyLength, 1 << 16);
+    if (g.has(gguf_key::kValueLength) && g.get_uint(gguf_key::kValueLength) != uint64_t(c.d_head))
+      throw FormatError(g.path(),
+                        std::string(gguf_key::kValueLength) + " differs from key_length (not supported)");
   } else {
     if (c.d_model % c.n_heads != 0)
       throw FormatError(g.path(),
-                        "llama.attention.head_count = " + std::to_string(c.n_heads) +
+                        std::string(gguf_key::kHeadCount) + " = " + std::to_string(c.n_heads) +
                             " does not divide llama.embedding_length = " + std::to_string(c.d_model));
     c.d_head = c.d_model / c.n_heads;
   }
-  if (g.has("llama.rope.dimension_count") && g.get_uint("llama.rope.dimension_count") != uint64_t(c.d_head))
-    throw FormatError(g.path(), "llama.rope.dimension_count = " + g.describe("llama.rope.dimension_count") +
+  if (g.has(gguf_key::kRopeDimensionCount) && g.get_uint(gguf_key::kRopeDimensionCount) != uint64_t(c.d_head))
+    throw FormatError(g.path(), std::string(gguf_key::kRopeDimensionCount) + " = " +
+                                    g.describe(gguf_key::kRopeDimensionCount) +
                                     " rotates part of each head (d_head = " + std::to_string(c.d_head) +
                                     "); partial rotary embeddings are not supported");
   c.act_fn = ActFn::SiLU;
@@ -635,16 +645,17 @@ Config read_llama_config(const GgufFile& g, std::vector<std::string>& notes) {
   // llama.cpp's converters permute Hugging Face q/k rows to adjacent pairs; llama2.c's are already so.
   c.rotary_style = RotaryStyle::Interleaved;
 
-  const GgufTensorInfo* embd = g.find_tensor("token_embd.weight");
-  if (!embd) throw FormatError(g.path(), "missing tensor 'token_embd.weight'");
+  const std::string embd_name = gguf_role_name(WeightRole::Embed);
+  const GgufTensorInfo* embd = g.find_tensor(embd_name);
+  if (!embd) throw FormatError(g.path(), "missing tensor " + in_quotes(embd_name));
   if (embd->ne.size() != 2 || embd->ne[1] > std::numeric_limits<int32_t>::max())
     throw FormatError(g.path(), "token_embd.weight has shape " + shape_string(embd->shape()) +
                                     ", expected [d_vocab, d_model]");
   c.d_vocab = static_cast<int>(embd->ne[1]);
-  if (g.has("llama.vocab_size") && g.get_uint("llama.vocab_size") != uint64_t(c.d_vocab))
-    throw FormatError(g.path(), "llama.vocab_size = " + g.describe("llama.vocab_size") +
+  if (g.has(gguf_key::kVocabSize) && g.get_uint(gguf_key::kVocabSize) != uint64_t(c.d_vocab))
+    throw FormatError(g.path(), std::string(gguf_key::kVocabSize) + " = " + g.describe(gguf_key::kVocabSize) +
                                     " but token_embd.weight has " + std::to_string(c.d_vocab) + " rows");
-  c.tied_embeddings = g.find_tensor("output.weight") == nullptr;
+  c.tied_embeddings = g.find_tensor(gguf_role_name(WeightRole::Unembed)) == nullptr;
   if (c.tied_embeddings)
     notes.push_back("output.weight absent: the unembedding is tied to token_embd.weight");
   try {
@@ -657,15 +668,17 @@ Config read_llama_config(const GgufFile& g, std::vector<std::string>& notes) {
 
 // Every tensor must be one the layout expects, with the shape the config implies and a type resid reads;
 // checked before any data is converted so a bad file fails fast and names the GGUF tensor.
-void check_llama_tensors(const GgufFile& g, const std::vector<Slot<Tensor>>& slots) {
+void check_llama_tensors(const GgufFile& g, const Config& c, const std::vector<WeightSlot>& slots) {
   std::set<std::string> expected;
-  for (const auto& s : slots) {
-    expected.insert(s.name);
-    const GgufTensorInfo* info = g.find_tensor(s.name);
-    if (!info) throw FormatError(g.path(), "missing tensor " + in_quotes(s.name));
-    if (info->shape() != s.shape)
-      throw FormatError(g.path(), s.name + " has shape " + shape_string(info->shape()) + ", expected " +
-                                      shape_string(s.shape) + " for this config");
+  for (const WeightSlot& s : slots) {
+    const std::string name = gguf_tensor_name(s);
+    expected.insert(name);
+    const GgufTensorInfo* info = g.find_tensor(name);
+    if (!info) throw FormatError(g.path(), "missing tensor " + in_quotes(name));
+    const std::vector<int64_t> shape = s.row->shape(c);
+    if (info->shape() != shape)
+      throw FormatError(g.path(), name + " has shape " + shape_string(info->shape()) + ", expected " +
+                                      shape_string(shape) + " for this config");
     if (!info->readable) g.tensor(*info);  // throws, naming the tensor and its type
   }
   for (const GgufTensorInfo& t : g.tensors())
@@ -677,7 +690,7 @@ PieceType piece_type(const GgufFile& g, int64_t v, size_t id) {
   // llama.cpp's LLAMA_TOKEN_TYPE_UNDEFINED (0) behaves as a normal piece.
   if (v == 0) return PieceType::Normal;
   if (v < 1 || v > 6)
-    throw FormatError(g.path(), "tokenizer.ggml.token_type[" + std::to_string(id) +
+    throw FormatError(g.path(), std::string(gguf_key::kTokenType) + "[" + std::to_string(id) +
                                     "] = " + std::to_string(v) + " is not a SentencePiece piece type (1-6)");
   return static_cast<PieceType>(v);
 }
@@ -695,31 +708,30 @@ int token_id(const GgufFile& g, const std::string& key, int fallback, size_t n_p
 
 std::unique_ptr<Tokenizer> spm_from_metadata(const GgufFile& g) {
   SpmVocab v;
-  v.pieces = g.get_string_array("tokenizer.ggml.tokens");
+  v.pieces = g.get_string_array(gguf_key::kTokens);
   const size_t n = v.pieces.size();
   if (n == 0 || n > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
-    throw FormatError(g.path(), "tokenizer.ggml.tokens has " + std::to_string(n) + " pieces");
-  if (g.has("tokenizer.ggml.scores")) {
-    v.scores = g.get_float_array("tokenizer.ggml.scores");
+    throw FormatError(g.path(), std::string(gguf_key::kTokens) + " has " + std::to_string(n) + " pieces");
+  if (g.has(gguf_key::kScores)) {
+    v.scores = g.get_float_array(gguf_key::kScores);
   } else {
     v.scores.assign(n, 0.0f);  // the spec: absent scores mean equal probability
   }
   if (v.scores.size() != n)
-    throw FormatError(g.path(), "tokenizer.ggml.scores has " + std::to_string(v.scores.size()) +
+    throw FormatError(g.path(), std::string(gguf_key::kScores) + " has " + std::to_string(v.scores.size()) +
                                     " entries for " + std::to_string(n) + " pieces");
-  if (g.has("tokenizer.ggml.token_type")) {
-    const std::vector<int64_t> types = g.get_int_array("tokenizer.ggml.token_type");
+  if (g.has(gguf_key::kTokenType)) {
+    const std::vector<int64_t> types = g.get_int_array(gguf_key::kTokenType);
     if (types.size() != n)
-      throw FormatError(g.path(), "tokenizer.ggml.token_type has " + std::to_string(types.size()) +
+      throw FormatError(g.path(), std::string(gguf_key::kTokenType) + " has " + std::to_string(types.size()) +
                                       " entries for " + std::to_string(n) + " pieces");
     v.types.reserve(n);
     for (size_t i = 0; i < n; ++i) v.types.push_back(piece_type(g, types[i], i));
   }
-  v.bos_id = token_id(g, "tokenizer.ggml.bos_token_id", 1, n);
-  v.eos_id = token_id(g, "tokenizer.ggml.eos_token_id", 2, n);
-  v.unk_id = token_id(g, "tokenizer.ggml.unknown_token_id", 0, n);
-  if (g.has("tokenizer.ggml.add_space_prefix"))
-    v.add_space_prefix = g.get_bool("tokenizer.ggml.add_space_prefix");
+  v.bos_id = token_id(g, gguf_key::kBosId, 1, n);
+  v.eos_id = token_id(g, gguf_key::kEosId, 2, n);
+  v.unk_id = token_id(g, gguf_key::kUnknownId, 0, n);
+  if (g.has(gguf_key::kAddSpacePrefix)) v.add_space_prefix = g.get_bool(gguf_key::kAddSpacePrefix);
   const std::string description =
       "GGUF SentencePiece vocabulary, " + std::to_string(n) + " pieces, " + g.path();
   try {
@@ -730,7 +742,7 @@ std::unique_ptr<Tokenizer> spm_from_metadata(const GgufFile& g) {
 }
 
 bool has_spm_tokenizer(const GgufFile& g) {
-  return g.has("tokenizer.ggml.model") && g.get_string("tokenizer.ggml.model") == "llama";
+  return g.has(gguf_key::kTokenizerModel) && g.get_string(gguf_key::kTokenizerModel) == "llama";
 }
 
 }  // namespace
@@ -741,20 +753,21 @@ LoadedModel load_gguf(const std::string& path) {
   model.path = path;
   model.format = ModelFormat::Gguf;
   model.format_detail = "GGUF v" + std::to_string(g.version());
-  if (g.has("general.name")) model.notes.push_back("general.name: " + g.describe("general.name"));
+  if (g.has(gguf_key::kName))
+    model.notes.push_back(std::string(gguf_key::kName) + ": " + g.describe(gguf_key::kName));
 
   const Config config = read_llama_config(g, model.notes);
   TransformerWeights weights;
   weights.layers.resize(config.n_layers);
-  const auto slots = llama_slots(config, weights);
-  check_llama_tensors(g, slots);
+  const std::vector<WeightSlot> slots = llama_slots(config);
+  check_llama_tensors(g, config, slots);
 
   int n_mapped = 0;
   std::map<std::string, int> converted;  // dtype name -> count
-  for (const auto& s : slots) {
-    const GgufTensorInfo& info = *g.find_tensor(s.name);
+  for (const WeightSlot& s : slots) {
+    const GgufTensorInfo& info = *g.find_tensor(gguf_tensor_name(s));
     bool mapped = false;
-    *s.tensor = g.tensor(info, &mapped);
+    weight_tensor(weights, s) = g.tensor(info, &mapped);
     model.tensors.push_back({info.name, dtype_of(info.type), info.shape(), mapped});
     if (mapped)
       ++n_mapped;
@@ -780,8 +793,9 @@ LoadedModel load_gguf(const std::string& path) {
                                   " pieces but token_embd.weight has " + std::to_string(config.d_vocab) +
                                   " rows");
     model.notes.push_back("tokenizer: " + model.tokenizer->describe());
-  } else if (g.has("tokenizer.ggml.model")) {
-    model.notes.push_back("tokenizer.ggml.model is '" + g.describe("tokenizer.ggml.model") +
+  } else if (g.has(gguf_key::kTokenizerModel)) {
+    model.notes.push_back(std::string(gguf_key::kTokenizerModel) + " is '" +
+                          g.describe(gguf_key::kTokenizerModel) +
                           "', not SentencePiece ('llama'): no tokenizer loaded");
   } else {
     model.notes.push_back("no tokenizer in the metadata");
@@ -791,9 +805,9 @@ LoadedModel load_gguf(const std::string& path) {
 
 std::unique_ptr<Tokenizer> load_gguf_tokenizer(const std::string& path) {
   const GgufFile g(path);
-  const std::string model = g.get_string("tokenizer.ggml.model");
+  const std::string model = g.get_string(gguf_key::kTokenizerModel);
   if (model != "llama")
-    throw FormatError(path, "tokenizer.ggml.model is '" + printable(model) +
+    throw FormatError(path, std::string(gguf_key::kTokenizerModel) + " is '" + printable(model) +
                                 "'; resid reads only SentencePiece ('llama') vocabularies");
   return spm_from_metadata(g);
 }
@@ -859,22 +873,6 @@ class HeaderWriter {
   std::string buf_;
   uint64_t n_kv_ = 0;
 };
-
-// Hugging Face checkpoints store each head's q/k rows for "rotate_half": row i (i < d/2) pairs with row i +
-// d/2. GGUF (like Meta's original checkpoints, llama2.c and llama.cpp) pairs adjacent rows 2i and 2i + 1.
-// llama.cpp's converter reorders with reshape(n_head, 2, d/2, cols).swapaxes(1, 2), which within head h is
-//   gguf row h*d + 2i + p  =  hf row h*d + p*d/2 + i      (p in {0, 1}, i < d/2).
-std::vector<float> interleave_rope_rows(const Tensor& t, int n_heads, int d_head) {
-  const int64_t cols = t.shape[1], half = d_head / 2;
-  std::vector<float> out(static_cast<size_t>(t.numel()));
-  for (int64_t h = 0; h < n_heads; ++h)
-    for (int64_t i = 0; i < half; ++i)
-      for (int64_t p = 0; p < 2; ++p) {
-        const float* src = t.data + (h * d_head + p * half + i) * cols;
-        std::copy(src, src + cols, out.data() + (h * d_head + 2 * i + p) * cols);
-      }
-  return out;
-}
 
 // GGUF's Q8_0 block: f16 scale d = max|x| / 127, then 32 int8 q = round(x / d); x ~= d * q.
 void quantize_q8_0(const float* x, int64_t n, uint8_t* out) {
@@ -943,25 +941,25 @@ uint32_t file_type_of(DType t) {
 }
 
 void write_llama_metadata(HeaderWriter& h, const std::string& path, const Config& c, DType dtype) {
-  h.kv_str("general.architecture", "llama");
-  h.kv_str("general.name", std::filesystem::path(path).stem().string());
-  h.kv_u32("general.alignment", static_cast<uint32_t>(kDefaultAlignment));
-  h.kv_u32("general.file_type", file_type_of(dtype));
-  if (dtype == DType::Q8_0) h.kv_u32("general.quantization_version", 2);  // required when quantized
-  h.kv_u32("llama.context_length", c.n_ctx);
-  h.kv_u32("llama.embedding_length", c.d_model);
-  h.kv_u32("llama.block_count", c.n_layers);
-  h.kv_u32("llama.feed_forward_length", c.d_mlp);
-  h.kv_u32("llama.attention.head_count", c.n_heads);
-  h.kv_u32("llama.attention.head_count_kv", c.n_kv_heads);
+  h.kv_str(gguf_key::kArchitecture, "llama");
+  h.kv_str(gguf_key::kName, std::filesystem::path(path).stem().string());
+  h.kv_u32(gguf_key::kAlignment, static_cast<uint32_t>(kDefaultAlignment));
+  h.kv_u32(gguf_key::kFileType, file_type_of(dtype));
+  if (dtype == DType::Q8_0) h.kv_u32(gguf_key::kQuantizationVersion, 2);  // required when quantized
+  h.kv_u32(gguf_key::kContextLength, c.n_ctx);
+  h.kv_u32(gguf_key::kEmbeddingLength, c.d_model);
+  h.kv_u32(gguf_key::kBlockCount, c.n_layers);
+  h.kv_u32(gguf_key::kFeedForwardLength, c.d_mlp);
+  h.kv_u32(gguf_key::kHeadCount, c.n_heads);
+  h.kv_u32(gguf_key::kHeadCountKv, c.n_kv_heads);
   if (c.d_head * c.n_heads != c.d_model) {  // llama.cpp assumes d_model / n_heads otherwise
-    h.kv_u32("llama.attention.key_length", c.d_head);
-    h.kv_u32("llama.attention.value_length", c.d_head);
+    h.kv_u32(gguf_key::kKeyLength, c.d_head);
+    h.kv_u32(gguf_key::kValueLength, c.d_head);
   }
-  h.kv_u32("llama.rope.dimension_count", c.d_head);
-  h.kv_f32("llama.rope.freq_base", c.rotary_base);
-  h.kv_f32("llama.attention.layer_norm_rms_epsilon", c.eps);
-  h.kv_u32("llama.vocab_size", c.d_vocab);
+  h.kv_u32(gguf_key::kRopeDimensionCount, c.d_head);
+  h.kv_f32(gguf_key::kRopeFreqBase, c.rotary_base);
+  h.kv_f32(gguf_key::kRmsEpsilon, c.eps);
+  h.kv_u32(gguf_key::kVocabSize, c.d_vocab);
 }
 
 void write_tokenizer_metadata(HeaderWriter& h, const std::string& path, const Tokenizer& tok, int d_vocab) {
@@ -981,16 +979,16 @@ void write_tokenizer_metadata(HeaderWriter& h, const std::string& path, const To
   if (scores.empty()) scores.assign(v.pieces.size(), 0.0f);
   // -1 (none) is written as llama.cpp writes it: 0xFFFFFFFF.
   auto id = [](int i) { return i < 0 ? 0xFFFFFFFFu : static_cast<uint32_t>(i); };
-  h.kv_str("tokenizer.ggml.model", "llama");
-  h.kv_strings("tokenizer.ggml.tokens", v.pieces);
-  h.kv_f32s("tokenizer.ggml.scores", scores);
-  h.kv_i32s("tokenizer.ggml.token_type", types);
-  h.kv_u32("tokenizer.ggml.bos_token_id", id(v.bos_id));
-  h.kv_u32("tokenizer.ggml.eos_token_id", id(v.eos_id));
-  h.kv_u32("tokenizer.ggml.unknown_token_id", id(v.unk_id));
-  h.kv_bool("tokenizer.ggml.add_space_prefix", v.add_space_prefix);
-  h.kv_bool("tokenizer.ggml.add_bos_token", true);
-  h.kv_bool("tokenizer.ggml.add_eos_token", false);
+  h.kv_str(gguf_key::kTokenizerModel, "llama");
+  h.kv_strings(gguf_key::kTokens, v.pieces);
+  h.kv_f32s(gguf_key::kScores, scores);
+  h.kv_i32s(gguf_key::kTokenType, types);
+  h.kv_u32(gguf_key::kBosId, id(v.bos_id));
+  h.kv_u32(gguf_key::kEosId, id(v.eos_id));
+  h.kv_u32(gguf_key::kUnknownId, id(v.unk_id));
+  h.kv_bool(gguf_key::kAddSpacePrefix, v.add_space_prefix);
+  h.kv_bool(gguf_key::kAddBos, true);
+  h.kv_bool(gguf_key::kAddEos, false);
 }
 
 void check_writable(const std::string& path, const Config& config, const TransformerWeights& weights,
@@ -1017,11 +1015,13 @@ void write_gguf(const std::string& path, const Config& config, const Transformer
 
   std::vector<PlannedTensor> plan;
   uint64_t data_size = 0;
-  for (const auto& s : llama_slots(config, weights)) {
-    const int rope_heads = config.rotary_style == RotaryStyle::Half ? s.rope_heads : 0;
-    const DType t = storage_type(*s.tensor, dtype);
-    plan.push_back({s.name, s.tensor, rope_heads, t, data_size});
-    const uint64_t bytes = static_cast<uint64_t>(dtype_bytes(t, s.tensor->numel()));
+  for (const WeightSlot& s : llama_slots(config)) {
+    // GGUF pairs adjacent q/k rows; Half-style (Hugging Face) rows are permuted to that layout.
+    const int rope_heads = config.rotary_style == RotaryStyle::Half ? rotary_heads(s, config) : 0;
+    const Tensor& tensor = weight_tensor(weights, s);
+    const DType t = storage_type(tensor, dtype);
+    plan.push_back({gguf_tensor_name(s), &tensor, rope_heads, t, data_size});
+    const uint64_t bytes = static_cast<uint64_t>(dtype_bytes(t, tensor.numel()));
     data_size += (bytes + kDefaultAlignment - 1) / kDefaultAlignment * kDefaultAlignment;
   }
 
@@ -1051,13 +1051,8 @@ void write_gguf(const std::string& path, const Config& config, const Transformer
   static const char kZeros[kDefaultAlignment] = {};
   for (const PlannedTensor& p : plan) {
     const Tensor& t = *p.tensor;
-    std::vector<float> permuted;
-    const float* src = t.data;
-    if (p.rope_heads) {
-      permuted = interleave_rope_rows(t, p.rope_heads, config.d_head);
-      src = permuted.data();
-    }
-    const std::vector<uint8_t> bytes = encode_tensor(src, t.numel(), p.dtype);
+    const Tensor src = p.rope_heads ? permute_qk_rows(t, p.rope_heads, RotaryStyle::Interleaved) : t;
+    const std::vector<uint8_t> bytes = encode_tensor(src.data, t.numel(), p.dtype);
     out.write(bytes.data(), bytes.size());
     out.write(kZeros, (kDefaultAlignment - bytes.size() % kDefaultAlignment) % kDefaultAlignment);
   }

@@ -20,6 +20,8 @@
 #include "core/error.h"
 #include "core/formats/safetensors.h"
 #include "core/mapped_file.h"
+#include "core/rotary.h"
+#include "core/weight_schema.h"
 
 #ifndef RESID_VERSION
 #define RESID_VERSION "unknown"
@@ -36,8 +38,6 @@ constexpr char kConfigName[] = "config.json";
 constexpr char kWeightsName[] = "model.safetensors";
 constexpr char kIndexName[] = "model.safetensors.index.json";
 constexpr char kTokenizerName[] = "tokenizer.model";
-constexpr char kEmbedName[] = "model.embed_tokens.weight";
-constexpr char kLmHeadName[] = "lm_head.weight";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -399,34 +399,22 @@ class TensorSource {
 };
 
 TransformerWeights take_weights(Config& c, TensorSource& src, std::vector<std::string>* notes) {
-  const int64_t dm = c.d_model, dq = int64_t(c.n_heads) * c.d_head, dkv = int64_t(c.n_kv_heads) * c.d_head;
-  const int64_t dff = c.d_mlp, vocab = c.d_vocab;
   TransformerWeights w;
-  w.embed = src.take(kEmbedName, {vocab, dm});
-  for (int l = 0; l < c.n_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    LayerWeights L;
-    L.attn_norm = src.take(p + "input_layernorm.weight", {dm});
-    L.w_q = src.take(p + "self_attn.q_proj.weight", {dq, dm});
-    L.w_k = src.take(p + "self_attn.k_proj.weight", {dkv, dm});
-    L.w_v = src.take(p + "self_attn.v_proj.weight", {dkv, dm});
-    L.w_o = src.take(p + "self_attn.o_proj.weight", {dm, dq});
-    L.ffn_norm = src.take(p + "post_attention_layernorm.weight", {dm});
-    if (c.gated_mlp) L.w_gate = src.take(p + "mlp.gate_proj.weight", {dff, dm});
-    L.w_up = src.take(p + "mlp.up_proj.weight", {dff, dm});
-    L.w_down = src.take(p + "mlp.down_proj.weight", {dm, dff});
-    w.layers.push_back(std::move(L));
+  w.layers.resize(c.n_layers);
+  for (const WeightSlot& s : weight_slots(c)) {
+    if (s.row->role == WeightRole::Unembed) continue;  // lm_head is optional: below
+    weight_tensor(w, s) = src.take(weight_name(s), s.row->shape(c));
   }
-  w.final_norm = src.take("model.norm.weight", {dm});
+  const std::string lm_head = weight_row(WeightRole::Unembed).hf_name;
   if (c.tied_embeddings) {
     // transformers overwrites lm_head with the embedding when tied, whatever the file holds.
-    if (src.has(kLmHeadName)) {
-      src.skip(kLmHeadName);
+    if (src.has(lm_head)) {
+      src.skip(lm_head);
       notes->push_back("lm_head.weight ignored: tie_word_embeddings is true");
     }
     w.unembed = w.embed;
-  } else if (src.has(kLmHeadName)) {
-    w.unembed = src.take(kLmHeadName, {vocab, dm});
+  } else if (src.has(lm_head)) {
+    w.unembed = src.take(lm_head, weight_row(WeightRole::Unembed).shape(c));
   } else {
     c.tied_embeddings = true;
     w.unembed = w.embed;
@@ -481,48 +469,15 @@ void load_tokenizer_beside(const fs::path& dir, LoadedModel* model) {
 // ---------------------------------------------------------------------------------------------------------------
 // Writing.
 
-Tensor permute_rows(const Tensor& w, int n_heads, bool to_half) {
-  if (w.shape.size() != 2 || n_heads <= 0 || w.shape[0] % n_heads != 0 || (w.shape[0] / n_heads) % 2 != 0)
-    throw InputError("cannot permute q/k rows of a tensor of shape " + shape_string(w.shape) + " for " +
-                     std::to_string(n_heads) + " heads of even width");
-  const int64_t d_head = w.shape[0] / n_heads, half = d_head / 2, cols = w.shape[1];
-  std::vector<float> out(static_cast<size_t>(w.numel()));
-  for (int64_t h = 0; h < n_heads; ++h) {
-    for (int64_t i = 0; i < half; ++i) {
-      for (int64_t j = 0; j < 2; ++j) {
-        const int64_t half_row = h * d_head + j * half + i;
-        const int64_t inter_row = h * d_head + 2 * i + j;
-        const int64_t src = to_half ? inter_row : half_row;
-        const int64_t dst = to_half ? half_row : inter_row;
-        std::copy_n(w.data + src * cols, cols, out.data() + dst * cols);
-      }
-    }
-  }
-  return Tensor::owned(w.shape, std::move(out));
-}
-
 // The checkpoint's tensors under their Hugging Face names, q/k in the rotate-half layout.
 std::vector<std::pair<std::string, Tensor>> hf_tensors(const Config& c, const TransformerWeights& w) {
-  const bool permute = c.rotary_style == RotaryStyle::Interleaved;
   std::vector<std::pair<std::string, Tensor>> out;
-  out.emplace_back(kEmbedName, w.embed);
-  for (int l = 0; l < c.n_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    const LayerWeights& L = w.layers[l];
-    out.emplace_back(p + "input_layernorm.weight", L.attn_norm);
-    out.emplace_back(p + "self_attn.q_proj.weight",
-                     permute ? qk_rows_interleaved_to_half(L.w_q, c.n_heads) : L.w_q);
-    out.emplace_back(p + "self_attn.k_proj.weight",
-                     permute ? qk_rows_interleaved_to_half(L.w_k, c.n_kv_heads) : L.w_k);
-    out.emplace_back(p + "self_attn.v_proj.weight", L.w_v);
-    out.emplace_back(p + "self_attn.o_proj.weight", L.w_o);
-    out.emplace_back(p + "post_attention_layernorm.weight", L.ffn_norm);
-    if (c.gated_mlp) out.emplace_back(p + "mlp.gate_proj.weight", L.w_gate);
-    out.emplace_back(p + "mlp.up_proj.weight", L.w_up);
-    out.emplace_back(p + "mlp.down_proj.weight", L.w_down);
+  for (const WeightSlot& s : weight_slots(c)) {
+    const Tensor& t = weight_tensor(w, s);
+    const int heads = rotary_heads(s, c);
+    const bool permute = heads > 0 && c.rotary_style == RotaryStyle::Interleaved;
+    out.emplace_back(weight_name(s), permute ? permute_qk_rows(t, heads, RotaryStyle::Half) : t);
   }
-  out.emplace_back("model.norm.weight", w.final_norm);
-  if (!c.tied_embeddings) out.emplace_back(kLmHeadName, w.unembed);
   return out;
 }
 
@@ -669,7 +624,8 @@ LoadedModel load_mlp(const SafetensorsFile& file) {
 // embedding. Specific enough that an nn.Sequential saved as "model.0.weight" stays an MLP.
 bool has_llama_names(const SafetensorsFile& file) {
   for (const auto& [name, entry] : file.entries()) {
-    if (name == kEmbedName || name == "model.norm.weight" || name == kLmHeadName) return true;
+    for (const WeightRow& row : weight_schema())
+      if (!row.per_layer && name == row.hf_name) return true;
     if (name.rfind("model.layers.", 0) == 0 &&
         (name.find(".self_attn.") != std::string::npos || name.find(".mlp.") != std::string::npos ||
          name.find("layernorm.") != std::string::npos))
@@ -681,10 +637,10 @@ bool has_llama_names(const SafetensorsFile& file) {
 }  // namespace
 
 Tensor qk_rows_interleaved_to_half(const Tensor& w, int n_heads) {
-  return permute_rows(w, n_heads, true);
+  return permute_qk_rows(w, n_heads, RotaryStyle::Half);
 }
 Tensor qk_rows_half_to_interleaved(const Tensor& w, int n_heads) {
-  return permute_rows(w, n_heads, false);
+  return permute_qk_rows(w, n_heads, RotaryStyle::Interleaved);
 }
 
 LoadedModel load_hf_checkpoint(const std::string& path) {
