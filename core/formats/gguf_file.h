@@ -1,6 +1,6 @@
 // The GGUF v3 container (llama.cpp): header, metadata key/values, tensor infos, aligned tensor data. Reads
-// and writes any GGUF file; what the keys and tensors mean for a Llama model is core/formats/gguf.h's
-// business.
+// (gguf_file.cpp) and writes (gguf_writer.cpp) any GGUF file; what the keys and tensors mean for a Llama
+// model is core/formats/gguf.h's business.
 //
 // Layout (all little-endian; strings are a u64 byte length + UTF-8 bytes, no terminator):
 //   u32 magic 'GGUF', u32 version (3), u64 tensor_count, u64 metadata_kv_count,
@@ -25,6 +25,8 @@
 
 namespace resid {
 
+inline constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" read as a little-endian u32
+inline constexpr uint32_t kGgufVersion = 3;         // the only version resid reads and writes
 // The alignment resid writes (and GGUF's default when general.alignment is absent).
 inline constexpr uint64_t kGgufAlignment = 32;
 
