@@ -1,6 +1,9 @@
 #include "core/rotary.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "core/error.h"
 
 namespace resid {
 
@@ -42,6 +45,34 @@ void Rotary::apply(RowMatrix& x, int batch, int n_pos, int n_heads, int start_po
       }
     }
   }
+}
+
+void permute_qk_rows(const float* src, float* dst, int64_t n_heads, int64_t d_head, int64_t width,
+                     RotaryStyle to) {
+  const int64_t half = d_head / 2;
+  for (int64_t h = 0; h < n_heads; ++h) {
+    for (int64_t i = 0; i < half; ++i) {
+      for (int64_t j = 0; j < 2; ++j) {
+        const int64_t half_unit = h * d_head + j * half + i;
+        const int64_t inter_unit = h * d_head + 2 * i + j;
+        const int64_t from = to == RotaryStyle::Half ? inter_unit : half_unit;
+        const int64_t into = to == RotaryStyle::Half ? half_unit : inter_unit;
+        if (width == 1)  // activations: one float, called per row in the forward
+          dst[into] = src[from];
+        else
+          std::copy_n(src + from * width, width, dst + into * width);
+      }
+    }
+  }
+}
+
+Tensor permute_qk_rows(const Tensor& w, int n_heads, RotaryStyle to) {
+  if (w.shape.size() != 2 || n_heads <= 0 || w.shape[0] % n_heads != 0 || (w.shape[0] / n_heads) % 2 != 0)
+    throw InputError("cannot permute q/k rows of a tensor of shape " + shape_string(w.shape) + " for " +
+                     std::to_string(n_heads) + " heads of even width");
+  std::vector<float> out(static_cast<size_t>(w.numel()));
+  permute_qk_rows(w.data, out.data(), n_heads, w.shape[0] / n_heads, w.shape[1], to);
+  return Tensor::owned(w.shape, std::move(out));
 }
 
 }  // namespace resid

@@ -83,20 +83,15 @@ RowMatrix rms_norm(const RowMatrix& x, const Tensor& weight, float eps, HookSite
 
 // Reorders each head's coordinates from rotate-half pairs (i, i + d_head/2) to adjacent pairs (2i, 2i + 1).
 void to_interleaved_layout(RowMatrix& x, int n_heads, int d_head) {
-  const int half = d_head / 2;
+  const int64_t width = int64_t{n_heads} * d_head;
 #pragma omp parallel if (x.size() > (1 << 16))
   {
-    std::vector<float> tmp(d_head);
+    std::vector<float> tmp(static_cast<size_t>(width));
 #pragma omp for schedule(static)
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
-      for (int h = 0; h < n_heads; ++h) {
-        float* head = x.data() + r * x.cols() + int64_t(h) * d_head;
-        for (int i = 0; i < half; ++i) {
-          tmp[2 * i] = head[i];
-          tmp[2 * i + 1] = head[i + half];
-        }
-        std::copy(tmp.begin(), tmp.end(), head);
-      }
+      float* row = x.data() + r * x.cols();
+      permute_qk_rows(row, tmp.data(), n_heads, d_head, 1, RotaryStyle::Interleaved);
+      std::copy(tmp.begin(), tmp.end(), row);
     }
   }
 }

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <cfloat>
 #include <charconv>
@@ -18,8 +17,11 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/formats/mlp_safetensors.h"
 #include "core/formats/safetensors.h"
 #include "core/mapped_file.h"
+#include "core/rotary.h"
+#include "core/weight_schema.h"
 
 #ifndef RESID_VERSION
 #define RESID_VERSION "unknown"
@@ -36,8 +38,6 @@ constexpr char kConfigName[] = "config.json";
 constexpr char kWeightsName[] = "model.safetensors";
 constexpr char kIndexName[] = "model.safetensors.index.json";
 constexpr char kTokenizerName[] = "tokenizer.model";
-constexpr char kEmbedName[] = "model.embed_tokens.weight";
-constexpr char kLmHeadName[] = "lm_head.weight";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -399,51 +399,28 @@ class TensorSource {
 };
 
 TransformerWeights take_weights(Config& c, TensorSource& src, std::vector<std::string>* notes) {
-  const int64_t dm = c.d_model, dq = int64_t(c.n_heads) * c.d_head, dkv = int64_t(c.n_kv_heads) * c.d_head;
-  const int64_t dff = c.d_mlp, vocab = c.d_vocab;
   TransformerWeights w;
-  w.embed = src.take(kEmbedName, {vocab, dm});
-  for (int l = 0; l < c.n_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    LayerWeights L;
-    L.attn_norm = src.take(p + "input_layernorm.weight", {dm});
-    L.w_q = src.take(p + "self_attn.q_proj.weight", {dq, dm});
-    L.w_k = src.take(p + "self_attn.k_proj.weight", {dkv, dm});
-    L.w_v = src.take(p + "self_attn.v_proj.weight", {dkv, dm});
-    L.w_o = src.take(p + "self_attn.o_proj.weight", {dm, dq});
-    L.ffn_norm = src.take(p + "post_attention_layernorm.weight", {dm});
-    if (c.gated_mlp) L.w_gate = src.take(p + "mlp.gate_proj.weight", {dff, dm});
-    L.w_up = src.take(p + "mlp.up_proj.weight", {dff, dm});
-    L.w_down = src.take(p + "mlp.down_proj.weight", {dm, dff});
-    w.layers.push_back(std::move(L));
+  w.layers.resize(c.n_layers);
+  for (const WeightSlot& s : weight_slots(c)) {
+    if (s.row->role == WeightRole::Unembed) continue;  // lm_head is optional: below
+    weight_tensor(w, s) = src.take(weight_name(s), s.row->shape(c));
   }
-  w.final_norm = src.take("model.norm.weight", {dm});
+  const std::string lm_head = weight_row(WeightRole::Unembed).hf_name;
   if (c.tied_embeddings) {
     // transformers overwrites lm_head with the embedding when tied, whatever the file holds.
-    if (src.has(kLmHeadName)) {
-      src.skip(kLmHeadName);
+    if (src.has(lm_head)) {
+      src.skip(lm_head);
       notes->push_back("lm_head.weight ignored: tie_word_embeddings is true");
     }
     w.unembed = w.embed;
-  } else if (src.has(kLmHeadName)) {
-    w.unembed = src.take(kLmHeadName, {vocab, dm});
+  } else if (src.has(lm_head)) {
+    w.unembed = src.take(lm_head, weight_row(WeightRole::Unembed).shape(c));
   } else {
     c.tied_embeddings = true;
     w.unembed = w.embed;
     notes->push_back("no lm_head.weight: the unembedding shares model.embed_tokens.weight");
   }
   return w;
-}
-
-std::string dtypes_of(const std::vector<TensorRecord>& records) {
-  std::vector<std::string> names;
-  for (const TensorRecord& r : records) {
-    const std::string n = dtype_name(r.dtype);
-    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
-  }
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : "+") + n;
-  return out;
 }
 
 void add_load_notes(const Config& c, const TensorSource& src, std::vector<std::string>* notes) {
@@ -481,48 +458,15 @@ void load_tokenizer_beside(const fs::path& dir, LoadedModel* model) {
 // ---------------------------------------------------------------------------------------------------------------
 // Writing.
 
-Tensor permute_rows(const Tensor& w, int n_heads, bool to_half) {
-  if (w.shape.size() != 2 || n_heads <= 0 || w.shape[0] % n_heads != 0 || (w.shape[0] / n_heads) % 2 != 0)
-    throw InputError("cannot permute q/k rows of a tensor of shape " + shape_string(w.shape) + " for " +
-                     std::to_string(n_heads) + " heads of even width");
-  const int64_t d_head = w.shape[0] / n_heads, half = d_head / 2, cols = w.shape[1];
-  std::vector<float> out(static_cast<size_t>(w.numel()));
-  for (int64_t h = 0; h < n_heads; ++h) {
-    for (int64_t i = 0; i < half; ++i) {
-      for (int64_t j = 0; j < 2; ++j) {
-        const int64_t half_row = h * d_head + j * half + i;
-        const int64_t inter_row = h * d_head + 2 * i + j;
-        const int64_t src = to_half ? inter_row : half_row;
-        const int64_t dst = to_half ? half_row : inter_row;
-        std::copy_n(w.data + src * cols, cols, out.data() + dst * cols);
-      }
-    }
-  }
-  return Tensor::owned(w.shape, std::move(out));
-}
-
 // The checkpoint's tensors under their Hugging Face names, q/k in the rotate-half layout.
 std::vector<std::pair<std::string, Tensor>> hf_tensors(const Config& c, const TransformerWeights& w) {
-  const bool permute = c.rotary_style == RotaryStyle::Interleaved;
   std::vector<std::pair<std::string, Tensor>> out;
-  out.emplace_back(kEmbedName, w.embed);
-  for (int l = 0; l < c.n_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    const LayerWeights& L = w.layers[l];
-    out.emplace_back(p + "input_layernorm.weight", L.attn_norm);
-    out.emplace_back(p + "self_attn.q_proj.weight",
-                     permute ? qk_rows_interleaved_to_half(L.w_q, c.n_heads) : L.w_q);
-    out.emplace_back(p + "self_attn.k_proj.weight",
-                     permute ? qk_rows_interleaved_to_half(L.w_k, c.n_kv_heads) : L.w_k);
-    out.emplace_back(p + "self_attn.v_proj.weight", L.w_v);
-    out.emplace_back(p + "self_attn.o_proj.weight", L.w_o);
-    out.emplace_back(p + "post_attention_layernorm.weight", L.ffn_norm);
-    if (c.gated_mlp) out.emplace_back(p + "mlp.gate_proj.weight", L.w_gate);
-    out.emplace_back(p + "mlp.up_proj.weight", L.w_up);
-    out.emplace_back(p + "mlp.down_proj.weight", L.w_down);
+  for (const WeightSlot& s : weight_slots(c)) {
+    const Tensor& t = weight_tensor(w, s);
+    const int heads = rotary_heads(s, c);
+    const bool permute = heads > 0 && c.rotary_style == RotaryStyle::Interleaved;
+    out.emplace_back(weight_name(s), permute ? permute_qk_rows(t, heads, RotaryStyle::Half) : t);
   }
-  out.emplace_back("model.norm.weight", w.final_norm);
-  if (!c.tied_embeddings) out.emplace_back(kLmHeadName, w.unembed);
   return out;
 }
 
@@ -539,137 +483,12 @@ std::vector<std::pair<std::string, Tensor>> prepare_save(const std::string& dir,
 
 const std::map<std::string, std::string> kPtMetadata = {{"format", "pt"}};  // transformers checks this key
 
-std::string mlp_widths(const MlpConfig& c) {
-  std::string s;
-  for (int w : c.widths) s += (s.empty() ? "" : "-") + std::to_string(w);
-  return s;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The plain MLP family.
-
-// "fc1.weight" -> {"fc", 1, true}; "layers.10.bias" -> {"layers.", 10, false}.
-struct LinearName {
-  std::string prefix;
-  int index = 0;
-  bool is_weight = false;
-};
-
-bool parse_linear_name(const std::string& name, LinearName* out) {
-  std::string stem;
-  if (ends_with(name, ".weight")) {
-    stem = name.substr(0, name.size() - 7);
-    out->is_weight = true;
-  } else if (ends_with(name, ".bias")) {
-    stem = name.substr(0, name.size() - 5);
-    out->is_weight = false;
-  } else {
-    return false;
-  }
-  size_t digits = stem.size();
-  while (digits > 0 && std::isdigit(static_cast<unsigned char>(stem[digits - 1]))) --digits;
-  const size_t n = stem.size() - digits;
-  if (n == 0 || n > 9) return false;  // at most 9 digits, so the number fits an int
-  out->prefix = stem.substr(0, digits);
-  out->index = std::stoi(stem.substr(digits));
-  return true;
-}
-
-struct LinearEntry {
-  std::string weight, bias;  // tensor names ("" when absent)
-};
-
-std::map<int, LinearEntry> group_linear_layers(const SafetensorsFile& file) {
-  const std::string& path = file.path();
-  std::map<int, LinearEntry> layers;
-  std::string prefix;
-  for (const auto& [name, entry] : file.entries()) {
-    LinearName ln;
-    if (!parse_linear_name(name, &ln))
-      throw FormatError(path,
-                        "tensor '" + one_line(name) +
-                            "' is not a Linear layer <prefix><N>.weight / .bias (nor a Hugging Face Llama "
-                            "tensor model.*)");
-    if (prefix.empty()) prefix = ln.prefix;
-    if (ln.prefix != prefix)
-      throw FormatError(path, "tensor '" + one_line(name) + "' does not share the layer prefix '" + prefix +
-                                  "' of the other Linear layers");
-    std::string& slot = ln.is_weight ? layers[ln.index].weight : layers[ln.index].bias;
-    if (!slot.empty())
-      throw FormatError(path, "tensors '" + slot + "' and '" + one_line(name) + "' are both layer " +
-                                  std::to_string(ln.index));
-    slot = name;
-  }
-  if (layers.empty()) throw FormatError(path, "no tensors: not a model");
-  return layers;
-}
-
-// Checks shapes (the chain d_in -> ... -> d_out) before handing the layers to Mlp, so errors name the tensor.
-std::vector<Linear> take_linear_layers(const SafetensorsFile& file, const std::map<int, LinearEntry>& layers,
-                                       std::vector<TensorRecord>* records, std::vector<std::string>* notes) {
-  const std::string& path = file.path();
-  std::vector<Linear> out;
-  std::string prev_name;
-  int64_t prev_out = -1;
-  for (const auto& [index, names] : layers) {
-    if (names.weight.empty()) throw FormatError(path, "tensor '" + names.bias + "' has no matching .weight");
-    const SafetensorsEntry& we = file.entries().at(names.weight);
-    if (we.shape.size() != 2 || we.shape[0] <= 0 || we.shape[1] <= 0 || we.shape[0] > INT_MAX ||
-        we.shape[1] > INT_MAX)
-      throw FormatError(path, "tensor '" + names.weight + "' has shape " + shape_string(we.shape) +
-                                  "; a Linear weight is [d_out, d_in] with both in [1, 2^31)");
-    if (prev_out >= 0 && we.shape[1] != prev_out)
-      throw FormatError(path, "tensor '" + names.weight + "' has shape " + shape_string(we.shape) +
-                                  ", expected [*, " + std::to_string(prev_out) + "] to follow '" + prev_name +
-                                  "' with " + std::to_string(prev_out) + " outputs");
-    Linear layer;
-    bool mapped = false;
-    layer.weight = file.tensor(names.weight, &mapped);
-    records->push_back({names.weight, we.dtype, we.shape, mapped});
-    if (names.bias.empty()) {
-      layer.bias = Tensor::owned({we.shape[0]}, std::vector<float>(static_cast<size_t>(we.shape[0]), 0.0f));
-      notes->push_back(names.weight + " has no bias: zeros");
-    } else {
-      const SafetensorsEntry& be = file.entries().at(names.bias);
-      if (be.shape != std::vector<int64_t>{we.shape[0]})
-        throw FormatError(path, "tensor '" + names.bias + "' has shape " + shape_string(be.shape) +
-                                    ", expected [" + std::to_string(we.shape[0]) + "] to match '" +
-                                    names.weight + "'");
-      layer.bias = file.tensor(names.bias, &mapped);
-      records->push_back({names.bias, be.dtype, be.shape, mapped});
-    }
-    prev_out = we.shape[0];
-    prev_name = names.weight;
-    out.push_back(std::move(layer));
-  }
-  return out;
-}
-
-LoadedModel load_mlp(const SafetensorsFile& file) {
-  LoadedModel model;
-  model.path = file.path();
-  model.format = ModelFormat::Safetensors;
-  const auto layers = group_linear_layers(file);
-  std::vector<Linear> linear = take_linear_layers(file, layers, &model.tensors, &model.notes);
-  ActFn act = ActFn::ReLU;
-  auto it = file.metadata().find("resid_act_fn");
-  if (it != file.metadata().end()) {
-    act = with_path(file.path(), [&] { return act_fn_from_name(it->second); });
-  } else if (linear.size() > 1) {
-    model.notes.push_back("no resid_act_fn in the metadata: ReLU assumed");
-  }
-  auto mlp = std::make_shared<const Mlp>(std::move(linear), act, file.path());
-  model.format_detail = "safetensors MLP " + mlp_widths(mlp->config()) + " " + act_fn_name(act) + " (" +
-                        dtypes_of(model.tensors) + ")";
-  model.mlp = std::move(mlp);
-  return model;
-}
-
 // LlamaForCausalLM names; checked over all tensors because one shard of a sharded checkpoint may lack the
 // embedding. Specific enough that an nn.Sequential saved as "model.0.weight" stays an MLP.
 bool has_llama_names(const SafetensorsFile& file) {
   for (const auto& [name, entry] : file.entries()) {
-    if (name == kEmbedName || name == "model.norm.weight" || name == kLmHeadName) return true;
+    for (const WeightRow& row : weight_schema())
+      if (!row.per_layer && name == row.hf_name) return true;
     if (name.rfind("model.layers.", 0) == 0 &&
         (name.find(".self_attn.") != std::string::npos || name.find(".mlp.") != std::string::npos ||
          name.find("layernorm.") != std::string::npos))
@@ -681,10 +500,10 @@ bool has_llama_names(const SafetensorsFile& file) {
 }  // namespace
 
 Tensor qk_rows_interleaved_to_half(const Tensor& w, int n_heads) {
-  return permute_rows(w, n_heads, true);
+  return permute_qk_rows(w, n_heads, RotaryStyle::Half);
 }
 Tensor qk_rows_half_to_interleaved(const Tensor& w, int n_heads) {
-  return permute_rows(w, n_heads, false);
+  return permute_qk_rows(w, n_heads, RotaryStyle::Interleaved);
 }
 
 LoadedModel load_hf_checkpoint(const std::string& path) {
@@ -715,7 +534,7 @@ LoadedModel load_safetensors_file(const std::string& path) {
       throw FormatError(path, "has Hugging Face Llama tensors but no config.json beside it");
     return load_hf_checkpoint(path);
   }
-  return load_mlp(file);
+  return load_mlp_safetensors(file);
 }
 
 void save_hf_checkpoint(const std::string& dir, const Config& config, const TransformerWeights& weights,
@@ -756,20 +575,6 @@ void save_hf_checkpoint_sharded(const std::string& dir, const Config& config,
   std::error_code ec;
   fs::remove(fs::path(dir) / kWeightsName, ec);
   write_text_atomically((fs::path(dir) / kConfigName).string(), config_to_hf(config, dtype).dump(2) + "\n");
-}
-
-void save_mlp_safetensors(const std::string& path, const Mlp& mlp) {
-  std::vector<NamedTensor> named;
-  const auto& ls = mlp.layers();
-  for (size_t i = 0; i < ls.size(); ++i) {
-    const std::string p = "fc" + std::to_string(i + 1);
-    named.push_back({p + ".weight", &ls[i].weight});
-    named.push_back({p + ".bias", &ls[i].bias});
-  }
-  const std::map<std::string, std::string> metadata = {{"format", "pt"},
-                                                       {"resid_act_fn", act_fn_name(mlp.config().act_fn)},
-                                                       {"resid_widths", mlp_widths(mlp.config())}};
-  write_safetensors(path, named, metadata, DType::F32);
 }
 
 }  // namespace resid

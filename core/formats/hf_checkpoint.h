@@ -1,9 +1,10 @@
 // Hugging Face checkpoints: a directory with config.json + model.safetensors (or sharded
-// model.safetensors.index.json), LlamaForCausalLM tensor names, F32/F16/BF16. Also the plain MLP family
-// stored as a bare .safetensors of <prefix>N.weight / <prefix>N.bias Linear layers (e.g. fc1, fc2).
+// model.safetensors.index.json), LlamaForCausalLM tensor names, F32/F16/BF16. A bare .safetensors without
+// those names is the plain MLP family (core/formats/mlp_safetensors.h).
 #pragma once
 #include <string>
 
+#include "core/formats/mlp_safetensors.h"  // save_mlp_safetensors, for existing callers
 #include "core/formats/model_file.h"
 
 namespace resid {
@@ -36,8 +37,5 @@ void save_hf_checkpoint_sharded(const std::string& dir, const Config& config,
 // untouched. Throws InputError if the rows do not split into n_heads heads of even width.
 Tensor qk_rows_interleaved_to_half(const Tensor& w, int n_heads);
 Tensor qk_rows_half_to_interleaved(const Tensor& w, int n_heads);
-
-// Writes an MLP as fc1.weight, fc1.bias, ... with a small config.json-free metadata block.
-void save_mlp_safetensors(const std::string& path, const Mlp& mlp);
 
 }  // namespace resid

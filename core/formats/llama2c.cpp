@@ -16,6 +16,8 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/rotary.h"
+#include "core/weight_schema.h"
 
 namespace resid {
 namespace {
@@ -152,97 +154,53 @@ Config config_from_header(const Header& h, const std::string& path) {
 // ---------------------------------------------------------------------------------------------------------
 // Layout: one list of tensor groups per version, shared by the reader and the writer so they cannot disagree.
 
-enum class Slot {
-  Embed,
-  AttnNorm,
-  Wq,
-  Wk,
-  Wv,
-  Wo,
-  FfnNorm,
-  Gate,
-  Down,
-  Up,
-  FinalNorm,
-  Unembed,
-  FreqReal,
-  FreqImag
-};
+// A group is one weight role over all layers (or a legacy freq_cis table), stored contiguously.
+enum class Freq { None, Real, Imag };
 
 struct Group {
   const char* name;  // llama2.c's name; per-layer groups become "layers.<l>.<name>"
   bool per_layer;
   std::vector<int64_t> shape;  // of one tensor
   DType dtype;
-  Slot slot;
+  const WeightRow* row;  // the weight it holds; nullptr for the freq_cis tables
+  Freq freq = Freq::None;
+
+  WeightSlot slot(int layer) const { return {row, per_layer ? layer : -1}; }
 };
 
 std::vector<Group> file_layout(Llama2cVersion v, const Config& c) {
-  const int64_t dm = c.d_model, dq = int64_t{c.n_heads} * c.d_head, dkv = int64_t{c.n_kv_heads} * c.d_head;
-  const int64_t dff = c.d_mlp, nv = c.d_vocab;
   const DType mat = v == Llama2cVersion::V2 ? DType::Q8_0 : DType::F32;
-  const Group embed{"token_embedding_table", false, {nv, dm}, mat, Slot::Embed};
-  const Group att_norm{"rms_att_weight", true, {dm}, DType::F32, Slot::AttnNorm};
-  const Group wq{"wq", true, {dq, dm}, mat, Slot::Wq};
-  const Group wk{"wk", true, {dkv, dm}, mat, Slot::Wk};
-  const Group wv{"wv", true, {dkv, dm}, mat, Slot::Wv};
-  const Group wo{"wo", true, {dm, dq}, mat, Slot::Wo};
-  const Group ffn_norm{"rms_ffn_weight", true, {dm}, DType::F32, Slot::FfnNorm};
-  const Group w1{"w1", true, {dff, dm}, mat, Slot::Gate};
-  const Group w2{"w2", true, {dm, dff}, mat, Slot::Down};
-  const Group w3{"w3", true, {dff, dm}, mat, Slot::Up};
-  const Group final_norm{"rms_final_weight", false, {dm}, DType::F32, Slot::FinalNorm};
+  // Norms (1-D) stay fp32 in every version.
+  auto group = [&](const char* name, WeightRole role) {
+    const WeightRow& r = weight_row(role);
+    std::vector<int64_t> shape = r.shape(c);
+    const DType dtype = shape.size() == 1 ? DType::F32 : mat;
+    return Group{name, r.per_layer, std::move(shape), dtype, &r};
+  };
+  using R = WeightRole;
+  const Group embed = group("token_embedding_table", R::Embed);
+  const Group att_norm = group("rms_att_weight", R::AttnNorm);
+  const Group wq = group("wq", R::Wq), wk = group("wk", R::Wk), wv = group("wv", R::Wv),
+              wo = group("wo", R::Wo);
+  const Group ffn_norm = group("rms_ffn_weight", R::FfnNorm);
+  const Group w1 = group("w1", R::Gate), w2 = group("w2", R::Down), w3 = group("w3", R::Up);
+  const Group final_norm = group("rms_final_weight", R::FinalNorm);
   std::vector<Group> out;
   if (v == Llama2cVersion::Legacy) {
     const std::vector<int64_t> freq_shape{c.n_ctx, c.d_head / 2};
-    const Group freq_real{"freq_cis_real", false, freq_shape, DType::F32, Slot::FreqReal};
-    const Group freq_imag{"freq_cis_imag", false, freq_shape, DType::F32, Slot::FreqImag};
+    const Group freq_real{"freq_cis_real", false, freq_shape, DType::F32, nullptr, Freq::Real};
+    const Group freq_imag{"freq_cis_imag", false, freq_shape, DType::F32, nullptr, Freq::Imag};
     out = {embed, att_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3, final_norm, freq_real, freq_imag};
   } else {
     // export.py's version1_export / version2_export put the fp32 norms first.
     out = {att_norm, ffn_norm, final_norm, embed, wq, wk, wv, wo, w1, w2, w3};
   }
-  if (!c.tied_embeddings) out.push_back({"wcls", false, {nv, dm}, mat, Slot::Unembed});
+  if (!c.tied_embeddings) out.push_back(group("wcls", R::Unembed));
   return out;
 }
 
 std::string tensor_name(const Group& g, int layer) {
   return g.per_layer ? "layers." + std::to_string(layer) + "." + g.name : std::string(g.name);
-}
-
-// Works for const and mutable weights (the writer reads, the loader fills).
-template <typename Weights>
-auto& slot_tensor(Weights& w, Slot s, int layer) {
-  switch (s) {
-    case Slot::Embed:
-      return w.embed;
-    case Slot::AttnNorm:
-      return w.layers[layer].attn_norm;
-    case Slot::Wq:
-      return w.layers[layer].w_q;
-    case Slot::Wk:
-      return w.layers[layer].w_k;
-    case Slot::Wv:
-      return w.layers[layer].w_v;
-    case Slot::Wo:
-      return w.layers[layer].w_o;
-    case Slot::FfnNorm:
-      return w.layers[layer].ffn_norm;
-    case Slot::Gate:
-      return w.layers[layer].w_gate;
-    case Slot::Down:
-      return w.layers[layer].w_down;
-    case Slot::Up:
-      return w.layers[layer].w_up;
-    case Slot::FinalNorm:
-      return w.final_norm;
-    case Slot::Unembed:
-      return w.unembed;
-    case Slot::FreqReal:
-    case Slot::FreqImag:
-      break;
-  }
-  throw std::logic_error("llama2.c: no weight slot for the freq_cis tables");
 }
 
 // Sizes come from header ints (up to 2^31 each), so products of three of them overflow 64 bits: check.
@@ -427,15 +385,15 @@ LoadedModel load_llama2c(const std::string& path) {
     for (int i = 0; i < count; ++i, offset += bytes) {
       const std::string name = tensor_name(g, i);
       const uint8_t* p = file->at(offset, bytes, name);
-      if (g.slot == Slot::FreqReal || g.slot == Slot::FreqImag) {
-        freq[g.slot == Slot::FreqImag] = reinterpret_cast<const float*>(p);
+      if (g.freq != Freq::None) {
+        freq[g.freq == Freq::Imag] = reinterpret_cast<const float*>(p);
         continue;
       }
       if (g.dtype == DType::F32) {
         // Offsets are multiples of 4 from a page-aligned map, so the floats are aligned.
-        slot_tensor(w, g.slot, i) = Tensor::view(g.shape, reinterpret_cast<const float*>(p), file);
+        weight_tensor(w, g.slot(i)) = Tensor::view(g.shape, reinterpret_cast<const float*>(p), file);
       } else {
-        slot_tensor(w, g.slot, i) = dequantize_q8(p, g.shape, numel, h.group_size, name, path);
+        weight_tensor(w, g.slot(i)) = dequantize_q8(p, g.shape, numel, h.group_size, name, path);
         dequantised_bytes += static_cast<uint64_t>(numel) * sizeof(float);
       }
       m.tensors.push_back({name, g.dtype, g.shape, g.dtype == DType::F32});
@@ -519,23 +477,6 @@ std::vector<float> freq_table(const Config& c, bool imag) {
   return t;
 }
 
-// Half-style (rotate_half) q/k rows back to llama2.c's adjacent pairs. Within each head of size d, the pair
-// (2i, 2i+1) that llama2.c rotates together is Half's pair (i, i + d/2), so interleaved row 2i + p comes from
-// Half row p * d/2 + i (the inverse of the permute in Hugging Face's convert_llama_weights_to_hf.py).
-std::vector<float> interleave_rows(const Tensor& t, int n_heads, int d_head) {
-  const int64_t cols = t.shape[1];
-  const int half = d_head / 2;
-  std::vector<float> out(static_cast<size_t>(t.numel()));
-  for (int h = 0; h < n_heads; ++h) {
-    for (int r = 0; r < d_head; ++r) {
-      const int64_t src = int64_t{h} * d_head + (r % 2) * half + r / 2;
-      const int64_t dst = int64_t{h} * d_head + r;
-      std::memcpy(out.data() + dst * cols, t.data + src * cols, cols * sizeof(float));
-    }
-  }
-  return out;
-}
-
 // export.py's quantize_q80: per group of `group_size` consecutive values of the flattened tensor,
 // scale = max|w| / 127 and q = round(w / scale), half to even like torch.round. All int8 values of the tensor
 // are written first, then all its scales.
@@ -563,17 +504,17 @@ void write_q8(AtomicFile& out, const float* w, int64_t n, int group_size, const 
 
 void write_tensor(AtomicFile& out, const Group& g, int layer, const Config& c, const TransformerWeights& w,
                   int group_size, const std::string& path) {
-  if (g.slot == Slot::FreqReal || g.slot == Slot::FreqImag) {
-    const std::vector<float> t = freq_table(c, g.slot == Slot::FreqImag);
+  if (g.freq != Freq::None) {
+    const std::vector<float> t = freq_table(c, g.freq == Freq::Imag);
     return out.write(t.data(), t.size() * sizeof(float));
   }
-  const Tensor& t = slot_tensor(w, g.slot, layer);
+  const Tensor& stored = weight_tensor(w, g.slot(layer));
+  // llama2.c pairs adjacent q/k rows: Half-style (Hugging Face) rows go back to that layout.
+  const int heads = rotary_heads(g.slot(layer), c);
+  const Tensor t = c.rotary_style == RotaryStyle::Half && heads > 0
+                       ? permute_qk_rows(stored, heads, RotaryStyle::Interleaved)
+                       : stored;
   const float* data = t.data;
-  std::vector<float> permuted;
-  if (c.rotary_style == RotaryStyle::Half && (g.slot == Slot::Wq || g.slot == Slot::Wk)) {
-    permuted = interleave_rows(t, g.slot == Slot::Wq ? c.n_heads : c.n_kv_heads, c.d_head);
-    data = permuted.data();
-  }
   if (g.dtype == DType::F32) return out.write(data, static_cast<size_t>(t.numel()) * sizeof(float));
   write_q8(out, data, t.numel(), group_size, tensor_name(g, layer), path);
 }

@@ -1,5 +1,6 @@
 #include "core/formats/model_file.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/error.h"
@@ -79,6 +80,17 @@ LoadedModel load_model(const std::string& path, const LoadOptions& options) {
                                           " is " + d_vocab);
   }
   return model;
+}
+
+std::string dtypes_of(const std::vector<TensorRecord>& records) {
+  std::vector<std::string> names;
+  for (const TensorRecord& r : records) {
+    const std::string n = dtype_name(r.dtype);
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  }
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : "+") + n;
+  return out;
 }
 
 }  // namespace resid

@@ -20,6 +20,8 @@ struct TensorRecord {
   std::vector<int64_t> shape;  // shape as stored
   bool mapped;                 // used in place from the memory map (F32) rather than converted
 };
+// The dtypes on disk in first-seen order, for format_detail: "F32", "BF16+F32".
+std::string dtypes_of(const std::vector<TensorRecord>& records);
 
 struct LoadedModel {
   std::string path;
