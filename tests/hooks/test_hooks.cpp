@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/mlp.h"
 #include "core/transformer.h"
 #include "hooks/activation_cache.h"
 #include "hooks/hook_point.h"
@@ -252,6 +253,44 @@ TEST_F(Fixture, RunWithCacheEqualsAManualHookSetCapture) {
   ForwardOptions with_hooks;
   with_hooks.hooks = &hooks;
   EXPECT_THROW(run_with_cache(model, padded, points, with_hooks), InputError);
+}
+
+// The MLP family's activations are [batch, features]: no position or head axis, neurons on the last axis.
+TEST(MlpFamilyHooks, NeuronSelectionOnBatchByFeatureActivations) {
+  auto filled = [](std::vector<int64_t> shape, float step) {
+    std::vector<float> v(static_cast<size_t>(shape[0] * (shape.size() > 1 ? shape[1] : 1)));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = step * static_cast<float>((i * 7) % 11) - 0.2f;
+    return Tensor::owned(shape, v);
+  };
+  const Mlp mlp({{filled({5, 3}, 0.1f), filled({5}, 0.05f)}, {filled({2, 5}, 0.2f), filled({2}, 0.0f)}},
+                ActFn::ReLU);
+  RowMatrix x(2, 3);
+  x << 1, 2, 3, -1, 0.5f, 2;
+  HookSet hooks;
+  hooks.add({HookSite::MlpPre, 0}, zero_ablation({.positions = {-1}, .heads = {}, .neurons = {1, 4}}));
+  ActivationCache cache;
+  cache.attach(hooks, {{HookSite::MlpPre, 0}});
+  ActivationCache clean;
+  HookSet record;
+  clean.attach(record, {{HookSite::MlpPre, 0}});
+  mlp.forward(x, &record);
+  mlp.forward(x, &hooks);
+  const StoredActivation& got = cache.at("blocks.0.mlp.hook_pre");
+  const StoredActivation& want = clean.at("blocks.0.mlp.hook_pre");
+  ASSERT_EQ(got.shape, (std::vector<int64_t>{2, 5}));
+  for (int b = 0; b < 2; ++b)
+    for (int j = 0; j < 5; ++j) {
+      if (j == 1 || j == 4) EXPECT_EQ(got.values[b * 5 + j], 0.0f);
+      else EXPECT_EQ(got.values[b * 5 + j], want.values[b * 5 + j]);
+    }
+  HookSet bad;
+  bad.add({HookSite::MlpPre, 0}, zero_ablation({.positions = {}, .heads = {0}, .neurons = {}}));
+  try {
+    mlp.forward(x, &bad);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "blocks.0.mlp.hook_pre has no head axis to select heads from");
+  }
 }
 
 // Wants only blocks.0.hook_resid_post and remembers every layer the forward asked about.
