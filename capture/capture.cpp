@@ -51,7 +51,7 @@ std::string PositionSpec::describe() const {
 
 namespace {
 
-bool is_attention_map(HookSite s) { return s == HookSite::AttnScores || s == HookSite::AttnPattern; }
+bool is_attention_map(HookSite s) { return axis_index(s, Axis::KPos) >= 0; }
 
 // Everything one batch contributes to the file, in the writer's layout.
 struct Batch {

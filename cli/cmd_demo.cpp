@@ -14,8 +14,7 @@
 #include "core/formats/gguf.h"
 #include "core/generate.h"
 #include "core/tokenizer/spm_tokenizer.h"
-#include "hooks/activation_cache.h"
-#include "hooks/hook_selector.h"
+#include "hooks/run_with_cache.h"
 
 namespace fs = std::filesystem;
 
@@ -90,17 +89,13 @@ int run_demo(const std::vector<std::string>& args) {
   for (int32_t id : ids) std::printf(" %s", m.tokenizer->piece(id).c_str());
 
   // One forward with every hook_resid_post recorded.
-  ActivationCache cache;
-  HookSet hooks;
-  const auto resid_post = HookSelector::select(c, {"blocks.*.hook_resid_post", "hook_embed"});
-  cache.attach(hooks, resid_post);
-  ForwardOptions fwd;
-  fwd.hooks = &hooks;
-  const RowMatrix logits = model.forward(TokenBatch::single(ids), fwd);
+  const CachedRun run =
+      run_with_cache(model, TokenBatch::single(ids), {"blocks.*.hook_resid_post", "hook_embed"});
+  const RowMatrix& logits = run.logits;
   const int last = static_cast<int>(ids.size()) - 1;
   std::printf("\n\n== residual stream norm at the last position after each write (hook names as in TransformerLens)\n");
-  for (const HookPointId& p : resid_post) {
-    const StoredActivation& a = cache.at(p);
+  for (const HookPointId& p : run.points) {
+    const StoredActivation& a = run.cache.at(p);
     const Eigen::Map<const Eigen::VectorXf> row(a.values.data() + last * c.d_model, c.d_model);
     std::printf("  %-28s %8.4f\n", hook_name(p.site, p.layer).c_str(), row.norm());
   }

@@ -7,9 +7,9 @@
 #include "core/error.h"
 #include "core/formats/vector_file.h"
 #include "core/input_file.h"
-#include "hooks/activation_cache.h"
 #include "hooks/hook_selector.h"
 #include "hooks/interventions.h"
+#include "hooks/run_with_cache.h"
 
 namespace resid::cli {
 
@@ -124,14 +124,9 @@ void InterventionOptions::install(const LoadedModel& m, HookSet& hooks) const {
       targets.push_back({HookSelector::select(c, {s.pattern}), s.selection});
       all.insert(all.end(), targets.back().first.begin(), targets.back().first.end());
     }
-    ActivationCache cache;
-    HookSet record;
-    cache.attach(record, all);
-    ForwardOptions o;
-    o.hooks = &record;
-    model.forward(TokenBatch::single(source), o);
+    const CachedRun run = run_with_cache(model, TokenBatch::single(source), all);
     for (const auto& [points, selection] : targets)
-      for (const HookPointId& p : points) hooks.add(p, patch_from(cache.at(p), selection));
+      for (const HookPointId& p : points) hooks.add(p, patch_from(run.cache.at(p), selection));
   }
 }
 

@@ -7,34 +7,71 @@
 namespace resid {
 
 namespace {
-// The one table of hook names. Order = forward order.
+using A = Axis;
+// The one table of hook names and their axes. Order = forward order.
 const std::vector<HookSiteInfo> kSites = {
-    {HookSite::Embed, "hook_embed", false},
-    {HookSite::ResidPre, "hook_resid_pre", true},
-    {HookSite::Ln1Scale, "ln1.hook_scale", true},
-    {HookSite::Ln1Normalized, "ln1.hook_normalized", true},
-    {HookSite::AttnQ, "attn.hook_q", true},
-    {HookSite::AttnK, "attn.hook_k", true},
-    {HookSite::AttnV, "attn.hook_v", true},
-    {HookSite::AttnRotQ, "attn.hook_rot_q", true},
-    {HookSite::AttnRotK, "attn.hook_rot_k", true},
-    {HookSite::AttnScores, "attn.hook_attn_scores", true},
-    {HookSite::AttnPattern, "attn.hook_pattern", true},
-    {HookSite::AttnZ, "attn.hook_z", true},
-    {HookSite::AttnOut, "hook_attn_out", true},
-    {HookSite::ResidMid, "hook_resid_mid", true},
-    {HookSite::Ln2Scale, "ln2.hook_scale", true},
-    {HookSite::Ln2Normalized, "ln2.hook_normalized", true},
-    {HookSite::MlpPre, "mlp.hook_pre", true},
-    {HookSite::MlpPreLinear, "mlp.hook_pre_linear", true},
-    {HookSite::MlpPost, "mlp.hook_post", true},
-    {HookSite::MlpOut, "hook_mlp_out", true},
-    {HookSite::ResidPost, "hook_resid_post", true},
-    {HookSite::LnFinalScale, "ln_final.hook_scale", false},
-    {HookSite::LnFinalNormalized, "ln_final.hook_normalized", false},
-    {HookSite::UnembedOut, "unembed.hook_out", false},
+    {HookSite::Embed, "hook_embed", false, {A::Batch, A::Pos, A::DModel}},
+    {HookSite::ResidPre, "hook_resid_pre", true, {A::Batch, A::Pos, A::DModel}},
+    {HookSite::Ln1Scale, "ln1.hook_scale", true, {A::Batch, A::Pos, A::One}},
+    {HookSite::Ln1Normalized, "ln1.hook_normalized", true, {A::Batch, A::Pos, A::DModel}},
+    {HookSite::AttnQ, "attn.hook_q", true, {A::Batch, A::Pos, A::Heads, A::DHead}},
+    {HookSite::AttnK, "attn.hook_k", true, {A::Batch, A::Pos, A::KvHeads, A::DHead}},
+    {HookSite::AttnV, "attn.hook_v", true, {A::Batch, A::Pos, A::KvHeads, A::DHead}},
+    {HookSite::AttnRotQ, "attn.hook_rot_q", true, {A::Batch, A::Pos, A::Heads, A::DHead}},
+    {HookSite::AttnRotK, "attn.hook_rot_k", true, {A::Batch, A::Pos, A::KvHeads, A::DHead}},
+    {HookSite::AttnScores, "attn.hook_attn_scores", true, {A::Batch, A::Heads, A::QPos, A::KPos}},
+    {HookSite::AttnPattern, "attn.hook_pattern", true, {A::Batch, A::Heads, A::QPos, A::KPos}},
+    {HookSite::AttnZ, "attn.hook_z", true, {A::Batch, A::Pos, A::Heads, A::DHead}},
+    {HookSite::AttnOut, "hook_attn_out", true, {A::Batch, A::Pos, A::DModel}},
+    {HookSite::ResidMid, "hook_resid_mid", true, {A::Batch, A::Pos, A::DModel}},
+    {HookSite::Ln2Scale, "ln2.hook_scale", true, {A::Batch, A::Pos, A::One}},
+    {HookSite::Ln2Normalized, "ln2.hook_normalized", true, {A::Batch, A::Pos, A::DModel}},
+    {HookSite::MlpPre, "mlp.hook_pre", true, {A::Batch, A::Pos, A::DMlp}},
+    {HookSite::MlpPreLinear, "mlp.hook_pre_linear", true, {A::Batch, A::Pos, A::DMlp}},
+    {HookSite::MlpPost, "mlp.hook_post", true, {A::Batch, A::Pos, A::DMlp}},
+    {HookSite::MlpOut, "hook_mlp_out", true, {A::Batch, A::Pos, A::DModel}},
+    {HookSite::ResidPost, "hook_resid_post", true, {A::Batch, A::Pos, A::DModel}},
+    {HookSite::LnFinalScale, "ln_final.hook_scale", false, {A::Batch, A::Pos, A::One}},
+    {HookSite::LnFinalNormalized, "ln_final.hook_normalized", false, {A::Batch, A::Pos, A::DModel}},
+    {HookSite::UnembedOut, "unembed.hook_out", false, {A::Batch, A::Pos, A::DVocab}},
 };
 }  // namespace
+
+const char* axis_name(Axis axis) {
+  switch (axis) {
+    case Axis::Batch: return "batch";
+    case Axis::Pos: return "pos";
+    case Axis::QPos: return "q_pos";
+    case Axis::KPos: return "k_pos";
+    case Axis::Heads: return "n_heads";
+    case Axis::KvHeads: return "n_kv_heads";
+    case Axis::One: return "1";
+    case Axis::DModel: return "d_model";
+    case Axis::DMlp: return "d_mlp";
+    case Axis::DHead: return "d_head";
+    case Axis::DVocab: return "d_vocab";
+  }
+  return "?";
+}
+
+bool axis_is_symbolic(Axis axis) {
+  return axis == Axis::Batch || axis == Axis::Pos || axis == Axis::QPos || axis == Axis::KPos;
+}
+
+int64_t axis_size(const Config& c, Axis axis, int64_t batch, int64_t pos) {
+  switch (axis) {
+    case Axis::Batch: return batch;
+    case Axis::Pos: case Axis::QPos: case Axis::KPos: return pos;
+    case Axis::Heads: return c.n_heads;
+    case Axis::KvHeads: return c.n_kv_heads;
+    case Axis::One: return 1;
+    case Axis::DModel: return c.d_model;
+    case Axis::DMlp: return c.d_mlp;
+    case Axis::DHead: return c.d_head;
+    case Axis::DVocab: return c.d_vocab;
+  }
+  return 0;
+}
 
 const std::vector<HookSiteInfo>& all_hook_sites() { return kSites; }
 
@@ -86,22 +123,16 @@ std::vector<HookPointId> all_hook_points(const Config& config) {
 }
 
 std::vector<int64_t> hook_shape(const Config& c, HookSite site, int64_t batch, int64_t pos) {
-  switch (site) {
-    case HookSite::Ln1Scale: case HookSite::Ln2Scale: case HookSite::LnFinalScale:
-      return {batch, pos, 1};
-    case HookSite::AttnQ: case HookSite::AttnRotQ: case HookSite::AttnZ:
-      return {batch, pos, c.n_heads, c.d_head};
-    case HookSite::AttnK: case HookSite::AttnV: case HookSite::AttnRotK:
-      return {batch, pos, c.n_kv_heads, c.d_head};
-    case HookSite::AttnScores: case HookSite::AttnPattern:
-      return {batch, c.n_heads, pos, pos};
-    case HookSite::MlpPre: case HookSite::MlpPreLinear: case HookSite::MlpPost:
-      return {batch, pos, c.d_mlp};
-    case HookSite::UnembedOut:
-      return {batch, pos, c.d_vocab};
-    default:
-      return {batch, pos, c.d_model};
-  }
+  std::vector<int64_t> shape;
+  for (Axis axis : hook_site_info(site).axes) shape.push_back(axis_size(c, axis, batch, pos));
+  return shape;
+}
+
+int axis_index(HookSite site, Axis axis) {
+  const std::vector<Axis>& axes = hook_site_info(site).axes;
+  for (size_t i = 0; i < axes.size(); ++i)
+    if (axes[i] == axis) return static_cast<int>(i);
+  return -1;
 }
 
 }  // namespace resid

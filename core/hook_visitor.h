@@ -15,6 +15,17 @@ struct ActivationView {
   std::vector<int64_t> shape;   // see hook_shape(): [batch, pos, ...] or [batch, n_heads, q_pos, k_pos]
   const std::vector<int>* lengths;  // real (unpadded) length of each sequence in the batch
   int64_t start_pos;            // position of index 0 along `pos` (non-zero when continuing from a KV cache)
+
+  int64_t numel() const;
+  // Where a named axis (of the site's row in the hook-site table) sits in `shape`; -1 when absent. The MLP
+  // family's views are [batch, features]: the site's axes without pos.
+  int axis_index(Axis axis) const;
+  // shape[axis_index(axis)]; InputError naming the hook when the activation has no such axis.
+  int64_t axis_size(Axis axis) const;
+  // The axis positions are selected on (pos, or an attention map's q_pos) and the head axis (heads or
+  // kv_heads); -1 when absent.
+  int position_axis() const;
+  int head_axis() const;
 };
 
 class HookVisitor {

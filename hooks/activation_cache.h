@@ -3,6 +3,7 @@
 // through capture/ instead.
 #pragma once
 #include <map>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -24,6 +25,8 @@ class ActivationCache {
   bool has(const HookPointId& point) const { return stored_.count(key(point)) > 0; }
   // Throws InputError naming the hook when it was not recorded.
   const StoredActivation& at(const HookPointId& point) const;
+  // By TransformerLens name ("blocks.0.hook_resid_post"); InputError when no such hook was recorded.
+  const StoredActivation& at(const std::string& name) const;
   size_t size() const { return stored_.size(); }
 
  private:

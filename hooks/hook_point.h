@@ -17,12 +17,8 @@ struct HookPoint {
 // Every hook point of a Llama-family model, in forward order.
 std::vector<HookPoint> hook_points(const Config& config, int64_t batch = 1, int64_t pos = 1);
 
-// "[batch, pos, n_heads=8, d_head=8]" — the shape with its axis names, for `resid hooks`.
+// "[batch, pos, n_heads=8, d_head=8]" — the site's axes (core/hook_site.cpp's table) with their names, for
+// `resid hooks`.
 std::string describe_hook_shape(const Config& config, HookSite site);
-
-// Index of the position axis (1 for [batch, pos, ...], 2 for attention [batch, n_heads, q_pos, k_pos]) and of the
-// head axis (-1 when the activation has none).
-int position_axis(HookSite site);
-int head_axis(HookSite site);
 
 }  // namespace resid

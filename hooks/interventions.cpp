@@ -5,7 +5,6 @@
 
 #include "core/error.h"
 #include "core/tensor.h"
-#include "hooks/hook_point.h"
 
 namespace resid {
 
@@ -19,8 +18,8 @@ void for_each_selected_row(const ActivationView& act, const Selection& sel, RowF
   const std::vector<int64_t>& s = act.shape;
   const int rank = static_cast<int>(s.size());
   const int64_t width = s.back();
-  const int pos_axis = rank == 2 ? -1 : position_axis(act.point.site);
-  const int h_axis = rank == 2 ? -1 : head_axis(act.point.site);
+  const int pos_axis = act.position_axis();  // -1 for the MLP family's [batch, d]
+  const int h_axis = act.head_axis();
   if (!sel.heads.empty() && h_axis < 0)
     throw InputError(hook_name(act.point.site, act.point.layer) + " has no head axis to select heads from");
   const std::string name = hook_name(act.point.site, act.point.layer);
@@ -39,11 +38,7 @@ void for_each_selected_row(const ActivationView& act, const Selection& sel, RowF
     if (n < 0 || n >= width)
       throw InputError("neuron " + std::to_string(n) + " is outside " + hook_name(act.point.site, act.point.layer) +
                        "'s last axis of size " + std::to_string(width));
-  const int64_t n_rows = [&] {
-    int64_t r = 1;
-    for (int i = 0; i + 1 < rank; ++i) r *= s[i];
-    return r;
-  }();
+  const int64_t n_rows = act.numel() / width;
   for (int64_t row = 0; row < n_rows; ++row) {
     // Unravel row into coordinates over the leading axes.
     int64_t rest = row;
@@ -97,7 +92,7 @@ HookFn mean_ablation(std::vector<float> mean, Selection selection) {
   return [shared, selection](ActivationView& act) {
     const std::vector<float>& m = *shared;
     const int64_t width = act.shape.back();
-    const int64_t per_batch = numel(act.shape) / act.shape[0];
+    const int64_t per_batch = act.numel() / act.shape[0];
     const bool per_feature = static_cast<int64_t>(m.size()) == width;
     if (!per_feature && static_cast<int64_t>(m.size()) != per_batch)
       throw InputError("mean for " + hook_name(act.point.site, act.point.layer) + " has " + std::to_string(m.size()) +
@@ -117,7 +112,7 @@ HookFn patch_from(const StoredActivation& source, Selection selection) {
       throw InputError("patch source for " + hook_name(act.point.site, act.point.layer) + " has shape " +
                        shape_string(src->shape) + ", target has " + shape_string(act.shape) +
                        " (runs must have the same number of tokens)");
-    const int64_t per_batch = numel(act.shape) / act.shape[0];
+    const int64_t per_batch = act.numel() / act.shape[0];
     const int64_t width = act.shape.back();
     for_each_selected_value(act, selection, [&](float& v, int64_t row, int64_t col, int) {
       const int64_t index = row * width + col;

@@ -25,8 +25,7 @@
 
 #include "core/formats/model_file.h"
 #include "core/hook_site.h"
-#include "hooks/activation_cache.h"
-#include "hooks/hook_selector.h"
+#include "hooks/run_with_cache.h"
 #include "test_support.h"
 
 extern char** environ;
@@ -329,16 +328,11 @@ TEST_F(DemoModel, PrintsResidualNormTableForEveryResidPost) {
     EXPECT_EQ(mt[2].str(), pieces);
   }
   const Config& c = m.transformer->config();
-  ActivationCache cache;
-  HookSet hooks;
-  const auto points = HookSelector::select(c, {"hook_embed", "blocks.*.hook_resid_post"});
-  cache.attach(hooks, points);
-  ForwardOptions fwd;
-  fwd.hooks = &hooks;
-  m.transformer->forward(TokenBatch::single(ids), fwd);
+  const CachedRun run =
+      run_with_cache(*m.transformer, TokenBatch::single(ids), {"hook_embed", "blocks.*.hook_resid_post"});
   std::map<std::string, double> expected;
-  for (const HookPointId& p : points) {
-    const StoredActivation& a = cache.at(p);
+  for (const HookPointId& p : run.points) {
+    const StoredActivation& a = run.cache.at(p);
     double sum = 0;
     for (int d = 0; d < c.d_model; ++d) {
       const double v = a.values[(ids.size() - 1) * c.d_model + d];

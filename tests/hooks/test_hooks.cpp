@@ -1,12 +1,17 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <map>
 #include <set>
 
 #include "core/error.h"
+#include "core/mlp.h"
 #include "core/transformer.h"
 #include "hooks/activation_cache.h"
+#include "hooks/hook_point.h"
 #include "hooks/hook_selector.h"
 #include "hooks/interventions.h"
+#include "hooks/run_with_cache.h"
 #include "test_support.h"
 
 namespace resid {
@@ -150,6 +155,142 @@ TEST_F(Fixture, MeanAblationUsesTheCapturedMean) {
   const StoredActivation& v = after.at({HookSite::ResidMid, 0});
   for (int pos = 0; pos < 7; ++pos)
     for (int d = 0; d < c.d_model; ++d) ASSERT_EQ(v.values[pos * c.d_model + d], mean[d]);
+}
+
+// The strings `resid hooks` printed before the shapes came from the table's axes.
+TEST_F(Fixture, DescribedShapesEqualTheOldStrings) {
+  const std::string model = "[batch, pos, d_model=64]", scale = "[batch, pos, 1]", mlp = "[batch, pos, d_mlp=96]";
+  const std::string q = "[batch, pos, n_heads=4, d_head=16]", kv = "[batch, pos, n_kv_heads=2, d_head=16]";
+  const std::string map = "[batch, n_heads=4, q_pos, k_pos]";
+  const std::map<HookSite, std::string> expected = {
+      {HookSite::Embed, model},        {HookSite::ResidPre, model},    {HookSite::Ln1Scale, scale},
+      {HookSite::Ln1Normalized, model}, {HookSite::AttnQ, q},           {HookSite::AttnK, kv},
+      {HookSite::AttnV, kv},           {HookSite::AttnRotQ, q},        {HookSite::AttnRotK, kv},
+      {HookSite::AttnScores, map},     {HookSite::AttnPattern, map},   {HookSite::AttnZ, q},
+      {HookSite::AttnOut, model},      {HookSite::ResidMid, model},    {HookSite::Ln2Scale, scale},
+      {HookSite::Ln2Normalized, model}, {HookSite::MlpPre, mlp},        {HookSite::MlpPreLinear, mlp},
+      {HookSite::MlpPost, mlp},        {HookSite::MlpOut, model},      {HookSite::ResidPost, model},
+      {HookSite::LnFinalScale, scale}, {HookSite::LnFinalNormalized, model},
+      {HookSite::UnembedOut, "[batch, pos, d_vocab=128]"},
+  };
+  ASSERT_EQ(expected.size(), static_cast<size_t>(HookSite::Count));
+  for (const auto& [site, text] : expected) EXPECT_EQ(describe_hook_shape(c, site), text) << hook_name(site, 0);
+}
+
+// Positions select q_pos and heads select the head axis of an attention map (axes from the table).
+TEST_F(Fixture, SelectingPositionsAndHeadsOfAnAttentionMap) {
+  const CachedRun clean = run_with_cache(model, a, {"blocks.0.attn.hook_pattern"});
+  HookSet hooks;
+  hooks.add({HookSite::AttnPattern, 0}, zero_ablation({.positions = {3}, .heads = {1}, .neurons = {}}));
+  ActivationCache after;
+  after.attach(hooks, {{HookSite::AttnPattern, 0}});
+  run(a, &hooks);
+  const StoredActivation& before = clean.cache.at("blocks.0.attn.hook_pattern");  // [1, 4, 7, 7]
+  const StoredActivation& ablated = after.at({HookSite::AttnPattern, 0});
+  ASSERT_EQ(ablated.shape, (std::vector<int64_t>{1, 4, 7, 7}));
+  for (int h = 0; h < 4; ++h)
+    for (int q = 0; q < 7; ++q)
+      for (int k = 0; k < 7; ++k) {
+        const size_t i = ((h * 7) + q) * 7 + k;
+        if (h == 1 && q == 3) EXPECT_EQ(ablated.values[i], 0.0f);
+        else EXPECT_EQ(ablated.values[i], before.values[i]);
+      }
+  EXPECT_GT(before.values[((1 * 7) + 3) * 7 + 0], 0.0f);  // the ablation did change something
+  // hook_k has n_kv_heads = 2 heads: head 3 is outside it.
+  HookSet bad;
+  bad.add({HookSite::AttnK, 0}, zero_ablation({.positions = {}, .heads = {3}, .neurons = {}}));
+  try {
+    run(a, &bad);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "head 3 is outside blocks.0.attn.hook_k's 2 heads");
+  }
+}
+
+// run_with_cache is the manual setup (cache, hook set, attach, forward) in one call: same values, bit for bit.
+TEST_F(Fixture, RunWithCacheEqualsAManualHookSetCapture) {
+  const TokenBatch padded = TokenBatch::pad({tokens({1, 2, 3}), tokens({1, 4, 5, 6, 7})});
+  const std::vector<std::string> patterns = {"hook_embed", "blocks.*.attn.hook_attn_scores", "blocks.1.mlp.*",
+                                             "ln_final.hook_scale"};
+  const auto points = HookSelector::select(c, patterns);
+  ActivationCache manual;
+  HookSet hooks;
+  manual.attach(hooks, points);
+  ForwardOptions o;
+  o.hooks = &hooks;
+  const RowMatrix logits = model.forward(padded, o);
+
+  const CachedRun run = run_with_cache(model, padded, patterns);
+  EXPECT_EQ(run.logits, logits);
+  EXPECT_EQ(run.points, points);
+  EXPECT_EQ(run.cache.size(), points.size());
+  for (const HookPointId& p : points) {
+    const std::string name = hook_name(p.site, p.layer);
+    const StoredActivation& want = manual.at(p);
+    const StoredActivation& got = run.cache.at(name);
+    EXPECT_EQ(&got, &run.cache.at(p)) << name;
+    EXPECT_EQ(got.shape, want.shape) << name;
+    EXPECT_EQ(got.lengths, want.lengths) << name;
+    ASSERT_EQ(got.values.size(), want.values.size()) << name;
+    // Same code path, so the same bytes (masked scores are -inf in both).
+    EXPECT_EQ(std::memcmp(got.values.data(), want.values.data(), got.values.size() * sizeof(float)), 0) << name;
+  }
+  // The predicate form selects the same way HookSelector does.
+  const CachedRun by_predicate =
+      run_with_cache(model, padded, [](const HookPointId& p, const std::string&) { return p.layer == 1; });
+  EXPECT_EQ(by_predicate.points, HookSelector::select(c, [](const HookPointId& p, const std::string&) {
+              return p.layer == 1;
+            }));
+  EXPECT_EQ(by_predicate.cache.size(), 20u);
+
+  try {
+    (void)run.cache.at("blocks.0.hook_resid_post");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "activation cache has no value for blocks.0.hook_resid_post");
+  }
+  EXPECT_THROW((void)run.cache.at("blocks.0.hook_nothing"), InputError);
+  ForwardOptions with_hooks;
+  with_hooks.hooks = &hooks;
+  EXPECT_THROW(run_with_cache(model, padded, points, with_hooks), InputError);
+}
+
+// The MLP family's activations are [batch, features]: no position or head axis, neurons on the last axis.
+TEST(MlpFamilyHooks, NeuronSelectionOnBatchByFeatureActivations) {
+  auto filled = [](std::vector<int64_t> shape, float step) {
+    std::vector<float> v(static_cast<size_t>(shape[0] * (shape.size() > 1 ? shape[1] : 1)));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = step * static_cast<float>((i * 7) % 11) - 0.2f;
+    return Tensor::owned(shape, v);
+  };
+  const Mlp mlp({{filled({5, 3}, 0.1f), filled({5}, 0.05f)}, {filled({2, 5}, 0.2f), filled({2}, 0.0f)}},
+                ActFn::ReLU);
+  RowMatrix x(2, 3);
+  x << 1, 2, 3, -1, 0.5f, 2;
+  HookSet hooks;
+  hooks.add({HookSite::MlpPre, 0}, zero_ablation({.positions = {-1}, .heads = {}, .neurons = {1, 4}}));
+  ActivationCache cache;
+  cache.attach(hooks, {{HookSite::MlpPre, 0}});
+  ActivationCache clean;
+  HookSet record;
+  clean.attach(record, {{HookSite::MlpPre, 0}});
+  mlp.forward(x, &record);
+  mlp.forward(x, &hooks);
+  const StoredActivation& got = cache.at("blocks.0.mlp.hook_pre");
+  const StoredActivation& want = clean.at("blocks.0.mlp.hook_pre");
+  ASSERT_EQ(got.shape, (std::vector<int64_t>{2, 5}));
+  for (int b = 0; b < 2; ++b)
+    for (int j = 0; j < 5; ++j) {
+      if (j == 1 || j == 4) EXPECT_EQ(got.values[b * 5 + j], 0.0f);
+      else EXPECT_EQ(got.values[b * 5 + j], want.values[b * 5 + j]);
+    }
+  HookSet bad;
+  bad.add({HookSite::MlpPre, 0}, zero_ablation({.positions = {}, .heads = {0}, .neurons = {}}));
+  try {
+    mlp.forward(x, &bad);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "blocks.0.mlp.hook_pre has no head axis to select heads from");
+  }
 }
 
 // Wants only blocks.0.hook_resid_post and remembers every layer the forward asked about.

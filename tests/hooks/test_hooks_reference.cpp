@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/formats/model_file.h"
-#include "hooks/activation_cache.h"
+#include "hooks/run_with_cache.h"
 #include "test_support.h"
 
 namespace resid {
@@ -45,13 +45,9 @@ TEST(HooksAgainstReference, Stories260KEveryHookWithin1e4) {
   std::ifstream tok(tokens_path);
   for (int id; tok >> id;) ids.push_back(id);
 
-  ActivationCache cache;
-  HookSet hooks;
   const auto points = all_hook_points(c);
-  cache.attach(hooks, points);
-  ForwardOptions o;
-  o.hooks = &hooks;
-  m.transformer->forward(TokenBatch::single(ids), o);
+  const CachedRun run = run_with_cache(*m.transformer, TokenBatch::single(ids), points);
+  const ActivationCache& cache = run.cache;
 
   int compared = 0;
   for (const HookPointId& p : points) {
