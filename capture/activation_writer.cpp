@@ -368,21 +368,15 @@ void copy_dataset_rows(hid_t src, hid_t dst, const std::string& name, int64_t ro
 // complete, synced, and renamed over it. A crash before the rename leaves the uncompressed file, whose rows are
 // all committed, so --resume only has this step to redo.
 void compress_in_place(const std::string& path, int64_t chunk_rows) {
-  ActivationFileSummary s;
-  {
-    h5::Handle file = open_for_read(path);
-    s = summarize(file.get(), path);
-  }
-  fs::path dir = fs::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  SideFile side((dir / (fs::path(path).filename().string() + ".creating-" + std::to_string(::getpid()))).string());
+  h5::Handle src = open_for_read(path);
+  const ActivationFileSummary s = summarize(src.get(), path);
+  SideFile side((directory_of(path) / (side_file_prefix(path) + std::to_string(::getpid()))).string());
   WriterLock side_lock = WriterLock::acquire(side.path(), path, O_CREAT | O_TRUNC);
   WriterOptions options;
   options.dtype = s.dtype;
   options.chunk_rows = chunk_rows;
   build_file(side.path(), path, s.info, s.hook_specs, s.labels, options, s.rows, RowStorage::Compressed);
   {
-    h5::Handle src = open_for_read(path);
     h5::Handle fapl = latest_format_fapl(path);
     h5::Handle dst = h5::file_handle(
         check(H5Fopen(side.path().c_str(), H5F_ACC_RDWR, fapl.get()), path, "cannot open the compressed copy"));
@@ -402,6 +396,7 @@ void compress_in_place(const std::string& path, int64_t chunk_rows) {
     complete.reset();
     if (!dst.reset()) check(-1, path, "cannot close the compressed copy");
   }
+  src.reset();
   if (::fsync(side_lock.fd()) != 0)
     throw InputError(path + ": cannot flush the compressed copy (" + std::strerror(errno) + ")");
   if (::rename(side.path().c_str(), path.c_str()) != 0)
@@ -430,10 +425,9 @@ std::unique_ptr<ActivationFileWriter> ActivationFileWriter::create(const std::st
     check_replaceable(path, options);
   }
   std::error_code ec;
-  fs::path dir = fs::path(path).parent_path();
-  if (dir.empty()) dir = ".";
+  const fs::path dir = directory_of(path);
   if (!fs::is_directory(dir, ec)) throw InputError(path + ": directory " + dir.string() + " does not exist");
-  const std::string side_prefix = fs::path(path).filename().string() + ".creating-";
+  const std::string side_prefix = side_file_prefix(path);
   remove_stale_side_files(dir, side_prefix);
 
   // Built beside the target (same filesystem, so the rename is atomic), then placed. The side file is locked

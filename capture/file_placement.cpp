@@ -114,4 +114,13 @@ void remove_stale_side_files(const fs::path& dir, const std::string& prefix) {
   }
 }
 
+fs::path directory_of(const std::string& path) {
+  const fs::path dir = fs::path(path).parent_path();
+  return dir.empty() ? fs::path(".") : dir;
+}
+
+std::string side_file_prefix(const std::string& path) {
+  return fs::path(path).filename().string() + ".creating-";
+}
+
 }  // namespace resid::detail

@@ -121,6 +121,11 @@ void check_replaceable(const std::string& path, const WriterOptions& options);
 void place_file(const std::string& side, const std::string& path, const std::filesystem::path& dir,
                 const WriterOptions& options);
 
+// The directory `path` lives in ("." for a bare name), and the prefix of its side files, `<name>.creating-`
+// (this process's side file appends its pid).
+std::filesystem::path directory_of(const std::string& path);
+std::string side_file_prefix(const std::string& path);
+
 // Removes side files of earlier runs that were killed while building (`<name>.creating-<pid>`): a side file
 // whose lock nobody holds is stale.
 void remove_stale_side_files(const std::filesystem::path& dir, const std::string& prefix);
