@@ -11,6 +11,7 @@
 #include "core/formats/llama2c.h"
 #include "core/formats/safetensors.h"
 #include "core/weights.h"
+#include "fuzz/fuzz_capture_layout.h"
 #include "fuzz/fuzz_support.h"
 
 namespace fs = std::filesystem;
@@ -58,6 +59,27 @@ std::string tokenizer_bin(const SpmTokenizer& tok) {
   }
   std::memcpy(out.data(), &max_len, 4);
   return out;
+}
+
+// A capture file of fuzz::capture_layout() holding `committed` of its rows (all of them: a complete file).
+void write_capture(const fs::path& path, int64_t committed) {
+  const fuzz::CaptureLayout l = fuzz::capture_layout();
+  WriterOptions options;
+  options.rows = l.rows;
+  options.force = true;
+  auto w = ActivationFileWriter::create(path.string(), l.info, l.hooks, l.labels, options);
+  const int64_t n_pos = l.info.n_pos;
+  for (int64_t r = 0; r < committed; ++r) {
+    std::vector<int32_t> tokens(n_pos, -1), pos(n_pos, -1);  // [1, n_pos]
+    const int32_t length = static_cast<int32_t>(1 + r % n_pos);
+    for (int32_t p = 0; p < length; ++p) tokens[p] = 3 + p, pos[p] = p % 2;
+    std::vector<float> resid(n_pos * 4), mlp(3);  // [1, n_pos, 4], [1, 3]
+    for (size_t i = 0; i < resid.size(); ++i) resid[i] = 0.25f * static_cast<float>(r + i);
+    for (size_t i = 0; i < mlp.size(); ++i) mlp[i] = -1.5f * static_cast<float>(r) + static_cast<float>(i);
+    w->append(1, tokens.data(), &length, {{0.5 * static_cast<double>(r)}, {}}, {{}, pos}, {resid.data(), mlp.data()});
+    w->commit(l.labels);
+  }
+  if (committed == l.rows) w->finish(l.labels);
 }
 
 std::string npy(const std::string& shape, const std::string& data, const std::string& descr) {
@@ -129,6 +151,12 @@ int main(int argc, char** argv) {
   put("text", "lines.txt", "the cat said \"Hi.\"\n\nThe 12 cats.\r\nA cat\n");
   put("text", "labels.txt", "0.5\n1e3\n-2\n");
   put("text", "classes.txt", "pos\nneg\npos\n");
+
+  // Capture files as a killed run leaves them (some rows committed), and a finished one.
+  for (const int64_t committed : {int64_t{0}, int64_t{3}, fuzz::capture_layout().rows}) {
+    write_capture(scratch / "c.h5", committed);
+    copy_in("capture_resume", "committed-" + std::to_string(committed) + ".h5", scratch / "c.h5");
+  }
   std::cout << "seeds written to " << g_out.string() << "\n";
   fs::remove_all(scratch);
   return 0;

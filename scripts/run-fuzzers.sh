@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/run-fuzzers.sh [SECONDS_PER_HARNESS [HARNESS...]]: builds resid's libFuzzer harnesses (fuzz/) with clang and
 # ASan + UBSan in build-fuzz/, writes seed corpora (resid's own writers, plus the real files of ../shared when
-# present), then runs each harness (or those named) in turn on one core for SECONDS_PER_HARNESS (default 30). Prints the
+# present), then runs each harness (or those named) on one core each, as many at once as there are cores
+# (RESID_FUZZ_JOBS), for SECONDS_PER_HARNESS (default 30). Prints the
 # executions per harness and in total; exits non-zero if any harness found a crash, leak, timeout or OOM (the
 # input is kept in build-fuzz/artifacts/). RESID_FUZZ_BUILD overrides the build directory.
 set -euo pipefail
@@ -9,13 +10,14 @@ seconds=${1:-30}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${RESID_FUZZ_BUILD:-$root/build-fuzz}
 shared=$root/../shared
-harnesses=(gguf llama2c safetensors hf_config tokenizer_bin npy jsonl tagged tokens text)
+harnesses=(gguf llama2c safetensors hf_config tokenizer_bin npy jsonl tagged tokens text capture_resume)
 if [ "$#" -gt 1 ]; then harnesses=("${@:2}"); fi
 
 # Longest input tried: model files need room for a header, metadata and a tiny model; dataset lines do not.
 max_len() {
   case "$1" in
     gguf|llama2c|safetensors|tokenizer_bin) echo 16384 ;;
+    capture_resume) echo 65536 ;;
     *) echo 4096 ;;
   esac
 }
@@ -46,28 +48,45 @@ if [ -d "$shared" ]; then
     > "$seeds/tokens/once_upon_a_time.tokens"
 fi
 
-total=0
-failed=()
-mkdir -p "$build/artifacts"
-for h in "${harnesses[@]}"; do
-  corpus=$build/corpus/$h
+# run_harness NAME: one harness for $seconds on one core (libFuzzer's -jobs=1 default); its executions and exit
+# status go to artifacts/NAME.result. -timeout catches hangs, -rss_limit_mb and -malloc_limit_mb unbounded allocations.
+run_harness() {
+  local h=$1 corpus=$build/corpus/$1 log=$build/artifacts/$1.log status=0 runs
   mkdir -p "$corpus"
-  log=$build/artifacts/$h.log
-  # One process, one core (-jobs=1 by default): the machine is shared. -timeout catches hangs, -rss_limit_mb
-  # and -malloc_limit_mb unbounded allocations.
-  status=0
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$build/fuzz/fuzz_$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -max_len="$(max_len "$h")" -print_final_stats=1 -artifact_prefix="$build/artifacts/$h-" "$corpus" "$seeds/$h" \
     >"$log" 2>&1 || status=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
-  total=$((total + ${runs:-0}))
+  echo "${runs:-0} $status" > "$build/artifacts/$h.result"
+}
+
+# As many harnesses at once as there are cores (RESID_FUZZ_JOBS overrides): each is single-threaded.
+jobs=${RESID_FUZZ_JOBS:-$(nproc)}
+mkdir -p "$build/artifacts"
+rm -f "$build"/artifacts/*.result
+running=0
+for h in "${harnesses[@]}"; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  run_harness "$h" &
+  running=$((running + 1))
+done
+wait || true
+
+total=0
+failed=()
+for h in "${harnesses[@]}"; do
+  read -r runs status < "$build/artifacts/$h.result" || { runs=0; status=1; }
+  total=$((total + runs))
   if [ "$status" -ne 0 ]; then
     failed+=("$h")
-    printf '%-14s %12s executions  FAILED (status %d, log %s)\n' "$h" "${runs:-0}" "$status" "$log"
-    grep -m3 -E 'ERROR|fuzz:|runtime error' "$log" || true
+    printf '%-14s %12s executions  FAILED (status %d, log %s)\n' "$h" "$runs" "$status" "$build/artifacts/$h.log"
+    grep -m3 -E 'ERROR|fuzz:|runtime error' "$build/artifacts/$h.log" || true
   else
-    printf '%-14s %12s executions  ok\n' "$h" "${runs:-0}"
+    printf '%-14s %12s executions  ok\n' "$h" "$runs"
   fi
 done
 printf '%-14s %12s executions\n' total "$total"

@@ -108,7 +108,7 @@ CliRun run_process(const std::vector<std::string>& argv_in, const RunOptions& op
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const bool kill_now = (options.kill_after_us >= 0 && elapsed * 1e6 >= options.kill_after_us) ||
                           (options.kill_when && options.kill_when());
-    if (kill_now || (options.timeout_s > 0 && elapsed > options.timeout_s)) {
+    if (kill_now || (options.timeout_s > 0 && elapsed > options.timeout_s * kSanitizerSlowdown)) {
       r.timed_out = !kill_now;
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);

@@ -56,10 +56,19 @@ std::string slurp(const std::string& path);
 // Path of the built `resid` binary.
 std::string resid_binary();
 
+// How much slower the code under test runs in CI's sanitizer build (AddressSanitizer at -O1) than in a release
+// build. Time limits that exist to catch a hang are multiplied by it, so a slow run that finishes is not a "hang".
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr double kSanitizerSlowdown = 6;
+#else
+inline constexpr double kSanitizerSlowdown = 1;
+#endif
+
 // How a child process is run: stdin from /dev/null, stdout and stderr captured.
 struct RunOptions {
-  std::vector<std::string> env;     // "NAME=value" entries overriding the inherited environment
-  double timeout_s = 0;             // > 0: SIGKILL after this long and report timed_out (a hang fails, not stalls)
+  std::vector<std::string> env;  // "NAME=value" entries overriding the inherited environment
+  // > 0: SIGKILL after this long (times kSanitizerSlowdown) and report timed_out (a hang fails, not stalls).
+  double timeout_s = 0;
   int kill_after_us = -1;           // SIGKILL after this long (-1: never)
   std::function<bool()> kill_when;  // polled about every millisecond; SIGKILL once it returns true
   long file_size_limit = -1;        // RLIMIT_FSIZE in bytes (-1: none); writes past it fail with EFBIG

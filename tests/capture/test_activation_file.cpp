@@ -267,7 +267,7 @@ bool have_h5py() {
 }
 
 std::string h5py_script() {
-  return (std::filesystem::path(__FILE__).parent_path() / "read_with_h5py.py").string();
+  return (std::filesystem::path(RESID_SOURCE_DIR) / "tests/capture/read_with_h5py.py").string();
 }
 
 // ---- SHA-256 ----------------------------------------------------------------------------------------------

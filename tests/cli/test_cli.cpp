@@ -1056,7 +1056,8 @@ TEST_F(DemoModel, MessagesQuotingInputStayOnOneLine) {
   // A hook pattern and a text vector file holding control bytes: escaped, and not cut at the NUL.
   expect_one_line_error(cat({"run", model, "--ablate", "blocks.0\nhook_x"}, kDemoTokens), {"blocks.0\\nhook_x"});
   const std::string garbage = tmp.file("garbage.txt");
-  write_file(garbage, std::string("0 1 ab\0cd\x1b[31m 3\n", 19));
+  static const char kGarbage[] = "0 1 ab\0cd\x1b[31m 3\n";
+  write_file(garbage, std::string(kGarbage, sizeof kGarbage - 1));  // every byte but the literal's final NUL
   expect_one_line_error(cat({"run", model, "--steer", "hook_embed=" + garbage}, kDemoTokens),
                         {garbage, "'ab\\x00cd\\x1b[31m'"});
   // A Hugging Face config.json whose string holds a newline.
