@@ -67,11 +67,12 @@ class ActivationFileWriter {
                                                       const std::vector<HookDatasetSpec>& hooks,
                                                       const std::vector<LabelColumn>& labels,
                                                       const WriterOptions& options);
-  // Reopens a partial file for --resume: checks that the fingerprints, hooks and options match `info`/`hooks`
-  // (InputError saying which differs), that every committed row is in the file and matches its checksum
-  // (FormatError for a damaged or truncated file), and returns a writer that appends after them (rows past
-  // /committed_rows are overwritten). Works on files whose writer was killed; InputError if another process is
-  // writing the file, it is already complete, or options.rows (when >= 0) differs from the file's row count.
+  // Reopens a partial file to continue it: checks that the fingerprints, hooks and options match
+  // `info`/`hooks` (InputError saying which differs), that every committed row is in the file and matches its
+  // checksum (FormatError for a damaged or truncated file), and returns a writer that appends after them
+  // (rows past /committed_rows are overwritten). Works on files whose writer was killed; InputError if
+  // another process is writing the file, it is already complete, or options.rows (when >= 0) differs from the
+  // file's row count.
   static std::unique_ptr<ActivationFileWriter> resume(const std::string& path, const ActivationFileInfo& info,
                                                       const std::vector<HookDatasetSpec>& hooks,
                                                       const std::vector<LabelColumn>& labels,

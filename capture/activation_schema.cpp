@@ -335,8 +335,9 @@ void check_resumable(const std::string& path, const ActivationFileSummary& s, co
   const std::string prefix = path + ": cannot resume: ";
   if (s.complete) throw InputError(path + " is already complete (nothing to resume)");
   if (!s.fingerprinted)
-    throw InputError(prefix + "it was written by an older resid without input fingerprints and row checksums "
-                              "(start again with --force)");
+    throw InputError(prefix +
+                     "it was written by an older resid without input fingerprints and row checksums "
+                     "(start again with force)");
   auto same = [&](const std::string& what, const std::string& file, const std::string& now) {
     if (file != now) throw InputError(prefix + what + " differs (file " + file + ", now " + now + ")");
   };

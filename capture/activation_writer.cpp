@@ -186,7 +186,7 @@ class ActivationRowWriter final : public ActivationFileWriter {
     if (finished_) throw InputError(path_ + ": the activation file is already finished");
     if (broken_)
       throw FormatError(path_,
-                        "an earlier write failed; the file holds its last commit (use --resume to continue)");
+                        "an earlier write failed; the file holds its last commit (resume it to continue)");
   }
 
   void sync(const std::string& what) {
@@ -365,8 +365,8 @@ void copy_dataset_rows(hid_t src, hid_t dst, const std::string& name, int64_t ro
 }
 
 // Rewrites the finished file at `path` (all rows committed) with compressed /acts: built beside it, marked
-// complete, synced, and renamed over it. A crash before the rename leaves the uncompressed file, whose rows are
-// all committed, so --resume only has this step to redo.
+// complete, synced, and renamed over it. A crash before the rename leaves the uncompressed file, whose rows
+// are all committed, so a resume only has this step to redo.
 void compress_in_place(const std::string& path, int64_t chunk_rows) {
   h5::Handle src = open_for_read(path);
   const ActivationFileSummary s = summarize(src.get(), path);
@@ -420,7 +420,7 @@ std::unique_ptr<ActivationFileWriter> ActivationFileWriter::create(const std::st
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) throw InputError(path + " is a directory");
-    if (!options.force && !options.force_any) throw InputError(path + " exists (use --force to overwrite)");
+    if (!options.force && !options.force_any) throw InputError(path + " exists (set force to replace it)");
     // Checked now for a quick answer, and again just before the replacing rename.
     check_replaceable(path, options);
   }
@@ -471,7 +471,7 @@ std::unique_ptr<ActivationFileWriter> ActivationFileWriter::resume(const std::st
     if (options.rows >= 0 && options.rows != summary.rows)
       throw InputError(path + ": cannot resume: the file was created for " + std::to_string(summary.rows) +
                        " rows, this run gives " + std::to_string(options.rows) +
-                       " (the dataset or --max-rows changed)");
+                       " (the dataset or max_rows changed)");
     // Labels in the caller's order; the file's class lists must be the caller's (checked at every commit).
     std::vector<LabelColumn> file_labels;
     for (const auto& l : labels)

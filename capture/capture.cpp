@@ -153,8 +153,8 @@ void check_example(const Example& ex, int n_pos, const std::string& where) {
                      " has no tokens (an empty text without BOS); every example must give a row");
   if (static_cast<int>(ex.tokens.size()) > n_pos)
     throw InputError(where + ": example at line " + std::to_string(ex.source_line) + " has " +
-                     std::to_string(ex.tokens.size()) + " tokens, more than the " + std::to_string(n_pos) +
-                     " positions per row (n_pos = " + std::to_string(n_pos) + ")");
+                     std::to_string(ex.tokens.size()) +
+                     " tokens, more than n_pos = " + std::to_string(n_pos));
 }
 
 // The rows this run will write: a first pass over the dataset (tokenising only), which also finds every bad
@@ -362,8 +362,8 @@ CaptureResult capture_activations(const Transformer& model, const CapturePlan& p
     return result;
   } catch (...) {
     // A file this run created is removed when it can never be continued: nothing was committed, or the
-    // dataset itself failed (a fixed dataset has other bytes, so --resume would refuse it anyway). Otherwise
-    // the committed rows stay for --resume.
+    // dataset itself failed (a fixed dataset has other bytes, so resuming would refuse it anyway). Otherwise
+    // the committed rows stay for a resume.
     if (!options.resume && options.remove_failed_output &&
         (dataset_failed || writer->committed_rows() == 0)) {
       try {

@@ -23,15 +23,16 @@ void check_replaceable(const std::string& path, const WriterOptions& options) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return;  // gone meanwhile: nothing to replace
   if (S_ISLNK(st.st_mode))
-    throw InputError(path + " is a symbolic link; --force replaces only regular files (remove the link, or "
-                            "give the file it points to)");
+    throw InputError(path +
+                     " is a symbolic link; force replaces only regular files (remove the link, or "
+                     "give the file it points to)");
   if (!S_ISREG(st.st_mode))
-    throw InputError(path + " is a " + file_kind(st.st_mode) + "; --force replaces only regular files");
+    throw InputError(path + " is a " + file_kind(st.st_mode) + "; force replaces only regular files");
   for (const std::string& input : options.inputs) {
     struct stat in {};
     if (::stat(input.c_str(), &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino)
       throw InputError(path + " is " + (input == path ? "an input" : "the same file as the input " + input) +
-                       " of this run; --force never replaces an input");
+                       " of this run; force never replaces an input");
   }
   // Before HDF5 opens it: opening a file whose writer is just reopening it would make one of them fail.
   if (WriterLock::held_elsewhere(path)) throw InputError(path + " is being written by another process");
@@ -43,8 +44,9 @@ void check_replaceable(const std::string& path, const WriterOptions& options) {
   } catch (const Error&) {
   }
   if (!ours)
-    throw InputError(path + " is not a resid activation file; --force replaces only those "
-                            "(--force-overwrite-any replaces any regular file)");
+    throw InputError(path +
+                     " is not a resid activation file; force replaces only those (force_any replaces "
+                     "any regular file)");
 }
 
 // Serializes resid processes placing files in one directory (flock on the directory), so "is the target
@@ -80,14 +82,14 @@ void place_file(const std::string& side, const std::string& path, const fs::path
     // A filesystem without hard links: rename, which replaces, so only when nothing is there.
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) {
-      if (!options.force && !options.force_any) throw InputError(path + " exists (use --force to overwrite)");
+      if (!options.force && !options.force_any) throw InputError(path + " exists (set force to replace it)");
     } else if (::rename(side.c_str(), path.c_str()) == 0) {
       return;
     } else {
       throw InputError(path + ": cannot move into place (" + std::strerror(errno) + ")");
     }
   }
-  if (!options.force && !options.force_any) throw InputError(path + " exists (use --force to overwrite)");
+  if (!options.force && !options.force_any) throw InputError(path + " exists (set force to replace it)");
   check_replaceable(path, options);
   // Held across the rename: a writer cannot start on the file being replaced, and one already writing it
   // makes this run fail instead of both "succeeding".

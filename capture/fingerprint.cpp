@@ -48,7 +48,7 @@ std::vector<std::string> model_weight_files(const LoadedModel& model) {
 namespace {
 
 // The canonical JSON of the options that shape the examples; options a kind ignores are left out, so
-// spelling them differently on --resume is not a difference.
+// spelling them differently on resume is not a difference.
 std::string dataset_options_json(const DatasetOptions& data, const Dataset& dataset) {
   const std::string described = dataset.describe();
   const std::string kind = described.substr(0, described.find(' '));  // "auto" resolved by open_dataset

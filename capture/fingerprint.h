@@ -12,7 +12,7 @@
 namespace resid {
 
 // Fills info's model_sha256, model_files, tokenizer_sha256, dataset_sha256, dataset_options and
-// label_files_sha256, and appends every file read to `inputs` (what --force must never replace).
+// label_files_sha256, and appends every file read to `inputs` (what force must never replace).
 void fingerprint_inputs(const LoadedModel& model, const DatasetOptions& data, const Dataset& dataset,
                         ActivationFileInfo* info, std::vector<std::string>* inputs);
 

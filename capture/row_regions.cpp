@@ -121,7 +121,7 @@ void verify_committed(int fd, FileRegions& f, int64_t committed, const std::stri
       if (combine_row_hashes(parts.data() + i * count, count) != stored[i])
         throw FormatError(path, "row " + std::to_string(first + i) +
                                     " does not match its checksum in /row_checksums: the file is damaged "
-                                    "(start again with --force)");
+                                    "(start again with force)");
   }
 }
 

@@ -24,7 +24,7 @@ std::string firing_rule_name(FiringRule rule) {
 void CensusOptions::validate() const {
   if (!std::isfinite(threshold)) throw InputError("threshold " + std::to_string(threshold) + " is not finite");
   for (double d : rare_densities)
-    if (!(d > 0 && d <= 1)) throw InputError("rare density " + std::to_string(d) + " is not in (0, 1]");
+    if (!(d > 0 && d <= 1)) throw InputError("rare_densities has " + std::to_string(d) + ", not in (0, 1]");
   if (!(histogram_min_log10 < 0) || histogram_min_log10 < -30 || histogram_min_log10 != std::floor(histogram_min_log10))
     throw InputError("histogram_min_log10 = " + std::to_string(histogram_min_log10) +
                      " must be a negative whole number of decades, at least -30");

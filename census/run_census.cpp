@@ -5,6 +5,7 @@
 #include "capture/activation_file.h"
 #include "capture/activation_reader.h"
 #include "core/error.h"
+#include "core/hook_site.h"
 #include "hooks/hook_set.h"
 
 namespace resid {
@@ -13,11 +14,21 @@ namespace {
 
 void check_run_options(const CensusRunOptions& o) {
   o.census.validate();
-  if (o.batch_size < 1) throw InputError("batch size " + std::to_string(o.batch_size) + " must be at least 1");
-  if (o.max_rows < 0) throw InputError("max rows " + std::to_string(o.max_rows) + " must not be negative");
+  if (o.batch_size < 1) throw InputError("batch_size " + std::to_string(o.batch_size) + " is below 1");
+  if (o.max_rows < 0) throw InputError("max_rows " + std::to_string(o.max_rows) + " is negative");
 }
 
 bool stopped(const CensusRunOptions& o) { return o.stop && o.stop->load(); }
+
+// A stored row that kept every position has the site's shape (the hook-site table's axes) for one sequence of
+// the row's length, without the batch axis: [n_pos, d_mlp] for the mlp hooks.
+bool keeps_every_position(const Config& c, HookSite site, const HookDatasetSpec& s) {
+  const int pos = axis_index(site, Axis::Pos) - 1;  // in a row, which has no batch axis
+  if (s.reduction != "none" || pos < 0 || pos >= static_cast<int>(s.row_shape.size())) return false;
+  std::vector<int64_t> full = hook_shape(c, site, 1, s.row_shape[pos]);
+  full.erase(full.begin());
+  return s.row_shape == full;
+}
 
 // One read-only function per counted hook: the forward hands over each layer's activation, nothing is kept.
 HookSet counting_hooks(CensusResult& result, const std::vector<HookPointId>& points) {
@@ -67,9 +78,9 @@ CensusResult census_of_transformer(const Transformer& model, Dataset& dataset, c
       }
       if (ex.tokens.empty()) continue;
       if (static_cast<int>(ex.tokens.size()) > n_pos)
-        throw InputError(dataset.describe() + ": example at line " + std::to_string(ex.source_line) + " has " +
-                         std::to_string(ex.tokens.size()) + " tokens, more than the " + std::to_string(n_pos) +
-                         " positions allowed");
+        throw InputError(dataset.describe() + ": example at line " + std::to_string(ex.source_line) +
+                         " has " + std::to_string(ex.tokens.size()) +
+                         " tokens, more than n_pos = " + std::to_string(n_pos));
       batch.push_back(ex.tokens);
     }
     if (batch.empty()) break;
@@ -148,9 +159,9 @@ CensusResult census_of_capture(const std::string& path, const CensusRunOptions& 
     const std::string name = hook_name(site, l);
     for (const HookDatasetSpec& s : summary.hook_specs) {
       if (s.hook != name) continue;
-      if (s.reduction != "none" || s.row_shape.size() != 2 || s.row_shape[1] != c.d_mlp)
-        throw InputError(path + ": " + name + " is stored reduced over positions (" + s.reduction +
-                         "); the census needs every token (capture with --positions all)");
+      if (!keeps_every_position(c, site, s))
+        throw InputError(path + ": " + name + " is stored reduced (" + s.reduction +
+                         "); the census needs every token (capture it with positions all)");
       specs.push_back(&s);
       result.layers.emplace_back(l, name, c.d_mlp);
     }
@@ -158,13 +169,16 @@ CensusResult census_of_capture(const std::string& path, const CensusRunOptions& 
   if (specs.empty()) {
     const std::string suffix = hook_site_info(site).suffix;
     throw InputError(path + ": holds no blocks.*." + suffix + " hooks; the census of this " + c.ffn_name() +
-                     " model needs them (capture with --hooks 'blocks.*." + suffix + "' --positions all)");
+                     " model needs them (capture them with hook_patterns 'blocks.*." + suffix +
+                     "' and positions all)");
   }
-  const int64_t n_pos = specs.front()->row_shape[0];
+  const int64_t n_pos = specs.front()->row_shape[axis_index(site, Axis::Pos) - 1];
+  int64_t row_floats = 1;
+  for (int64_t d : specs.front()->row_shape) row_floats *= d;
   int64_t rows = summary.committed_rows;
   if (options.max_rows > 0) rows = std::min(rows, options.max_rows);
   // Chunks of about 8 MiB of float32 per hook, so memory stays bounded whatever the capture's size.
-  const int64_t chunk = std::max<int64_t>(1, (int64_t(1) << 21) / std::max<int64_t>(1, n_pos * c.d_mlp));
+  const int64_t chunk = std::max<int64_t>(1, (int64_t(1) << 21) / std::max<int64_t>(1, row_floats));
   int64_t tokens = 0;
   std::vector<int32_t> tokens32, lengths32;  // [chunk, n_pos], [chunk]
   std::vector<float> acts;                   // [chunk, n_pos, d_mlp]
@@ -175,7 +189,8 @@ CensusResult census_of_capture(const std::string& path, const CensusRunOptions& 
     lengths.assign(lengths32.begin(), lengths32.end());
     for (size_t i = 0; i < specs.size(); ++i) {
       reader.read_rows(specs[i]->hook, first, n, &acts);  // [n, n_pos, d_mlp]
-      ActivationView view{{site, result.layers[i].layer}, acts.data(), {n, n_pos, c.d_mlp}, &lengths, 0};
+      ActivationView view{
+          {site, result.layers[i].layer}, acts.data(), hook_shape(c, site, n, n_pos), &lengths, 0};
       result.layers[i].add(view, options.census.threshold);
     }
     result.n_examples += n;

@@ -1,6 +1,5 @@
 // resid capture MODEL DATASET --hooks PATTERN... -o OUT.h5: stream hook activations over a dataset into HDF5.
 #include <csignal>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +9,7 @@
 #include "capture/fingerprint.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/flag_names.h"
 #include "cli/progress.h"
 #include "core/error.h"
 
@@ -17,24 +17,6 @@ namespace resid::cli {
 
 namespace {
 
-// The capture library names an option by its field (n_pos, batch_size, ...); a user of this command typed a
-// flag. Errors that start with a field's name get the flag's name instead.
-template <typename F>
-auto with_flag_names(F&& f) -> decltype(f()) {
-  static const std::pair<const char*, const char*> kFlags[] = {{"n_pos ", "--max-tokens "},
-                                                              {"batch_size ", "--batch-size "},
-                                                              {"hook_patterns: ", "--hooks: "},
-                                                              {"positions ", "--positions "},
-                                                              {"dtype ", "--dtype "}};
-  try {
-    return f();
-  } catch (const InputError& e) {
-    std::string message = e.what();
-    for (const auto& [field, flag] : kFlags)
-      if (message.rfind(field, 0) == 0) throw InputError(flag + message.substr(std::strlen(field)));
-    throw;
-  }
-}
 std::atomic<bool> g_stop{false};
 extern "C" void request_stop(int) { g_stop.store(true); }
 
@@ -129,7 +111,7 @@ int run_capture(const std::vector<std::string>& args) {
   const Transformer& model = require_transformer(m);
   const CapturePlan plan = with_flag_names([&] { return CapturePlan::resolve(model.config(), cap); });
   plan.limit_dataset(data);
-  auto dataset = open_dataset(data, m.tokenizer.get());
+  auto dataset = with_flag_names([&] { return open_dataset(data, m.tokenizer.get()); });
 
   ActivationFileInfo info;
   info.resid_version = RESID_VERSION;
@@ -144,7 +126,7 @@ int run_capture(const std::vector<std::string>& args) {
 
   cap.stop = &g_stop;
   cap.on_start = install_stop_handlers;
-  const std::optional<size_t> total = dataset->count_examples();
+  const std::optional<size_t> total = with_flag_names([&] { return dataset->count_examples(); });
   int64_t expected_rows = total ? static_cast<int64_t>(*total) : 0;
   if (cap.max_rows > 0) expected_rows = expected_rows ? std::min(expected_rows, cap.max_rows) : cap.max_rows;
   Progress progress("capture", expected_rows);

@@ -11,6 +11,7 @@
 #include "census/run_census.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/flag_names.h"
 #include "cli/progress.h"
 #include "core/error.h"
 
@@ -122,11 +123,7 @@ int run_census(const std::vector<std::string>& args) {
   if (!parse(args, desc, pos, vm, usage)) return 0;
   run.census.threshold = parse_number("--threshold", threshold);
   run.census.rare_densities = parse_numbers("--rare", rare);
-  try {
-    run.census.validate();
-  } catch (const InputError& e) {
-    throw InputError(std::string("--threshold/--rare: ") + e.what());
-  }
+  with_flag_names([&] { run.census.validate(); });
   if (batch_size < 0) throw InputError("--batch-size " + std::to_string(batch_size) + " must not be negative");
   if (run.max_rows < 0) throw InputError("--max-rows " + std::to_string(run.max_rows) + " must not be negative");
   const bool json = vm["json"].as<bool>();
@@ -140,7 +137,7 @@ int run_census(const std::vector<std::string>& args) {
     run.batch_size = batch_size > 0 ? batch_size : 8;
     Progress p("census", read_activation_summary(capture).committed_rows);
     run.on_progress = [&](int64_t rows, int64_t tokens) { p.update(rows, tokens); };
-    result = census_of_capture(capture, run);
+    result = with_flag_names([&] { return census_of_capture(capture, run); });
     p.finish();
   } else {
     if (model_opts.model.empty()) throw InputError("no model given (usage: " + usage + ")");
@@ -152,7 +149,7 @@ int run_census(const std::vector<std::string>& args) {
       run.batch_size = batch_size > 0 ? batch_size : 500;
       Progress p("census", run.max_rows > 0 ? std::min(run.max_rows, set.size()) : set.size());
       run.on_progress = [&](int64_t rows, int64_t tokens) { p.update(rows, tokens); };
-      result = census_of_mlp(*m.mlp, set, run);
+      result = with_flag_names([&] { return census_of_mlp(*m.mlp, set, run); });
       p.finish();
     } else {
       if (!images.empty() || !labels.empty())
@@ -165,12 +162,12 @@ int run_census(const std::vector<std::string>& args) {
                          std::to_string(model.config().n_ctx));
       data.max_tokens = n_pos;
       if (data.kind == "windows" && data.window == 0) data.window = n_pos;
-      auto dataset = open_dataset(data, m.tokenizer.get());
-      const std::optional<size_t> total = dataset->count_examples();
+      auto dataset = with_flag_names([&] { return open_dataset(data, m.tokenizer.get()); });
+      const std::optional<size_t> total = with_flag_names([&] { return dataset->count_examples(); });
       run.batch_size = batch_size > 0 ? batch_size : 8;
       Progress p("census", total ? static_cast<int64_t>(*total) : 0);
       run.on_progress = [&](int64_t rows, int64_t tokens) { p.update(rows, tokens); };
-      result = census_of_transformer(model, *dataset, run);
+      result = with_flag_names([&] { return census_of_transformer(model, *dataset, run); });
       p.finish();
       result.data = data.path + " (" + result.data + ")";
     }

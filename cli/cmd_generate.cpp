@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/flag_names.h"
 #include "core/error.h"
 #include "core/generate.h"
 
@@ -65,8 +66,10 @@ int run_generate(const std::vector<std::string>& args) {
   options.stop_token_a = tok.bos_id();
   options.stop_token_b = tok.eos_id();
   const auto start = std::chrono::steady_clock::now();
-  const auto out = generate(model, ids, sampler, options, [&](int32_t prev, int32_t next) {
-    std::cout << tok.decode_token(prev, next) << std::flush;
+  const auto out = with_flag_names([&] {
+    return generate(model, ids, sampler, options, [&](int32_t prev, int32_t next) {
+      std::cout << tok.decode_token(prev, next) << std::flush;
+    });
   });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << "\n";

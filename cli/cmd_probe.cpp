@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/flag_names.h"
 #include "core/error.h"
 #include "probes/capture_probe.h"
 #include "probes/metrics.h"
@@ -246,7 +247,7 @@ int probe_fit(const std::vector<std::string>& args) {
   o.fit.on_progress = [&](const std::string& stage, int it) {
     status.show(hook + ": " + stage + (it ? " iteration " + std::to_string(it) : ""));
   };
-  const FitResult r = fit_capture_probe(acts, o);
+  const FitResult r = with_flag_names([&] { return fit_capture_probe(acts, o); });
   status.clear();
   if (!out.empty()) save_probe(out, r.probe);
   if (flags.json)
@@ -293,8 +294,9 @@ int probe_sweep(const std::vector<std::string>& args) {
     o.fit.on_progress = [&](const std::string& stage, int it) {
       status.show("sweep: " + stage + (it ? " iteration " + std::to_string(it) : ""));
     };
-  const std::vector<FitResult> results =
-      per_position ? sweep_capture_positions(acts, hooks, o, jobs) : sweep_capture(acts, hooks, o, jobs);
+  const std::vector<FitResult> results = with_flag_names([&] {
+    return per_position ? sweep_capture_positions(acts, hooks, o, jobs) : sweep_capture(acts, hooks, o, jobs);
+  });
   status.clear();
   if (!out_dir.empty()) {
     std::filesystem::create_directories(out_dir);
@@ -395,7 +397,7 @@ int probe_apply(const std::vector<std::string>& args) {
                                                                : LabelColumn::Kind::SequenceClass;
   if (std::find(s.hooks.begin(), s.hooks.end(), hook) == s.hooks.end())
     throw InputError(acts + ": no hook '" + hook + "' in the capture (probe " + probe_path + " reads " + probe.hook + ")");
-  const CaptureExamples ex = index_capture_examples(acts, eo);
+  const CaptureExamples ex = with_flag_names([&] { return index_capture_examples(acts, eo); });
   if (ex.d != probe.d())
     throw InputError(probe_path + ": the probe has d = " + std::to_string(probe.d()) + " features but " + acts + " /acts/" +
                      hook + " has " + std::to_string(ex.d) + " (a different model or hook?)");
@@ -403,7 +405,7 @@ int probe_apply(const std::vector<std::string>& args) {
     throw InputError(probe_path + ": the probe reads " + probe.label_kind + " examples but label '" + eo.label + "' of " + acts + " is not of that kind");
   std::vector<int64_t> all(ex.size());
   for (int64_t i = 0; i < ex.size(); ++i) all[i] = i;
-  const RowMatrix x = load_examples(ex, all);
+  const RowMatrix x = with_flag_names([&] { return load_examples(ex, all); });
   const Eigen::MatrixXd scores = probe.scores(x);
   json out = {{"probe", probe_path}, {"capture", acts}, {"hook", hook}, {"n", ex.size()}};
   if (!scores_out.empty()) {
@@ -467,7 +469,7 @@ int probe_direction(const std::vector<std::string>& args) {
   }
   Eigen::VectorXf dir;
   try {
-    dir = probe.direction(cls);
+    dir = with_flag_names([&] { return probe.direction(cls); });
   } catch (const InputError& e) {
     throw InputError(probe_path + ": " + e.what());
   }

@@ -10,10 +10,11 @@ std::vector<int32_t> generate(const Transformer& model, const std::vector<int32_
                               const GenerateOptions& options,
                               const std::function<void(int32_t, int32_t)>& on_token) {
   if (prompt.empty()) throw InputError("generate: empty prompt (it needs at least BOS)");
-  const int steps = std::min(options.steps, model.config().n_ctx);
+  const int n_ctx = model.config().n_ctx;
+  const int steps = std::min(options.steps, n_ctx);
   if (static_cast<int>(prompt.size()) > steps)
-    throw InputError("prompt of " + std::to_string(prompt.size()) + " tokens is longer than --steps/n_ctx = " +
-                     std::to_string(steps));
+    throw InputError("prompt of " + std::to_string(prompt.size()) + " tokens is longer than " +
+                     (options.steps < n_ctx ? "steps = " : "the model's n_ctx = ") + std::to_string(steps));
   std::vector<int32_t> ids = prompt;
   KvCache cache = model.make_cache(1);
   ForwardOptions fwd;

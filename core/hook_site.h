@@ -10,31 +10,34 @@
 
 namespace resid {
 
+// One enumerator per row of the hook-site table in hook_site.cpp, in forward order. The table holds each
+// site's name and named axes (hook_site_info; `resid hooks` prints them); the notes below say only what they
+// compute.
 enum class HookSite : uint8_t {
-  Embed,               // hook_embed                       [batch, pos, d_model]
-  ResidPre,            // blocks.L.hook_resid_pre          [batch, pos, d_model]
-  Ln1Scale,            // blocks.L.ln1.hook_scale          [batch, pos, 1]
-  Ln1Normalized,       // blocks.L.ln1.hook_normalized     [batch, pos, d_model]  x / scale (before the weight)
-  AttnQ,               // blocks.L.attn.hook_q             [batch, pos, n_heads, d_head]
-  AttnK,               // blocks.L.attn.hook_k             [batch, pos, n_kv_heads, d_head]
-  AttnV,               // blocks.L.attn.hook_v             [batch, pos, n_kv_heads, d_head]
-  AttnRotQ,            // blocks.L.attn.hook_rot_q         [batch, pos, n_heads, d_head]
-  AttnRotK,            // blocks.L.attn.hook_rot_k         [batch, pos, n_kv_heads, d_head]
-  AttnScores,          // blocks.L.attn.hook_attn_scores   [batch, n_heads, q_pos, k_pos]  scaled, -inf where masked
-  AttnPattern,         // blocks.L.attn.hook_pattern       [batch, n_heads, q_pos, k_pos]
-  AttnZ,               // blocks.L.attn.hook_z             [batch, pos, n_heads, d_head]
-  AttnOut,             // blocks.L.hook_attn_out           [batch, pos, d_model]
-  ResidMid,            // blocks.L.hook_resid_mid          [batch, pos, d_model]
-  Ln2Scale,            // blocks.L.ln2.hook_scale          [batch, pos, 1]
-  Ln2Normalized,       // blocks.L.ln2.hook_normalized     [batch, pos, d_model]
-  MlpPre,              // blocks.L.mlp.hook_pre            [batch, pos, d_mlp]  gate pre-activation (or W_in x)
-  MlpPreLinear,        // blocks.L.mlp.hook_pre_linear     [batch, pos, d_mlp]  up projection (gated FFNs only)
-  MlpPost,             // blocks.L.mlp.hook_post           [batch, pos, d_mlp]
-  MlpOut,              // blocks.L.hook_mlp_out            [batch, pos, d_model]
-  ResidPost,           // blocks.L.hook_resid_post         [batch, pos, d_model]
-  LnFinalScale,        // ln_final.hook_scale              [batch, pos, 1]
-  LnFinalNormalized,   // ln_final.hook_normalized         [batch, pos, d_model]
-  UnembedOut,          // unembed.hook_out                 [batch, pos, d_vocab]  the logits
+  Embed,
+  ResidPre,
+  Ln1Scale,
+  Ln1Normalized,  // x / scale, before the norm's weight
+  AttnQ,
+  AttnK,
+  AttnV,
+  AttnRotQ,
+  AttnRotK,
+  AttnScores,  // scaled, -inf where masked
+  AttnPattern,
+  AttnZ,
+  AttnOut,
+  ResidMid,
+  Ln2Scale,
+  Ln2Normalized,
+  MlpPre,        // the gate's pre-activation (W_in x for a plain FFN)
+  MlpPreLinear,  // the up projection (gated FFNs only)
+  MlpPost,
+  MlpOut,
+  ResidPost,
+  LnFinalScale,
+  LnFinalNormalized,
+  UnembedOut,  // the logits
   Count
 };
 

@@ -27,8 +27,9 @@ struct TransformerWeights {
   Tensor unembed;     // [d_vocab, d_model]; the same storage as `embed` when config.tied_embeddings
 };
 
-// Throws FormatError(source, "...") naming the first tensor whose shape does not match the config,
-// e.g. "blocks.2.attn.w_k has shape [64, 64], expected [32, 64]".
+// Throws FormatError(source, "...") naming the first weight that does not fit the config: the layer count, a
+// missing tensor, or a shape ("model.layers.2.self_attn.k_proj.weight has shape [64, 64], expected [32,
+// 64]").
 void check_weight_shapes(const Config& config, const TransformerWeights& weights, const std::string& source);
 
 // Names used in messages, the tensor table and resid's own safetensors files (Hugging Face Llama names).

@@ -21,7 +21,8 @@ class Dataset {
   // Fills `out` with the next example; false at the end. Throws InputError naming the file and line for bad
   // rows.
   virtual bool next(Example& out) = 0;
-  // Back to the first example (used by --resume to skip completed rows). Examples read again are identical.
+  // Back to the first example (a resumed capture skips its committed rows). Examples read again are
+  // identical.
   virtual void rewind() = 0;
   // The label columns every example carries, in order. Their kinds are fixed when the dataset is opened;
   // class lists grow as examples are read (ids never change, rewinding keeps them).

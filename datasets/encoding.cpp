@@ -22,8 +22,8 @@ size_t fit_length(size_t n_tokens, const DatasetOptions& options, const std::str
   if (options.max_tokens <= 0 || n_tokens <= limit) return n_tokens;
   if (options.truncate) return limit;
   throw InputError(where + ": example has " + std::to_string(n_tokens) +
-                   " tokens, longer than the model's context n_ctx = " + std::to_string(limit) +
-                   " (use --truncate to cut it)");
+                   " tokens, longer than max_tokens = " + std::to_string(limit) +
+                   " (set truncate to cut it)");
 }
 
 namespace {
@@ -69,8 +69,8 @@ std::vector<TokenSpan> encode_example(const Tokenizer& tokenizer, std::string te
   std::vector<TokenSpan> spans = encode_bounded(tokenizer, text, options, whole);
   if (!whole && !options.truncate) {
     throw InputError(where + ": example has more than " + std::to_string(spans.size()) +
-                     " tokens, longer than the model's context n_ctx = " + std::to_string(options.max_tokens) +
-                     " (use --truncate to cut it)");
+                     " tokens, longer than max_tokens = " + std::to_string(options.max_tokens) +
+                     " (set truncate to cut it)");
   }
   const size_t keep = fit_length(spans.size(), options, where);
   if (keep < spans.size()) {

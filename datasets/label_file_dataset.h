@@ -1,9 +1,9 @@
-// External per-sequence labels (--labels NAME=PATH): a file with one value per line, line i labelling example
-// i of the wrapped dataset. The file is read once at open to type its column (every value a number ->
-// SequenceNumber, else SequenceClass with class ids in first-seen order, all known from the start) and count
-// its rows, then streamed beside the examples. A row count that differs from the example count is an
-// InputError "<labels path>: 99 labels for 100 examples": at open when the dataset can count its examples
-// cheaply, else on the first example without a label or at the end.
+// External per-sequence labels (DatasetOptions::label_files, "name=path"): a file with one value per line,
+// line i labelling example i of the wrapped dataset. The file is read once at open to type its column (every
+// value a number -> SequenceNumber, else SequenceClass with class ids in first-seen order, all known from the
+// start) and count its rows, then streamed beside the examples. A row count that differs from the example
+// count is an InputError "<labels path>: 99 labels for 100 examples": at open when the dataset can count its
+// examples cheaply, else on the first example without a label or at the end.
 #pragma once
 #include <memory>
 

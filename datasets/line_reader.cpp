@@ -47,7 +47,7 @@ bool LineReader::next(std::string& line) {
     const size_t end = nl == std::string::npos ? block_.size() : nl;
     // +1: the "\r" of a "\r\n" line end is still part of `line` here.
     if (line.size() + (end - begin_) > max_line_bytes_ + 1) {
-      throw InputError(where(path_, line_ + 1) + ": line is longer than the limit of " +
+      throw InputError(where(path_, line_ + 1) + ": line is longer than max_line_bytes = " +
                        std::to_string(max_line_bytes_) + " bytes (not a text file, or a missing line end?)");
     }
     line.append(block_, begin_, end - begin_);
@@ -57,7 +57,7 @@ bool LineReader::next(std::string& line) {
   ++line_;
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.size() > max_line_bytes_) {
-    throw InputError(where(path_, line_) + ": line is longer than the limit of " +
+    throw InputError(where(path_, line_) + ": line is longer than max_line_bytes = " +
                      std::to_string(max_line_bytes_) + " bytes (not a text file, or a missing line end?)");
   }
   if (line_ == 1 && std::string_view(line).substr(0, kUtf8Bom.size()) == kUtf8Bom)

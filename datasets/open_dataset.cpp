@@ -71,10 +71,11 @@ std::unique_ptr<Dataset> open_dataset(const DatasetOptions& options, const Token
   if (std::filesystem::is_directory(path, ec))
     throw InputError(path + ": is a directory, not a dataset file");
   require_regular_file(path, "the dataset file");
-  if (options.max_line_bytes == 0) throw InputError(path + ": the line limit must be at least 1 byte");
+  if (options.max_line_bytes == 0) throw InputError(path + ": max_line_bytes 0 is below 1");
   if (options.max_tokens < 0)
-    throw InputError(path + ": negative max_tokens " + std::to_string(options.max_tokens));
-  if (options.window < 0) throw InputError(path + ": negative window " + std::to_string(options.window));
+    throw InputError(path + ": max_tokens " + std::to_string(options.max_tokens) + " is negative");
+  if (options.window < 0)
+    throw InputError(path + ": window " + std::to_string(options.window) + " is negative");
 
   const std::string kind = options.kind == "auto" ? kind_from_extension(path) : options.kind;
   if (!options.label_fields.empty() && kind != "jsonl") {
@@ -82,7 +83,7 @@ std::unique_ptr<Dataset> open_dataset(const DatasetOptions& options, const Token
                      " (per-sequence labels for other kinds: a label file)");
   }
   if (options.window > 0 && kind != "windows") {
-    throw InputError(path + ": a window length only applies to the windows kind, not " + kind);
+    throw InputError(path + ": window only applies to the windows kind, not " + kind);
   }
 
   std::unique_ptr<Dataset> dataset;

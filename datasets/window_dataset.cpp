@@ -10,11 +10,11 @@ namespace {
 int choose_window(const DatasetOptions& options) {
   const int window = options.window > 0 ? options.window : options.max_tokens;
   if (window <= 0) {
-    throw InputError(options.path + ": windows need a window length (--window) or the model's context n_ctx");
+    throw InputError(options.path + ": windows need a length: window or max_tokens (both are 0)");
   }
   if (options.max_tokens > 0 && window > options.max_tokens) {
     throw InputError(options.path + ": window " + std::to_string(window) +
-                     " is longer than the model's context n_ctx = " + std::to_string(options.max_tokens));
+                     " is longer than max_tokens = " + std::to_string(options.max_tokens));
   }
   if (options.add_bos && window < 2) {
     throw InputError(options.path + ": window " + std::to_string(window) +

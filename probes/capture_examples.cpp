@@ -74,17 +74,18 @@ CaptureExamples index_capture_examples(const std::string& path, const ExampleOpt
   const bool token_level = ex.kind == LabelColumn::Kind::TokenClass;
   const int64_t per_row = token_level ? n_pos : 1;
   if (token_level && !per_position)
-    throw InputError(path + ": label '" + o.label + "' is per token but hook '" + o.hook + "' was captured with " +
-                     "positions reduced (" + spec.reduction + "); capture with --positions all");
+    throw InputError(path + ": label '" + o.label + "' is per token but hook '" + o.hook +
+                     "' was captured with " + "positions " + spec.reduction +
+                     "; capture it with positions all");
 
   // Which d-vector of a row an example uses (sequence labels).
   auto sequence_offset = [&](int64_t r, int32_t len) -> std::pair<int32_t, int32_t> {  // (offset, token position)
     if (ex.row_shape.size() == 1) return {0, len - 1};
-    if (!per_position) {  // [k, d] from --positions indices
+    if (!per_position) {  // [k, d] from positions indices
       const int j = o.reduce == "last" ? static_cast<int>(ex.row_shape[0]) - 1 : parse_index(o.reduce);
       if (j < 0 || j >= ex.row_shape[0])
-        throw InputError("reduce '" + o.reduce + "': hook '" + o.hook + "' holds " + std::to_string(ex.row_shape[0]) +
-                         " indexed positions");
+        throw InputError("reduce '" + o.reduce + "': hook '" + o.hook + "' holds " +
+                         std::to_string(ex.row_shape[0]) + " indexed entries");
       return {j, len - 1};
     }
     if (o.reduce == "last") return {len - 1, len - 1};
@@ -103,7 +104,7 @@ CaptureExamples index_capture_examples(const std::string& path, const ExampleOpt
   const bool drop_none = !unlabelled && token_level && !o.keep_none && !names.empty() && names[0] == "none";
   std::vector<int32_t> raw_label;
   // Tokens, lengths and labels are read in chunks of capture rows of at most kIndexChunkBytes, so indexing a
-  // large capture holds only the index it builds (counted in the --memory budget, docs/probes.md).
+  // large capture holds only the index it builds (counted in the memory_bytes budget, docs/probes.md).
   const int64_t chunk = std::max<int64_t>(1, kIndexChunkBytes / (n_pos * 12 + 4));
   std::vector<int32_t> tokens, lengths;  // [chunk, n_pos], [chunk]
   std::vector<double> labels;            // [chunk, per_row]

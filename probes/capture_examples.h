@@ -20,7 +20,7 @@ namespace resid::probes {
 struct ExampleOptions {
   std::string hook, label;
   // For sequence labels on hooks that kept every position: "last", "mean" or "index:P" (P < 0 counts back
-  // from each row's last real token). For hooks captured with --positions indices: "index:J" picks entry J.
+  // from each row's last real token). For hooks captured with positions indices: "index:J" picks entry J.
   std::string reduce = "last";
   bool keep_none = false;  // token labels: keep class id 0 when it is named "none"
   int position = -1;       // token labels: only the examples at this token position (per-position sweeps)

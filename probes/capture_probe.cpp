@@ -129,9 +129,10 @@ std::vector<FitResult> sweep_capture_positions(const std::string& path, const st
       for (int j = 0; j < spec.row_shape[0]; ++j)
         o.examples.reduce = "index:" + std::to_string(j), fits.push_back(o), positions.push_back(j);
     } else {
-      throw InputError(path + ": per-position probes need a token label or a hook captured with --positions indices; '" +
-                       options.examples.label + "' is a sequence label and hook '" + h + "' keeps " +
-                       (spec.reduction == "none" ? "every position (use --reduce index:P)" : "one vector per row"));
+      throw InputError(
+          path + ": per-position probes need a token label or a hook captured with positions indices; '" +
+          options.examples.label + "' is a sequence label and hook '" + h + "' keeps " +
+          (spec.reduction == "none" ? "every position (set reduce to index:P)" : "one vector per row"));
     }
   }
   return run_fits(path, fits, jobs, positions, true);

@@ -9,7 +9,7 @@
 
 namespace resid::probes {
 
-constexpr int64_t kDefaultMemoryBytes = 1ll << 30;  // --memory default: 1 GiB
+constexpr int64_t kDefaultMemoryBytes = 1ll << 30;  // memory_bytes default: 1 GiB
 
 struct CaptureFitOptions {
   ExampleOptions examples;   // hook, label, reduce
@@ -30,7 +30,7 @@ std::vector<FitResult> sweep_capture(const std::string& path, const std::vector<
                                      const CaptureFitOptions& options, int jobs);
 
 // One probe per hook and position: for a token label, per token position p (the examples at p only); for a
-// sequence label on a hook captured with --positions indices ([k, d] rows), per entry j (reduce index:j).
+// sequence label on a hook captured with positions indices ([k, d] rows), per entry j (reduce index:j).
 // Reports carry "position". A position that cannot make a probe (no examples, a single class, a split without
 // examples) gives the report {"hook", "position", "skipped": reason} and no probe. InputError naming the file
 // for a hook and label with neither kind of position.

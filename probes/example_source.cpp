@@ -79,9 +79,9 @@ CaptureSource::CaptureSource(CaptureExamples examples, int64_t memory_bytes)
   activation_bytes_ = memory_ - index_bytes;
   const int64_t minimum = index_bytes + 4 * ex_.row_bytes();  // streamed chunks of at least one /acts row
   if (memory_ < minimum)
-    throw InputError("--memory " + mib(memory_) + " is below the example index (" + mib(index_bytes) + " for " +
-                     std::to_string(ex_.size()) + " examples) plus one /acts row per chunk; give at least " +
-                     mib(minimum));
+    throw InputError("memory_bytes " + mib(memory_) + " is below the example index (" + mib(index_bytes) +
+                     " for " + std::to_string(ex_.size()) +
+                     " examples) plus one /acts row per chunk; give at least " + mib(minimum));
   // In memory: the matrix and at most one more (standardised subsets) of the same size.
   const double bytes = 2.0 * static_cast<double>(ex_.size()) * static_cast<double>(ex_.d) * 4.0;
   streamed_ = bytes > static_cast<double>(activation_bytes_);

@@ -183,7 +183,8 @@ FitResult fit_probe(const ExampleSource& src, const FitOptions& o) {
             (fold_of[i] == f ? held_idx : fit_idx).push_back(train[i]);
             (fold_of[i] == f ? held_y : fit_y).push_back(y_train[i]);
           }
-          if (fit_idx.empty() || held_idx.empty()) throw InputError("cross-validation: too few sequences for " + std::to_string(o.folds) + " folds");
+          if (fit_idx.empty() || held_idx.empty())
+            throw InputError("cross-validation: too few sequences for folds = " + std::to_string(o.folds));
           // The fold's own standardiser, from its training part only: the held-out fold must not leak into it.
           const Standardiser fold_standardiser = src.fit_standardiser(fit_idx);
           const auto x_fit = src.design(fit_idx, &fold_standardiser), x_held = src.design(held_idx, &fold_standardiser);
@@ -212,7 +213,8 @@ FitResult fit_probe(const ExampleSource& src, const FitOptions& o) {
         for (int f = 0; f < o.folds; ++f) {
           RidgeStats fit_stats = total;
           fit_stats -= per_fold[f];
-          if (fit_stats.n < 1 || per_fold[f].n < 1) throw InputError("cross-validation: too few sequences for " + std::to_string(o.folds) + " folds");
+          if (fit_stats.n < 1 || per_fold[f].n < 1)
+            throw InputError("cross-validation: too few sequences for folds = " + std::to_string(o.folds));
           if (o.on_progress) o.on_progress("cv fold " + std::to_string(f + 1) + "/" + std::to_string(o.folds), 0);
           // The fold's own standardiser, from its training part's statistics (features here are in training-set
           // standardised units): only its scale matters, the unpenalised intercept absorbs its mean.
@@ -227,7 +229,10 @@ FitResult fit_probe(const ExampleSource& src, const FitOptions& o) {
       }
     } else {
       report["lambda_selection"] = "validation split";
-      if (val.empty()) throw InputError("choosing lambda on the validation split, which is empty (give --folds or a validation fraction)");
+      if (val.empty())
+        throw InputError(
+            "choosing lambda on the validation split, which is empty (set folds to 2 or more, or give "
+            "the split a validation fraction)");
       const auto x_fit = src.design(train, &standardiser), x_val = src.design(val, &standardiser);
       for (size_t g = 0; g < grid.size(); ++g) {
         const Fitted fit = fit_once(o.kind, *x_fit, y_train, v_train, n_classes, grid[g], o, nullptr,

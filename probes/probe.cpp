@@ -63,7 +63,7 @@ Eigen::VectorXf Probe::direction(const std::string& cls) const {
     if (k == 1) v = model.w.row(0).transpose() * (c == 1 ? 1.0 : -1.0);
     else v = (model.w.row(c) - model.w.colwise().mean()).transpose();  // softmax ignores a shift common to all rows
   } else {
-    if (!cls.empty()) throw InputError("a regression probe has no classes; drop --class");
+    if (!cls.empty()) throw InputError("a regression probe has no classes (cls must be empty)");
     v = model.w.row(0).transpose();
   }
   // Mass-mean: the difference of class means, mapped back to raw units (z = (x - mean) / scale, so a raw

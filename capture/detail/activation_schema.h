@@ -1,6 +1,6 @@
 // The activation file's schema (docs/activation-file-format.md): format constants, building a new file with
-// every dataset at its final size, reading a file's summary, and what --resume requires of a file. Internal to
-// resid::capture; the public API is capture/activation_file.h.
+// every dataset at its final size, reading a file's summary, and what resuming requires of a file. Internal
+// to resid::capture; the public API is capture/activation_file.h.
 #pragma once
 #include <cstdint>
 #include <string>

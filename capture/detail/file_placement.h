@@ -1,5 +1,5 @@
 // Where a new activation file goes and who may write it: the writer lock (an open-file-description lock whose
-// descriptor the writer writes through), side files built beside the target, and the rules of --force.
+// descriptor the writer writes through), side files built beside the target, and what force may replace.
 // Internal to resid::capture.
 #pragma once
 #include <fcntl.h>
@@ -48,7 +48,7 @@ class WriterLock {
     }
     return lock;
   }
-  // A read lock on an existing file: held while --force replaces it, so no writer can start on it meanwhile.
+  // A read lock on an existing file: held while force replaces it, so no writer can start on it meanwhile.
   // Empty (not valid()) when another process holds the writer lock.
   static WriterLock read_lock(const std::string& file, const std::string& shown) {
     WriterLock lock;
@@ -111,8 +111,8 @@ class SideFile {
 
 std::string file_kind(mode_t mode);
 
-// What --force may replace (InputError otherwise): a regular file, not one of the run's inputs, holding a
-// resid activation file unless force_any.
+// What WriterOptions::force may replace (InputError otherwise): a regular file, not one of the run's inputs,
+// holding a resid activation file unless force_any.
 void check_replaceable(const std::string& path, const WriterOptions& options);
 
 // Moves the built side file to `path`: never over an existing file unless options allow it and

@@ -267,7 +267,7 @@ bool have_h5py() {
 }
 
 std::string h5py_script() {
-  return (std::filesystem::path(RESID_SOURCE_DIR) / "tests/capture/read_with_h5py.py").string();
+  return std::string(RESID_SOURCE_DIR) + "/tests/capture/read_with_h5py.py";
 }
 
 // ---- SHA-256 ----------------------------------------------------------------------------------------------
@@ -541,7 +541,7 @@ TEST(ActivationFile, RefusesToOverwriteWithoutForce) {
   EXPECT_EQ(input_error_of([&] {
               ActivationFileWriter::create(path, layout.info, layout.hooks, layout.labels, with_rows({}, 9));
             }),
-            path + " exists (use --force to overwrite)");
+            path + " exists (set force to replace it)");
   EXPECT_EQ(read_activation_summary(path).committed_rows, 9);  // untouched
 
   WriterOptions force;

@@ -389,7 +389,7 @@ TEST_F(SharedResume, ResumeRefusesChangedDatasetOptionsTokenizerAndLabels) {
   std::vector<std::string> text = windows;
   text[5] = "text";
   refused(with(text, {"--truncate"}), "dataset option kind differs");
-  refused(with(windows, {"--window", "30"}), "dataset option window differs");
+  refused(with(windows, {"--window", "30"}), "dataset option --window differs");
   refused(with(windows, {"--no-bos"}), "dataset option bos differs");
   // A tokenizer of the same vocabulary size with one byte changed.
   const std::string tok = dir.file("tok512.bin");

@@ -82,7 +82,7 @@ TEST(LayerCensus, Log10HistogramByHand) {
 TEST(CensusOptions, RejectsNonsense) {
   CensusOptions o;
   o.rare_densities = {1e-5, 2};
-  EXPECT_CONTAINS(error_of<InputError>([&] { o.validate(); }), "rare density 2");
+  EXPECT_CONTAINS(error_of<InputError>([&] { o.validate(); }), "rare_densities has 2");
   o = {};
   o.threshold = NAN;
   EXPECT_CONTAINS(error_of<InputError>([&] { o.validate(); }), "not finite");
@@ -353,8 +353,10 @@ TEST_F(CaptureFixture, CaptureWithoutTheNeededHooksIsOneLineError) {
   EXPECT_EQ(msg.find('\n'), std::string::npos);
 
   const std::string mean = capture({"blocks.*.mlp.hook_pre"}, "mean", "mean.h5");
-  EXPECT_CONTAINS(error_of<InputError>([&] { census_of_capture(mean, {}); }),
-                  "blocks.0.mlp.hook_pre is stored reduced over positions (mean)");
+  EXPECT_CONTAINS(
+      error_of<InputError>([&] { census_of_capture(mean, {}); }),
+      "blocks.0.mlp.hook_pre is stored reduced (mean); the census needs every token (capture it with "
+      "positions all)");
 }
 
 // ---- the statistics file and JSON ----

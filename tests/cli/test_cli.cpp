@@ -1096,8 +1096,9 @@ TEST(CliStories260K, HostileDatasetsExit2NamingFileAndLine) {
                         {labels + ":2", "class name"});
   // One line longer than the limit.
   write_file(text, "Once\n" + std::string(2000, 'a') + "\n");
-  expect_one_line_error({"capture", path, text, "--max-line-bytes", "1000", "--hooks", "hook_embed", "-o", out()},
-                        {text + ":2", "longer than the limit of 1000 bytes"});
+  expect_one_line_error(
+      {"capture", path, text, "--max-line-bytes", "1000", "--hooks", "hook_embed", "-o", out()},
+      {text + ":2", "longer than --max-line-bytes = 1000 bytes"});
 }
 
 TEST(CliStories260K, TokenizerOfTheWrongSizeIsNamed) {
@@ -1135,9 +1136,9 @@ TEST(CliStories260K, TruncatingAHugeLineUsesBoundedMemory) {
   // The 10 MB line itself is held (twice at most while reading); its tokenisation was ~100 bytes per byte.
   EXPECT_LT(peak, 200) << r.err;
   // Without --truncate: an error, from a prefix too.
-  expect_one_line_error({"capture", path, huge, "--kind", "text", "--max-tokens", "64", "--hooks", "hook_embed", "-o",
-                         tmp.file("out2.h5")},
-                        {huge + ":2", "more than", "n_ctx = 64"});
+  expect_one_line_error({"capture", path, huge, "--kind", "text", "--max-tokens", "64", "--hooks",
+                         "hook_embed", "-o", tmp.file("out2.h5")},
+                        {huge + ":2", "more than", "--max-tokens = 64 (set --truncate to cut it)"});
 }
 
 }  // namespace

@@ -175,10 +175,8 @@ TEST_F(DatasetsTest, TooLongExampleIsAnErrorUnlessTruncated) {
   auto d = open_dataset(o, tok.get());
   Example e;
   ASSERT_TRUE(d->next(e));  // BOS + 2 tokens fits
-  EXPECT_EQ(
-      input_error([&] { d->next(e); }),
-      path +
-          ":2: example has 6 tokens, longer than the model's context n_ctx = 3 (use --truncate to cut it)");
+  EXPECT_EQ(input_error([&] { d->next(e); }),
+            path + ":2: example has 6 tokens, longer than max_tokens = 3 (set truncate to cut it)");
 
   o.truncate = true;
   o.rules = {"starts_word"};
@@ -377,10 +375,8 @@ TEST_F(DatasetsTest, TokenFileErrors) {
   write_file(path, "1 2 3 4\n");
   DatasetOptions o = options_for(path);
   o.max_tokens = 3;
-  EXPECT_EQ(
-      input_error([&] { read_all(*open_dataset(o, nullptr)); }),
-      path +
-          ":1: example has 4 tokens, longer than the model's context n_ctx = 3 (use --truncate to cut it)");
+  EXPECT_EQ(input_error([&] { read_all(*open_dataset(o, nullptr)); }),
+            path + ":1: example has 4 tokens, longer than max_tokens = 3 (set truncate to cut it)");
   o.truncate = true;
   EXPECT_EQ(read_all(*open_dataset(o, nullptr))[0].tokens, (std::vector<int32_t>{1, 2, 3}));
 }
@@ -556,12 +552,12 @@ TEST_F(DatasetsTest, WindowOptionErrors) {
   write_file(path, "the cat\n");
   DatasetOptions o = options_for(path, "windows");
   EXPECT_EQ(input_error([&] { open_dataset(o, tok.get()); }),
-            path + ": windows need a window length (--window) or the model's context n_ctx");
+            path + ": windows need a length: window or max_tokens (both are 0)");
   o.max_tokens = 8;
-  EXPECT_EQ(read_all(*open_dataset(o, tok.get())).size(), 1u);  // window = n_ctx
+  EXPECT_EQ(read_all(*open_dataset(o, tok.get())).size(), 1u);  // window = max_tokens
   o.window = 16;
   EXPECT_EQ(input_error([&] { open_dataset(o, tok.get()); }),
-            path + ": window 16 is longer than the model's context n_ctx = 8");
+            path + ": window 16 is longer than max_tokens = 8");
   o.window = 1;
   EXPECT_EQ(input_error([&] { open_dataset(o, tok.get()); }),
             path + ": window 1 leaves no room for text after BOS");
@@ -826,8 +822,9 @@ TEST_F(DatasetsTest, OneLineCannotTakeUnboundedMemory) {
   ASSERT_TRUE(d->next(e));
   ASSERT_TRUE(d->next(e));  // exactly at the limit, its "\r\n" not counted
   EXPECT_EQ(e.text, std::string(100, 'a'));
-  EXPECT_EQ(input_error([&] { d->next(e); }),
-            path + ":3: line is longer than the limit of 100 bytes (not a text file, or a missing line end?)");
+  EXPECT_EQ(
+      input_error([&] { d->next(e); }),
+      path + ":3: line is longer than max_line_bytes = 100 bytes (not a text file, or a missing line end?)");
   // The same for a file with no line end at all, and for the quick count at open.
   write_file(path, std::string(5000, 'x'));
   o.label_files.clear();

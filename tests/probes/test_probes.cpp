@@ -315,7 +315,7 @@ TEST_F(CaptureProbes, MemoryBudgetCoversTheIndexAndIsSharedBySweepJobs) {
   const int64_t index = index_bytes(o);
   o.memory_bytes = index / 2;
   const std::string m = error_of<InputError>([&] { fit_capture_probe(path_, o); });
-  EXPECT_CONTAINS(m, "--memory");
+  EXPECT_CONTAINS(m, "memory_bytes");
   EXPECT_CONTAINS(m, "below the example index");
   // In memory for one fit (index + twice the ~40 KiB matrix, with room to spare), streamed when two hooks
   // share it (each half then leaves one matrix's worth for activations).
