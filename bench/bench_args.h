@@ -21,7 +21,8 @@ class Args {
       if (a == "--help" || a == "-h") {
         std::printf("%s\n", usage_.c_str());
         for (const Flag& f : flags_)
-          std::printf("  %-12s default %s\n", f.name, f.number ? std::to_string(*f.number).c_str() : f.text->c_str());
+          std::printf("  %-12s default %s\n", f.name,
+                      f.number ? std::to_string(*f.number).c_str() : f.text->c_str());
         std::exit(0);
       }
       const Flag* f = find(a);

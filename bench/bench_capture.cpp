@@ -1,11 +1,11 @@
 // Capture overhead and write speed.
 //  1. Bare forward (no hooks, no logits) over N batches of 4 x 256 tokens vs `capture_activations` of every
 //     blocks.*.hook_resid_post over the same tokens (uncompressed float32). Target: capture adds <= 10%.
-//  2. Raw append speed of the HDF5 activation file (no model), against `dd` writing the same number of bytes in the
+//  2. Raw append speed of the HDF5 activation file (no model), against `dd` writing the same number of bytes
+//  in the
 //     same directory. Target: >= 500 MB/s.
 //   bench_capture [--shape 15M|110M] [--batches N] [--rounds R] [--dir DIR] [--threads 2]
 #include <omp.h>
-
 #include <unistd.h>
 
 #include <chrono>
@@ -15,8 +15,8 @@
 #include <fstream>
 #include <string>
 
-#include "capture/capture.h"
 #include "bench/bench_args.h"
+#include "capture/capture.h"
 #include "core/allocator.h"
 #include "core/init.h"
 
@@ -31,8 +31,10 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 Config shape(const std::string& name) {
   Config c;
   c.d_vocab = 32000, c.n_ctx = 1024;
-  if (name == "15M") c.d_model = 288, c.n_layers = 6, c.n_heads = 6, c.n_kv_heads = 6, c.d_mlp = 768;
-  else c.d_model = 768, c.n_layers = 12, c.n_heads = 12, c.n_kv_heads = 12, c.d_mlp = 2048;
+  if (name == "15M")
+    c.d_model = 288, c.n_layers = 6, c.n_heads = 6, c.n_kv_heads = 6, c.d_mlp = 768;
+  else
+    c.d_model = 768, c.n_layers = 12, c.n_heads = 12, c.n_kv_heads = 12, c.d_mlp = 2048;
   c.d_head = c.d_model / c.n_heads;
   return c;
 }
@@ -41,8 +43,9 @@ Config shape(const std::string& name) {
 int main(int argc, char** argv) {
   std::string which = "15M", dir = fs::temp_directory_path().string();
   int batches = 16, threads = 2, rounds = 3;
-  bench::Args("bench_capture [--shape 15M|110M] [--batches N] [--rounds R] [--dir DIR] [--threads N]: capture "
-              "overhead over a bare forward, and raw append MB/s vs dd")
+  bench::Args(
+      "bench_capture [--shape 15M|110M] [--batches N] [--rounds R] [--dir DIR] [--threads N]: capture "
+      "overhead over a bare forward, and raw append MB/s vs dd")
       .flag("--shape", &which)
       .flag("--batches", &batches)
       .flag("--dir", &dir)
@@ -72,8 +75,8 @@ int main(int argc, char** argv) {
   dopts.kind = "tokens";
   dopts.max_tokens = n_pos;
 
-  // 1. Bare forward and capture over the same batches, alternated `rounds` times; the fastest of each counts, so a
-  // burst of other load on the machine does not decide the comparison.
+  // 1. Bare forward and capture over the same batches, alternated `rounds` times; the fastest of each counts,
+  // so a burst of other load on the machine does not decide the comparison.
   std::vector<std::vector<int32_t>> rows;
   {
     auto ds = open_dataset(dopts, nullptr);
@@ -104,11 +107,13 @@ int main(int argc, char** argv) {
     capture_s = std::min(capture_s, seconds_since(t));
   }
   const double captured_mb = double(r.rows) * n_pos * c.d_model * c.n_layers * 4 / 1e6;
-  std::printf("shape %s, %d batches of %d x %d tokens, %d threads, best of %d rounds\n", which.c_str(), batches, batch,
-              n_pos, threads, rounds);
-  std::printf("bare forward            %8.3f s  %8.0f tokens/s\n", forward_s, batches * batch * n_pos / forward_s);
-  std::printf("capture resid_post x%-3d %8.3f s  %8.0f tokens/s  (%.0f MB)  overhead %+.1f%%  (target <= 10%%)\n",
-              c.n_layers, capture_s, r.new_tokens / capture_s, captured_mb, 100 * (capture_s / forward_s - 1));
+  std::printf("shape %s, %d batches of %d x %d tokens, %d threads, best of %d rounds\n", which.c_str(),
+              batches, batch, n_pos, threads, rounds);
+  std::printf("bare forward            %8.3f s  %8.0f tokens/s\n", forward_s,
+              batches * batch * n_pos / forward_s);
+  std::printf(
+      "capture resid_post x%-3d %8.3f s  %8.0f tokens/s  (%.0f MB)  overhead %+.1f%%  (target <= 10%%)\n",
+      c.n_layers, capture_s, r.new_tokens / capture_s, captured_mb, 100 * (capture_s / forward_s - 1));
 
   // 2. Raw append speed: the same rows written again without the model.
   {
@@ -132,9 +137,11 @@ int main(int argc, char** argv) {
     writer->finish({});
     writer.reset();
     const double write_s = seconds_since(t);
-    std::printf("HDF5 append (no model)  %8.3f s  %8.0f MB/s  (target >= 500 MB/s)\n", write_s, captured_mb / write_s);
-    const std::string dd = "dd if=/dev/zero of=" + (work / "dd.bin").string() + " bs=1M count=" +
-                           std::to_string(static_cast<int>(captured_mb / 1.048576)) + " 2>&1 | tail -n 1";
+    std::printf("HDF5 append (no model)  %8.3f s  %8.0f MB/s  (target >= 500 MB/s)\n", write_s,
+                captured_mb / write_s);
+    const std::string dd = "dd if=/dev/zero of=" + (work / "dd.bin").string() +
+                           " bs=1M count=" + std::to_string(static_cast<int>(captured_mb / 1.048576)) +
+                           " 2>&1 | tail -n 1";
     std::printf("dd, same bytes, same dir: ");
     std::fflush(stdout);
     if (std::system(dd.c_str()) != 0) std::printf("(dd failed)\n");

@@ -1,13 +1,14 @@
 // Census overhead: the census only counts, so it should run within 10% of a bare forward over the same data.
-//  1. A seeded transformer (15M or 110M shape), N batches of 4 x 256 random tokens: bare forward (no hooks, no
+//  1. A seeded transformer (15M or 110M shape), N batches of 4 x 256 random tokens: bare forward (no hooks,
+//  no
 //     logits, every block) vs census_of_transformer over the same token rows.
-//  2. With ../shared present: stories260K over the TinyStories sample (one example per line, BOS, <= 256 tokens),
+//  2. With ../shared present: stories260K over the TinyStories sample (one example per line, BOS, <= 256
+//  tokens),
 //     and the MNIST MLP over the 10,000 test images, each against its bare forward.
 // Both sides get pre-tokenised rows, so tokenising is in neither; the fastest of R alternated rounds counts.
 //   bench_census [--shape 15M|110M] [--batches N] [--rounds R] [--threads 2] [--shared DIR]
 //                [--parts seeded,stories,mnist]
 #include <omp.h>
-
 #include <time.h>
 
 #include <chrono>
@@ -31,8 +32,8 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// CPU time of the whole process (all threads): on a machine shared with other jobs it varies far less than wall
-// time, which counts the time other processes held the cores.
+// CPU time of the whole process (all threads): on a machine shared with other jobs it varies far less than
+// wall time, which counts the time other processes held the cores.
 double cpu_seconds() {
   timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -61,8 +62,10 @@ class RowsDataset : public Dataset {
 Config shape(const std::string& name) {
   Config c;
   c.d_vocab = 32000, c.n_ctx = 1024;
-  if (name == "15M") c.d_model = 288, c.n_layers = 6, c.n_heads = 6, c.n_kv_heads = 6, c.d_mlp = 768;
-  else c.d_model = 768, c.n_layers = 12, c.n_heads = 12, c.n_kv_heads = 12, c.d_mlp = 2048;
+  if (name == "15M")
+    c.d_model = 288, c.n_layers = 6, c.n_heads = 6, c.n_kv_heads = 6, c.d_mlp = 768;
+  else
+    c.d_model = 768, c.n_layers = 12, c.n_heads = 12, c.n_kv_heads = 12, c.d_mlp = 2048;
   c.d_head = c.d_model / c.n_heads;
   return c;
 }
@@ -81,18 +84,21 @@ void compare(const char* label, int rounds, int64_t tokens, const std::function<
   };
   for (int r = 0; r < rounds; ++r) {
     // Alternate which goes first, so neither always runs right after the other's allocations.
-    if (r % 2 == 0) time(bare, bare_s, bare_cpu), time(census, census_s, census_cpu);
-    else time(census, census_s, census_cpu), time(bare, bare_s, bare_cpu);
+    if (r % 2 == 0)
+      time(bare, bare_s, bare_cpu), time(census, census_s, census_cpu);
+    else
+      time(census, census_s, census_cpu), time(bare, bare_s, bare_cpu);
   }
-  std::printf("%-34s wall: bare forward %7.3f s %9.0f tok/s, census %7.3f s %9.0f tok/s, overhead %+5.1f%% | "
-              "CPU: bare %7.3f s, census %7.3f s, overhead %+5.1f%%  (target <= 10%%)\n",
-              label, bare_s, tokens / bare_s, census_s, tokens / census_s, 100 * (census_s / bare_s - 1), bare_cpu,
-              census_cpu, 100 * (census_cpu / bare_cpu - 1));
+  std::printf(
+      "%-34s wall: bare forward %7.3f s %9.0f tok/s, census %7.3f s %9.0f tok/s, overhead %+5.1f%% | "
+      "CPU: bare %7.3f s, census %7.3f s, overhead %+5.1f%%  (target <= 10%%)\n",
+      label, bare_s, tokens / bare_s, census_s, tokens / census_s, 100 * (census_s / bare_s - 1), bare_cpu,
+      census_cpu, 100 * (census_cpu / bare_cpu - 1));
   std::fflush(stdout);
 }
 
-void bench_transformer(const char* label, const Transformer& model, const std::vector<std::vector<int32_t>>& rows,
-                       int batch, int rounds) {
+void bench_transformer(const char* label, const Transformer& model,
+                       const std::vector<std::vector<int32_t>>& rows, int batch, int rounds) {
   int64_t tokens = 0;
   for (const auto& r : rows) tokens += static_cast<int64_t>(r.size());
   ForwardOptions bare;
@@ -104,7 +110,8 @@ void bench_transformer(const char* label, const Transformer& model, const std::v
       label, rounds, tokens,
       [&] {
         for (size_t b = 0; b < rows.size(); b += batch)
-          model.forward(TokenBatch::pad({rows.begin() + b, rows.begin() + std::min(rows.size(), b + batch)}), bare);
+          model.forward(TokenBatch::pad({rows.begin() + b, rows.begin() + std::min(rows.size(), b + batch)}),
+                        bare);
       },
       [&] {
         RowsDataset ds(rows);
@@ -117,8 +124,9 @@ void bench_transformer(const char* label, const Transformer& model, const std::v
 int main(int argc, char** argv) {
   std::string which = "15M", shared = RESID_SHARED_DIR, parts = "seeded,stories,mnist";
   int batches = 16, threads = 2, rounds = 3;
-  bench::Args("bench_census [--shape S] [--batches N] [--threads N] [--rounds R] [--shared DIR] [--parts P]: census "
-              "overhead over a bare forward, and the MNIST census")
+  bench::Args(
+      "bench_census [--shape S] [--batches N] [--threads N] [--rounds R] [--shared DIR] [--parts P]: census "
+      "overhead over a bare forward, and the MNIST census")
       .flag("--shape", &which)
       .flag("--batches", &batches)
       .flag("--threads", &threads)
@@ -145,7 +153,8 @@ int main(int argc, char** argv) {
 
   const fs::path dir(shared);
   if (!wanted("stories")) {
-  } else if (fs::exists(dir / "models/stories260K/stories260K.bin") && fs::exists(dir / "data/tinystories/tinystories_sample.txt")) {
+  } else if (fs::exists(dir / "models/stories260K/stories260K.bin") &&
+             fs::exists(dir / "data/tinystories/tinystories_sample.txt")) {
     const LoadedModel m = load_model((dir / "models/stories260K/stories260K.bin").string());
     DatasetOptions d;
     d.path = (dir / "data/tinystories/tinystories_sample.txt").string();
@@ -162,7 +171,8 @@ int main(int argc, char** argv) {
   }
 
   if (!wanted("mnist")) {
-  } else if (fs::exists(dir / "models/mnist-mlp/mnist_mlp.safetensors") && fs::exists(dir / "data/mnist/t10k-images-idx3-ubyte.gz")) {
+  } else if (fs::exists(dir / "models/mnist-mlp/mnist_mlp.safetensors") &&
+             fs::exists(dir / "data/mnist/t10k-images-idx3-ubyte.gz")) {
     const LoadedModel m = load_model((dir / "models/mnist-mlp/mnist_mlp.safetensors").string());
     const ImageSet images = read_idx_images((dir / "data/mnist/t10k-images-idx3-ubyte.gz").string());
     const int batch = 500;

@@ -71,8 +71,8 @@ int main(int argc, char** argv) {
     const TokenBatch tokens = TokenBatch::pad(seqs);
     for (LogitsAt at : {LogitsAt::All, LogitsAt::Last}) {
       const double s = run(model, tokens, at, repeats);
-      std::printf("%-6s %-14s %10.3f %12.0f\n", name.c_str(), at == LogitsAt::All ? "every position" : "last only", s,
-                  batch * n_pos / s);
+      std::printf("%-6s %-14s %10.3f %12.0f\n", name.c_str(),
+                  at == LogitsAt::All ? "every position" : "last only", s, batch * n_pos / s);
     }
   }
   return 0;

@@ -1,8 +1,9 @@
 // Probe solvers on .npy data, for bench_probes.py (which runs scikit-learn on the same arrays and prints the
 // ratios). Modes:
 //   bench_probes logistic DIR LAMBDA        DIR/x.npy [n, d] float32, DIR/y.npy [n] class ids (float32)
-//   bench_probes ridge DIR                  DIR/x.npy, DIR/t.npy [n] targets: stats, eigendecomposition, 20-lambda path
-//   bench_probes sweep DIR HOOKS JOBS LAMBDA DIR/x<h>.npy, DIR/y<h>.npy for h < HOOKS; JOBS hooks at once
+//   bench_probes ridge DIR                  DIR/x.npy, DIR/t.npy [n] targets: stats, eigendecomposition,
+//   20-lambda path bench_probes sweep DIR HOOKS JOBS LAMBDA DIR/x<h>.npy, DIR/y<h>.npy for h < HOOKS; JOBS
+//   hooks at once
 // Prints one JSON line; writes DIR/ours_coef.npy (logistic, ridge at lambda 1e-2).
 #include <omp.h>
 
@@ -24,7 +25,9 @@ using namespace resid::probes;
 
 namespace {
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 // Little-endian float32 C-order .npy (what numpy.save writes for float32 arrays).
 RowMatrix read_npy(const std::string& path) {
@@ -103,7 +106,8 @@ int main(int argc, char** argv) {
     s.apply(MatrixMap(x.data(), x.rows(), x.cols()));
     const Eigen::MatrixXd y = Eigen::Map<const Eigen::VectorXf>(t.data(), t.size()).cast<double>();
     const double t1 = now();
-    const std::vector<RidgeStats> stats = ridge_stats(InMemoryDesign(std::move(x)), y, std::vector<int>(y.rows(), 0), 1);
+    const std::vector<RidgeStats> stats =
+        ridge_stats(InMemoryDesign(std::move(x)), y, std::vector<int>(y.rows(), 0), 1);
     const double t2 = now();
     const RidgePath path(stats[0]);
     const double t3 = now();

@@ -1,8 +1,8 @@
 // resid's activation file: an HDF5 file any h5py/numpy user can open (format documented in
-// docs/activation-file-format.md). Crash-safe by construction: every HDF5 object is created, at its final size,
-// before the file appears at its path, and HDF5 never touches the file again while a capture runs. Rows are
-// written straight into their preallocated places, and /committed_rows (8 bytes) only after the rows it counts.
-// Readers use the first committed_rows rows of every dataset.
+// docs/activation-file-format.md). Crash-safe by construction: every HDF5 object is created, at its final
+// size, before the file appears at its path, and HDF5 never touches the file again while a capture runs. Rows
+// are written straight into their preallocated places, and /committed_rows (8 bytes) only after the rows it
+// counts. Readers use the first committed_rows rows of every dataset.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -61,8 +61,8 @@ class ActivationFileWriter {
  public:
   // Creates `path` for options.rows rows (InputError if it exists and !force, or is not writable). `labels`
   // fixes the label datasets and their complete class lists. The file is built beside `path` and renamed into
-  // place: `path` is never a half-built file, and a killed writer leaves a file (readable by plain h5py) whose
-  // first committed_rows rows are intact.
+  // place: `path` is never a half-built file, and a killed writer leaves a file (readable by plain h5py)
+  // whose first committed_rows rows are intact.
   static std::unique_ptr<ActivationFileWriter> create(const std::string& path, const ActivationFileInfo& info,
                                                       const std::vector<HookDatasetSpec>& hooks,
                                                       const std::vector<LabelColumn>& labels,
@@ -86,19 +86,20 @@ class ActivationFileWriter {
 
   virtual int64_t committed_rows() const = 0;
 
-  // Appends `n` rows (InputError past the file's row count). tokens: [n, n_pos] (padded with -1 past each length), lengths: [n];
-  // labels: indexed by label column (the order given to create/resume), entries of the other kind may be
-  // empty (a vector holding only the columns of that kind, in order, is accepted too): sequence columns [n]
-  // values (SequenceClass: the class id, -1 for none), token columns [n, n_pos] class ids (-1 past length);
-  // acts: per hook spec (same order as given), [n, row_shape...] float32, converted to the stored dtype.
-  // One write per dataset. InputError for wrong sizes, lengths outside [0, n_pos], ids out of place or without
-  // a class name.
+  // Appends `n` rows (InputError past the file's row count). tokens: [n, n_pos] (padded with -1 past each
+  // length), lengths: [n]; labels: indexed by label column (the order given to create/resume), entries of the
+  // other kind may be empty (a vector holding only the columns of that kind, in order, is accepted too):
+  // sequence columns [n] values (SequenceClass: the class id, -1 for none), token columns [n, n_pos] class
+  // ids (-1 past length); acts: per hook spec (same order as given), [n, row_shape...] float32, converted to
+  // the stored dtype. One write per dataset. InputError for wrong sizes, lengths outside [0, n_pos], ids out
+  // of place or without a class name.
   virtual void append(int64_t n, const int32_t* tokens, const int32_t* lengths,
                       const std::vector<std::vector<double>>& sequence_labels,
                       const std::vector<std::vector<int32_t>>& token_labels,
                       const std::vector<const float*>& acts) = 0;
-  // Makes the appended rows durable (fdatasync), then advances /committed_rows. `labels` must carry exactly the
-  // class lists the file was created with (InputError naming the column when a class was added or renamed).
+  // Makes the appended rows durable (fdatasync), then advances /committed_rows. `labels` must carry exactly
+  // the class lists the file was created with (InputError naming the column when a class was added or
+  // renamed).
   virtual void commit(const std::vector<LabelColumn>& labels) = 0;
   // Commits, checks that all options.rows rows were written (InputError otherwise), sets /complete = 1
   // (compressing first when asked) and closes the file.

@@ -1,5 +1,5 @@
-// Reading activation files back (capture/activation_reader.h), and the one-call forms in activation_file.h: the
-// summary, committed rows of one dataset, raw datasets for tools comparing files.
+// Reading activation files back (capture/activation_reader.h), and the one-call forms in activation_file.h:
+// the summary, committed rows of one dataset, raw datasets for tools comparing files.
 #include "capture/activation_reader.h"
 
 #include <algorithm>
@@ -107,17 +107,17 @@ std::vector<int64_t> ActivationReader::row_shape(const std::string& hook) const 
   return s.hook_specs[hook_index(s, file_->path, hook)].row_shape;
 }
 
-void ActivationReader::read_rows(const std::string& hook, int64_t first, int64_t n, std::vector<float>* out) const {
+void ActivationReader::read_rows(const std::string& hook, int64_t first, int64_t n,
+                                 std::vector<float>* out) const {
   h5::Call call;
   const ActivationFileSummary& s = file_->summary;
   hook_index(s, file_->path, hook);
   const std::string name = "/acts/" + hook;
   const StoreDType dtype = s.dtype;
   std::vector<uint8_t> raw;
-  const std::vector<int64_t> shape =
-      read_committed_rows(file_->file.get(), name, first, n, s.committed_rows,
-                          dtype == StoreDType::F32 ? H5T_NATIVE_FLOAT : -1, dtype == StoreDType::F32 ? 4 : 2, &raw,
-                          file_->path);
+  const std::vector<int64_t> shape = read_committed_rows(file_->file.get(), name, first, n, s.committed_rows,
+                                                         dtype == StoreDType::F32 ? H5T_NATIVE_FLOAT : -1,
+                                                         dtype == StoreDType::F32 ? 4 : 2, &raw, file_->path);
   out->resize(static_cast<size_t>(n * product(shape)));
   if (dtype == StoreDType::F32) {
     copy_bytes(out->data(), raw.data(), out->size() * sizeof(float));
@@ -133,7 +133,8 @@ void ActivationReader::read_tokens(int64_t first, int64_t n, std::vector<int32_t
   h5::Call call;
   const int64_t committed = file_->summary.committed_rows;
   std::vector<uint8_t> raw;
-  read_committed_rows(file_->file.get(), "/tokens", first, n, committed, H5T_NATIVE_INT32, 4, &raw, file_->path);
+  read_committed_rows(file_->file.get(), "/tokens", first, n, committed, H5T_NATIVE_INT32, 4, &raw,
+                      file_->path);
   tokens->resize(raw.size() / 4);
   copy_bytes(tokens->data(), raw.data(), raw.size());
   if (lengths) {
@@ -152,8 +153,8 @@ void ActivationReader::read_labels(const std::string& name, int64_t first, int64
   if (std::none_of(s.labels.begin(), s.labels.end(), [&](const LabelColumn& l) { return l.name == name; }))
     throw InputError(file_->path + ": no label column " + name);
   std::vector<uint8_t> raw;
-  read_committed_rows(file_->file.get(), "/labels/" + name, first, n, s.committed_rows, H5T_NATIVE_DOUBLE, 8, &raw,
-                      file_->path);
+  read_committed_rows(file_->file.get(), "/labels/" + name, first, n, s.committed_rows, H5T_NATIVE_DOUBLE, 8,
+                      &raw, file_->path);
   out->resize(raw.size() / 8);
   copy_bytes(out->data(), raw.data(), raw.size());
 }
@@ -174,8 +175,8 @@ std::vector<int32_t> read_activation_tokens(const std::string& path, int64_t fir
   return tokens;
 }
 
-std::vector<double> read_activation_labels(const std::string& path, const std::string& name, int64_t first_row,
-                                           int64_t n_rows) {
+std::vector<double> read_activation_labels(const std::string& path, const std::string& name,
+                                           int64_t first_row, int64_t n_rows) {
   std::vector<double> out;
   ActivationReader(path).read_labels(name, first_row, n_rows, &out);
   return out;

@@ -14,8 +14,8 @@ namespace resid {
 
 class ActivationReader {
  public:
-  // Opens `path` and reads its summary (InputError for a missing or special file, FormatError for anything that
-  // is not a resid activation file).
+  // Opens `path` and reads its summary (InputError for a missing or special file, FormatError for anything
+  // that is not a resid activation file).
   explicit ActivationReader(const std::string& path);
   ~ActivationReader();
   ActivationReader(const ActivationReader&) = delete;

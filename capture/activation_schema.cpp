@@ -86,19 +86,22 @@ void create_row_dataset(hid_t loc, const std::string& name, hid_t type, const st
                         h5::Handle* out) {
   std::vector<hsize_t> dims{static_cast<hsize_t>(rows)};
   for (int64_t d : row_shape) dims.push_back(static_cast<hsize_t>(d));
-  h5::Handle space = h5::space_handle(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                                            path, "cannot create the dataspace of " + name));
+  h5::Handle space =
+      h5::space_handle(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), path,
+                             "cannot create the dataspace of " + name));
   h5::Handle dcpl =
       h5::plist_handle(check(H5Pcreate(H5P_DATASET_CREATE), path, "cannot create a property list"));
   if (storage == RowStorage::Compressed && rows > 0) {
     std::vector<hsize_t> chunk = dims;
     chunk[0] = static_cast<hsize_t>(std::min(chunk_rows, rows));
-    check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), path, "cannot chunk " + name);
+    check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), path,
+          "cannot chunk " + name);
     check(H5Pset_shuffle(dcpl.get()), path, "cannot set the shuffle filter on " + name);
     check(H5Pset_deflate(dcpl.get(), 1), path, "cannot set the deflate filter on " + name);
   } else {
     check(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), path, "cannot set the layout of " + name);
-    check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), path, "cannot set the allocation time of " + name);
+    check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), path,
+          "cannot set the allocation time of " + name);
     // Every row gets written before it is committed; unwritten space stays a hole in a sparse file.
     check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), path, "cannot set the fill time of " + name);
   }
@@ -210,8 +213,8 @@ void build_file(const std::string& side_path, const std::string& shown, const Ac
       throw InputError(shown + ": chunks of " + std::to_string(chunk_rows) + " rows of " + h.hook +
                        " exceed HDF5's 4 GiB chunk limit");
     h5::Handle ds;
-    create_row_dataset(acts_group.get(), h.hook, store_type.get(), h.row_shape, rows, storage, chunk_rows, shown,
-                       &ds);
+    create_row_dataset(acts_group.get(), h.hook, store_type.get(), h.row_shape, rows, storage, chunk_rows,
+                       shown, &ds);
     write_string_attr(ds.get(), "hook", h.hook, shown);
     write_int_attr(ds.get(), "layer", h.layer, shown);
     write_string_attr(ds.get(), "reduction", h.reduction, shown);
@@ -256,14 +259,15 @@ StoreDType stored_dtype(hid_t dataset, const std::string& name, const std::strin
 ActivationFileSummary summarize(hid_t file, const std::string& path, bool for_resume) {
   ActivationFileSummary s;
   s.format_version = read_int_attr(file, "format_version", path);
-  const bool known = for_resume ? s.format_version == kFormatVersion
-                                 : s.format_version >= kOldestReadableFormat && s.format_version <= kFormatVersion;
+  const bool known = for_resume
+                         ? s.format_version == kFormatVersion
+                         : s.format_version >= kOldestReadableFormat && s.format_version <= kFormatVersion;
   if (!known) {
-    const std::string what =
-        "format_version " + std::to_string(s.format_version) + " (this resid " +
-        (for_resume ? "writes " + std::to_string(kFormatVersion)
-                    : "reads " + std::to_string(kOldestReadableFormat) + " to " + std::to_string(kFormatVersion)) +
-        ")";
+    const std::string what = "format_version " + std::to_string(s.format_version) + " (this resid " +
+                             (for_resume ? "writes " + std::to_string(kFormatVersion)
+                                         : "reads " + std::to_string(kOldestReadableFormat) + " to " +
+                                               std::to_string(kFormatVersion)) +
+                             ")";
     if (for_resume) throw InputError(path + ": cannot resume: " + what);
     throw FormatError(path, what);
   }
@@ -275,8 +279,8 @@ ActivationFileSummary summarize(hid_t file, const std::string& path, bool for_re
     s.rows = dims.empty() ? 0 : static_cast<int64_t>(dims[0]);
   }
   if (s.committed_rows < 0 || s.committed_rows > s.rows)
-    throw FormatError(path, "/committed_rows is " + std::to_string(s.committed_rows) + " but the datasets hold " +
-                                std::to_string(s.rows) + " rows");
+    throw FormatError(path, "/committed_rows is " + std::to_string(s.committed_rows) +
+                                " but the datasets hold " + std::to_string(s.rows) + " rows");
   ActivationFileInfo& i = s.info;
   i.resid_version = read_string_attr(file, "resid_version", path);
   i.model_path = read_string_attr(file, "model_path", path);
@@ -345,9 +349,10 @@ void check_resumable(const std::string& path, const ActivationFileSummary& s, co
   same("tokenizer_sha256", s.info.tokenizer_sha256, info.tokenizer_sha256);
   same("dataset_sha256", s.info.dataset_sha256, info.dataset_sha256);
   // JSON objects: name the first key that differs.
-  for (const auto& [what, file, now] : {std::tuple<std::string, std::string, std::string>{
-                                            "dataset option ", s.info.dataset_options, info.dataset_options},
-                                        {"label file ", s.info.label_files_sha256, info.label_files_sha256}}) {
+  for (const auto& [what, file, now] :
+       {std::tuple<std::string, std::string, std::string>{"dataset option ", s.info.dataset_options,
+                                                          info.dataset_options},
+        {"label file ", s.info.label_files_sha256, info.label_files_sha256}}) {
     if (file == now) continue;
     nlohmann::json a, b;
     try {
@@ -361,7 +366,8 @@ void check_resumable(const std::string& path, const ActivationFileSummary& s, co
     for (const auto& [k, v] : a.items()) keys.insert(k);
     for (const auto& [k, v] : b.items()) keys.insert(k);
     for (const std::string& k : keys) {
-      const std::string x = a.contains(k) ? a[k].dump() : "(none)", y = b.contains(k) ? b[k].dump() : "(none)";
+      const std::string x = a.contains(k) ? a[k].dump() : "(none)",
+                        y = b.contains(k) ? b[k].dump() : "(none)";
       same(what + k, x, y);
     }
   }

@@ -2,22 +2,24 @@
 //
 // Crash safety rests on four rules, none of which depends on how HDF5 orders its own writes:
 //  1. Every object, attribute and class list is created in a side file, with every dataset at its final size
-//     and its storage allocated (contiguous layout), then the side file is closed and renamed into place. From
-//     then on HDF5 has nothing to write: the file is complete, valid HDF5 at every instant.
-//  2. The writer puts rows straight into their preallocated places (pwrite at the offsets HDF5 reports), through
+//     and its storage allocated (contiguous layout), then the side file is closed and renamed into place.
+//     From then on HDF5 has nothing to write: the file is complete, valid HDF5 at every instant.
+//  2. The writer puts rows straight into their preallocated places (pwrite at the offsets HDF5 reports),
+//  through
 //     the descriptor that holds the writer lock; unwritten rows are holes in a sparse file.
 //  3. /committed_rows (8 aligned bytes) is written only after the rows it counts are on disk (fdatasync).
-//  4. Every row carries a checksum (/row_checksums, XXH64 over its stored bytes in every dataset), written with
+//  4. Every row carries a checksum (/row_checksums, XXH64 over its stored bytes in every dataset), written
+//  with
 //     the row; resume() reads every committed row back against it before trusting the file.
 // A compressed file is written the same way and compressed when finished: compress_in_place() builds the
 // compressed copy beside it and renames it over the original, so either file is whole at every instant.
 // (Until format 2 the writer used HDF5's SWMR mode; a SIGKILL at the wrong moment could leave a chunk index
 // unreadable or two chunks sharing file space, so that design is gone.)
-#include "capture/activation_file.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "capture/activation_file.h"
 #if defined(__F16C__) && defined(__AVX__)
 #include <immintrin.h>
 #endif
@@ -104,8 +106,9 @@ class ActivationRowWriter final : public ActivationFileWriter {
     if (n < 0) throw InputError(path_ + ": append of " + std::to_string(n) + " rows");
     if (n == 0) return;
     if (rows_ + n > f_.rows)
-      throw InputError(path_ + ": append of rows " + std::to_string(rows_) + ".." + std::to_string(rows_ + n) +
-                       " past the " + std::to_string(f_.rows) + " rows the file was created for");
+      throw InputError(path_ + ": append of rows " + std::to_string(rows_) + ".." +
+                       std::to_string(rows_ + n) + " past the " + std::to_string(f_.rows) +
+                       " rows the file was created for");
     validate_append(n, tokens, lengths, sequence_labels, token_labels, acts);
 
     broken_ = true;  // until every dataset has taken the rows
@@ -200,7 +203,8 @@ class ActivationRowWriter final : public ActivationFileWriter {
     if (r.hash_index >= 0)
       for (int64_t i = 0; i < n; ++i)
         row_parts_[i * hashed_count_ + r.hash_index] = xxh64(bytes + i * r.row_bytes, r.row_bytes);
-    pwrite_all(lock_.fd(), bytes, n * r.row_bytes, r.offset + rows_ * r.row_bytes, path_, "rows of " + r.name);
+    pwrite_all(lock_.fd(), bytes, n * r.row_bytes, r.offset + rows_ * r.row_bytes, path_,
+               "rows of " + r.name);
   }
 
   // The caller's vector for label column c: indexed by column, or holding only the columns of that kind.
@@ -282,8 +286,9 @@ class ActivationRowWriter final : public ActivationFileWriter {
   }
 
   [[noreturn]] static void throw_unnamed_class(const std::string& where, const LabelColumn& l, double id) {
-    throw InputError(where + ": label column " + l.name + " has class id " + std::to_string(static_cast<int64_t>(id)) +
-                     " but the file was created with " + std::to_string(l.classes.size()) + " class names");
+    throw InputError(where + ": label column " + l.name + " has class id " +
+                     std::to_string(static_cast<int64_t>(id)) + " but the file was created with " +
+                     std::to_string(l.classes.size()) + " class names");
   }
 
   // The caller's class lists must be the ones the file was created with.
@@ -348,12 +353,13 @@ void copy_dataset_rows(hid_t src, hid_t dst, const std::string& name, int64_t ro
     start[0] = static_cast<hsize_t>(first);
     count[0] = static_cast<hsize_t>(n);
     buffer.resize(static_cast<size_t>(n * row_bytes));
-    h5::Handle mspace = h5::space_handle(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
-                                               path, "cannot copy " + name));
+    h5::Handle mspace =
+        h5::space_handle(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), path,
+                               "cannot copy " + name));
     for (hid_t ds : {in.get(), out.get()}) {
       h5::Handle fspace = h5::space_handle(check(H5Dget_space(ds), path, "cannot copy " + name));
-      check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), path,
-            "cannot select rows of " + name);
+      check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+            path, "cannot select rows of " + name);
       if (ds == in.get())
         check(H5Dread(ds, type.get(), mspace.get(), fspace.get(), H5P_DEFAULT, buffer.data()), path,
               "cannot read " + name);
@@ -378,8 +384,8 @@ void compress_in_place(const std::string& path, int64_t chunk_rows) {
   build_file(side.path(), path, s.info, s.hook_specs, s.labels, options, s.rows, RowStorage::Compressed);
   {
     h5::Handle fapl = latest_format_fapl(path);
-    h5::Handle dst = h5::file_handle(
-        check(H5Fopen(side.path().c_str(), H5F_ACC_RDWR, fapl.get()), path, "cannot open the compressed copy"));
+    h5::Handle dst = h5::file_handle(check(H5Fopen(side.path().c_str(), H5F_ACC_RDWR, fapl.get()), path,
+                                           "cannot open the compressed copy"));
     std::vector<std::string> names{"/tokens", "/lengths", "/row_checksums"};
     for (const auto& l : s.labels) names.push_back("/labels/" + l.name);
     for (const auto& h : s.hooks) names.push_back("/acts/" + h);
@@ -416,7 +422,8 @@ std::unique_ptr<ActivationFileWriter> ActivationFileWriter::create(const std::st
   h5::Call call;
   validate_layout(path, info, hooks, labels);
   if (options.rows < 0)
-    throw InputError(path + ": the number of rows must be known when the file is created (WriterOptions::rows)");
+    throw InputError(path +
+                     ": the number of rows must be known when the file is created (WriterOptions::rows)");
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) throw InputError(path + " is a directory");
@@ -446,8 +453,8 @@ std::unique_ptr<ActivationFileWriter> ActivationFileWriter::create(const std::st
     throw InputError(path + ": cannot flush the new file (" + std::strerror(errno) + ")");
   place_file(side.path(), path, dir, options);
   side.keep();
-  return std::make_unique<ActivationRowWriter>(path, std::move(lock), std::move(regions), labels, options.dtype,
-                                               info.n_pos, 0, options);
+  return std::make_unique<ActivationRowWriter>(path, std::move(lock), std::move(regions), labels,
+                                               options.dtype, info.n_pos, 0, options);
 }
 
 std::unique_ptr<ActivationFileWriter> ActivationFileWriter::resume(const std::string& path,
@@ -482,6 +489,7 @@ std::unique_ptr<ActivationFileWriter> ActivationFileWriter::resume(const std::st
   }
   verify_committed(lock.fd(), regions, summary.committed_rows, path);
   return std::make_unique<ActivationRowWriter>(path, std::move(lock), std::move(regions), summary.labels,
-                                               summary.dtype, summary.info.n_pos, summary.committed_rows, options);
+                                               summary.dtype, summary.info.n_pos, summary.committed_rows,
+                                               options);
 }
 }  // namespace resid

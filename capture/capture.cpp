@@ -28,7 +28,8 @@ PositionSpec PositionSpec::parse(const std::string& text) {
       p.indices.push_back(std::stoi(item, &used));
       if (used != item.size()) throw std::invalid_argument(item);
     } catch (const std::exception&) {
-      throw InputError("positions '" + text + "': expected all, last, mean or comma-separated indices like 0,5,-1");
+      throw InputError("positions '" + text +
+                       "': expected all, last, mean or comma-separated indices like 0,5,-1");
     }
   }
   if (p.indices.empty()) throw InputError("positions '" + text + "': no indices given");
@@ -37,9 +38,12 @@ PositionSpec PositionSpec::parse(const std::string& text) {
 
 std::string PositionSpec::describe() const {
   switch (mode) {
-    case Mode::All: return "all";
-    case Mode::Last: return "last";
-    case Mode::Mean: return "mean";
+    case Mode::All:
+      return "all";
+    case Mode::Last:
+      return "last";
+    case Mode::Mean:
+      return "mean";
     case Mode::Indices: {
       std::string s = "indices:";
       for (size_t i = 0; i < indices.size(); ++i) s += (i ? "," : "") + std::to_string(indices[i]);
@@ -51,16 +55,18 @@ std::string PositionSpec::describe() const {
 
 namespace {
 
-bool is_attention_map(HookSite s) { return axis_index(s, Axis::KPos) >= 0; }
+bool is_attention_map(HookSite s) {
+  return axis_index(s, Axis::KPos) >= 0;
+}
 
 // Everything one batch contributes to the file, in the writer's layout.
 struct Batch {
   int64_t n = 0;
-  std::vector<int32_t> tokens, lengths;                // [n, n_pos], [n]
-  std::vector<std::vector<double>> sequence_labels;    // per sequence column: [n]
-  std::vector<std::vector<int32_t>> token_labels;      // per token column: [n, n_pos]
-  std::vector<std::vector<float>> acts;                // per hook: [n, row...]
-  std::vector<std::vector<int32_t>> ids;               // unpadded, for the forward
+  std::vector<int32_t> tokens, lengths;              // [n, n_pos], [n]
+  std::vector<std::vector<double>> sequence_labels;  // per sequence column: [n]
+  std::vector<std::vector<int32_t>> token_labels;    // per token column: [n, n_pos]
+  std::vector<std::vector<float>> acts;              // per hook: [n, row...]
+  std::vector<std::vector<int32_t>> ids;             // unpadded, for the forward
   int64_t token_count = 0;
 };
 
@@ -174,7 +180,8 @@ int64_t count_rows(Dataset& dataset, int n_pos, int64_t max_rows, const std::str
 // Reads up to `size` examples into a batch; returns false when the dataset is exhausted and nothing was read.
 // `where` names the dataset file in errors.
 bool read_batch(Dataset& dataset, int size, int n_pos, const std::string& where, Batch& batch) {
-  // clear(), not a fresh Batch: buffers keep their capacity from batch to batch, so no page is faulted in twice.
+  // clear(), not a fresh Batch: buffers keep their capacity from batch to batch, so no page is faulted in
+  // twice.
   batch.n = 0;
   batch.token_count = 0;
   batch.tokens.clear();
@@ -208,7 +215,6 @@ bool read_batch(Dataset& dataset, int size, int n_pos, const std::string& where,
   }
   return batch.n > 0;
 }
-
 
 // The writer thread and the two batch buffers it alternates with the forward. Buffers handed to the writer
 // stay alive (and unmodified) until it has finished with them, whatever is thrown on either side: the
@@ -287,7 +293,8 @@ CaptureResult stream(const Transformer& model, Dataset& dataset, ActivationFileW
     *dataset_failed = false;
     // Forward with recorders writing straight into the batch's row buffers.
     batch.acts.resize(recorders.size());
-    for (size_t h = 0; h < recorders.size(); ++h) batch.acts[h].assign(batch.n * recorders[h].row_elems(), 0.0f);
+    for (size_t h = 0; h < recorders.size(); ++h)
+      batch.acts[h].assign(batch.n * recorders[h].row_elems(), 0.0f);
     HookSet hooks;
     for (size_t h = 0; h < recorders.size(); ++h)
       hooks.add(points[h], [&, h](ActivationView& act) { recorders[h].record(act, batch.acts[h].data()); });
@@ -317,16 +324,20 @@ CaptureResult stream(const Transformer& model, Dataset& dataset, ActivationFileW
 }  // namespace
 
 CapturePlan CapturePlan::resolve(const Config& c, const CaptureOptions& options) {
-  if (options.n_pos < 0) throw InputError("n_pos " + std::to_string(options.n_pos) + " is negative (0 = n_ctx)");
+  if (options.n_pos < 0)
+    throw InputError("n_pos " + std::to_string(options.n_pos) + " is negative (0 = n_ctx)");
   CapturePlan plan;
   plan.n_pos = options.n_pos > 0 ? options.n_pos : c.n_ctx;
   if (plan.n_pos > c.n_ctx)
-    throw InputError("n_pos " + std::to_string(plan.n_pos) + " exceeds the model's n_ctx = " + std::to_string(c.n_ctx));
-  if (options.batch_size < 1) throw InputError("batch_size " + std::to_string(options.batch_size) + " is below 1");
+    throw InputError("n_pos " + std::to_string(plan.n_pos) +
+                     " exceeds the model's n_ctx = " + std::to_string(c.n_ctx));
+  if (options.batch_size < 1)
+    throw InputError("batch_size " + std::to_string(options.batch_size) + " is below 1");
   plan.batch_size = options.batch_size;
   if (options.hook_patterns.empty()) throw InputError("hook_patterns: no hooks selected");
   plan.points = HookSelector::select(c, options.hook_patterns);
-  for (const HookPointId& p : plan.points) plan.specs.push_back(HookRecorder(p, c, options.positions, plan.n_pos).spec());
+  for (const HookPointId& p : plan.points)
+    plan.specs.push_back(HookRecorder(p, c, options.positions, plan.n_pos).spec());
   return plan;
 }
 
@@ -357,8 +368,7 @@ CaptureResult capture_activations(const Transformer& model, const CapturePlan& p
   bool dataset_failed = false;  // the error came from reading the dataset
   try {
     CaptureResult result = stream(model, dataset, *writer, points, recorders, n_pos, plan.batch_size,
-                                  writer_options.rows, where,
-                                  options, &dataset_failed);
+                                  writer_options.rows, where, options, &dataset_failed);
     return result;
   } catch (...) {
     // A file this run created is removed when it can never be continued: nothing was committed, or the

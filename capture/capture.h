@@ -1,6 +1,6 @@
 // Streaming activation capture: a dataset goes through the model in batches; the selected hooks' activations
-// (optionally reduced over positions) are written to an HDF5 activation file as they are computed, by a writer
-// thread that overlaps with the next batch's forward. Memory is bounded by the model plus two batches.
+// (optionally reduced over positions) are written to an HDF5 activation file as they are computed, by a
+// writer thread that overlaps with the next batch's forward. Memory is bounded by the model plus two batches.
 #pragma once
 #include <atomic>
 #include <functional>
@@ -24,16 +24,17 @@ struct PositionSpec {
 struct CaptureOptions {
   std::vector<std::string> hook_patterns;
   PositionSpec positions;
-  int n_pos = 0;            // padded positions per row (0 = the model's n_ctx)
-  int batch_size = 8;       // sequences per forward
+  int n_pos = 0;       // padded positions per row (0 = the model's n_ctx)
+  int batch_size = 8;  // sequences per forward
   WriterOptions writer;
   bool resume = false;
-  int64_t max_rows = 0;     // stop after this many rows (0 = whole dataset)
+  int64_t max_rows = 0;                     // stop after this many rows (0 = whole dataset)
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler: finish the current batch and stop
   // Called after each commit with rows and tokens done so far.
   std::function<void(int64_t rows, int64_t tokens)> on_progress;
   // Called once the output file is open and checked and the committed rows are skipped, before the first
-  // batch (the CLI installs its graceful-stop signal handlers here; before that a signal just ends the process).
+  // batch (the CLI installs its graceful-stop signal handlers here; before that a signal just ends the
+  // process).
   std::function<void()> on_start;
   // On an error, remove the output file this run created when it has no committed rows or the dataset failed
   // (it could never be resumed). Off in tests that inspect what a failed run leaves.
@@ -41,10 +42,10 @@ struct CaptureOptions {
 };
 
 struct CaptureResult {
-  int64_t rows = 0;        // rows in the file (including resumed ones)
-  int64_t new_rows = 0;    // rows computed by this run
+  int64_t rows = 0;      // rows in the file (including resumed ones)
+  int64_t new_rows = 0;  // rows computed by this run
   int64_t new_tokens = 0;
-  bool complete = false;   // false when stopped early
+  bool complete = false;  // false when stopped early
   double seconds = 0;
 };
 

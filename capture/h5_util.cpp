@@ -28,7 +28,8 @@ std::string last_error() {
   if (m != std::string::npos) {
     const size_t begin = m + marker.size(), end = deepest.find('\'', begin);
     const size_t colon = deepest.find(':');
-    const std::string what = colon != std::string::npos && colon < m ? deepest.substr(0, colon) : "I/O failed";
+    const std::string what =
+        colon != std::string::npos && colon < m ? deepest.substr(0, colon) : "I/O failed";
     deepest = what + ": " + deepest.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
   }
   // One line, always.
@@ -183,8 +184,7 @@ h5::Handle latest_format_fapl(const std::string& path) {
   return fapl;
 }
 
-h5::Handle open_dataset(hid_t loc, const std::string& name, const std::string& path,
-                        hid_t dapl) {
+h5::Handle open_dataset(hid_t loc, const std::string& name, const std::string& path, hid_t dapl) {
   if (H5Lexists(loc, name.c_str(), H5P_DEFAULT) <= 0) throw FormatError(path, "no dataset " + name);
   return h5::dataset_handle(check(H5Dopen2(loc, name.c_str(), dapl), path, "cannot open dataset " + name));
 }

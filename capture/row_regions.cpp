@@ -20,9 +20,11 @@ void pwrite_all(int fd, const void* data, int64_t bytes, int64_t offset, const s
                 const std::string& what) {
   const auto* p = static_cast<const uint8_t*>(data);
   while (bytes > 0) {
-    const ssize_t n = ::pwrite(fd, p, static_cast<size_t>(std::min<int64_t>(bytes, int64_t{1} << 30)), offset);
+    const ssize_t n =
+        ::pwrite(fd, p, static_cast<size_t>(std::min<int64_t>(bytes, int64_t{1} << 30)), offset);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw InputError(path + ": cannot write " + what + " (" + std::strerror(n < 0 ? errno : EIO) + ")");
+    if (n <= 0)
+      throw InputError(path + ": cannot write " + what + " (" + std::strerror(n < 0 ? errno : EIO) + ")");
     p += n;
     bytes -= n;
     offset += n;
@@ -46,8 +48,9 @@ void pread_all(int fd, void* data, int64_t bytes, int64_t offset, const std::str
 int64_t contiguous_offset(hid_t ds, const std::string& name, int64_t bytes, const std::string& path) {
   h5::Handle dcpl = h5::plist_handle(check(H5Dget_create_plist(ds), path, "cannot read " + name));
   if (H5Pget_layout(dcpl.get()) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl.get()) != 0)
-    throw FormatError(path, name + " is not stored contiguously (a finished, compressed or older file cannot be "
-                                   "written to)");
+    throw FormatError(path, name +
+                                " is not stored contiguously (a finished, compressed or older file cannot be "
+                                "written to)");
   if (bytes == 0) return 0;
   const haddr_t offset = H5Dget_offset(ds);
   if (offset == HADDR_UNDEF) throw FormatError(path, name + " has no storage allocated");
@@ -77,14 +80,16 @@ FileRegions file_regions(hid_t file, int64_t rows, const std::vector<HookDataset
   f.checksums = row_region(file, "/row_checksums", rows, path);
   for (const auto& l : labels) f.labels.push_back(row_region(file, "/labels/" + l.name, rows, path));
   for (const auto& h : hooks) f.acts.push_back(row_region(file, "/acts/" + h.hook, rows, path));
-  for (auto [name, offset, bytes] : {std::tuple<const char*, int64_t*, int64_t>{"/committed_rows", &f.committed_offset, 8},
-                                     {"/complete", &f.complete_offset, 1}}) {
+  for (auto [name, offset, bytes] :
+       {std::tuple<const char*, int64_t*, int64_t>{"/committed_rows", &f.committed_offset, 8},
+        {"/complete", &f.complete_offset, 1}}) {
     h5::Handle ds = open_dataset(file, name, path);
     *offset = contiguous_offset(ds.get(), name, bytes, path);
   }
   std::vector<RowRegion*> hashed = f.all();
   hashed.pop_back();  // the checksums themselves
-  std::sort(hashed.begin(), hashed.end(), [](const RowRegion* a, const RowRegion* b) { return a->name < b->name; });
+  std::sort(hashed.begin(), hashed.end(),
+            [](const RowRegion* a, const RowRegion* b) { return a->name < b->name; });
   for (size_t i = 0; i < hashed.size(); ++i) hashed[i]->hash_index = static_cast<int>(i);
   return f;
 }

@@ -13,7 +13,9 @@ constexpr uint64_t kP3 = 0x165667B19E3779F9ULL;
 constexpr uint64_t kP4 = 0x85EBCA77C2B2AE63ULL;
 constexpr uint64_t kP5 = 0x27D4EB2F165667C5ULL;
 
-uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+uint64_t rotl(uint64_t x, int r) {
+  return (x << r) | (x >> (64 - r));
+}
 
 uint64_t read64(const uint8_t* p) {
   uint64_t v;
@@ -29,9 +31,13 @@ uint32_t read32(const uint8_t* p) {
   return v;
 }
 
-uint64_t round(uint64_t acc, uint64_t lane) { return rotl(acc + lane * kP2, 31) * kP1; }
+uint64_t round(uint64_t acc, uint64_t lane) {
+  return rotl(acc + lane * kP2, 31) * kP1;
+}
 
-uint64_t merge(uint64_t acc, uint64_t v) { return (acc ^ round(0, v)) * kP1 + kP4; }
+uint64_t merge(uint64_t acc, uint64_t v) {
+  return (acc ^ round(0, v)) * kP1 + kP4;
+}
 
 }  // namespace
 

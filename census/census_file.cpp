@@ -42,13 +42,16 @@ struct Writer {
   std::string path;  // for messages: the destination, not the temporary
 
   template <typename T>
-  void dataset(hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type, const std::vector<T>& v) const {
+  void dataset(hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type,
+               const std::vector<T>& v) const {
     const hsize_t dims[1] = {v.size()};
     H5 space(check(H5Screate_simple(1, dims, nullptr), path, "cannot create a dataspace"), H5Sclose);
-    H5 d(check(H5Dcreate2(loc, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path,
-               "cannot create dataset " + name),
+    H5 d(check(H5Dcreate2(loc, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+               path, "cannot create dataset " + name),
          H5Dclose);
-    if (!v.empty()) check(H5Dwrite(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), path, "cannot write " + name);
+    if (!v.empty())
+      check(H5Dwrite(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), path,
+            "cannot write " + name);
   }
   void attr(hid_t obj, const std::string& name, const std::string& value) const {
     H5 type(check(H5Tcopy(H5T_C_S1), path, "cannot create a string type"), H5Tclose);
@@ -80,11 +83,13 @@ struct Reader {
     if (!has(loc, name)) throw FormatError(path, "not a census file: no dataset " + name);
     H5 d(check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), path, "cannot open " + name), H5Dclose);
     H5 space(check(H5Dget_space(d.get()), path, "cannot read " + name), H5Sclose);
-    if (H5Sget_simple_extent_ndims(space.get()) != 1) throw FormatError(path, name + " is not one-dimensional");
+    if (H5Sget_simple_extent_ndims(space.get()) != 1)
+      throw FormatError(path, name + " is not one-dimensional");
     hsize_t n = 0;
     H5Sget_simple_extent_dims(space.get(), &n, nullptr);
     std::vector<T> v(n);
-    if (n) check(H5Dread(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), path, "cannot read " + name);
+    if (n)
+      check(H5Dread(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), path, "cannot read " + name);
     return v;
   }
   std::string string_attr(hid_t obj, const std::string& name) const {
@@ -117,7 +122,8 @@ void write_census_file(const std::string& path, const CensusResult& r) {
   const Writer w{path};
   try {
     {
-      H5 file(check(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), path, "cannot create"), H5Fclose);
+      H5 file(check(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), path, "cannot create"),
+              H5Fclose);
       const hid_t f = file.get();
       w.attr(f, "format", kFormat);
       w.attr(f, "format_version", H5T_STD_I64LE, H5T_NATIVE_INT64, kFormatVersion);
@@ -135,8 +141,10 @@ void write_census_file(const std::string& path, const CensusResult& r) {
       w.attr(f, "n_correct", H5T_STD_I64LE, H5T_NATIVE_INT64, r.n_correct);
       w.attr(f, "bins_per_decade", H5T_STD_I64LE, H5T_NATIVE_INT64, int64_t(r.options.bins_per_decade));
       w.dataset(f, "rare_densities", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, r.options.rare_densities);
-      w.dataset(f, "histogram_edges_log10", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, r.options.histogram_edges_log10());
-      H5 layers(check(H5Gcreate2(f, "layers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path, "cannot create /layers"),
+      w.dataset(f, "histogram_edges_log10", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                r.options.histogram_edges_log10());
+      H5 layers(check(H5Gcreate2(f, "layers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path,
+                      "cannot create /layers"),
                 H5Gclose);
       for (const LayerCensus& l : r.layers) {
         const std::string name = std::to_string(l.layer);
@@ -165,7 +173,8 @@ void write_census_file(const std::string& path, const CensusResult& r) {
     std::filesystem::rename(tmp, path);
   } catch (const std::filesystem::filesystem_error& e) {
     std::filesystem::remove(tmp);
-    throw FormatError(path, std::string("cannot move the finished file into place (") + e.code().message() + ")");
+    throw FormatError(path,
+                      std::string("cannot move the finished file into place (") + e.code().message() + ")");
   } catch (...) {
     std::error_code ignored;
     std::filesystem::remove(tmp, ignored);
@@ -180,7 +189,8 @@ CensusResult read_census_file(const std::string& path) {
   H5 file(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "cannot open"), H5Fclose);
   const hid_t f = file.get();
   const Reader rd{path};
-  if (rd.string_attr(f, "format") != kFormat) throw FormatError(path, "not a census file (format attribute differs)");
+  if (rd.string_attr(f, "format") != kFormat)
+    throw FormatError(path, "not a census file (format attribute differs)");
   const int64_t version = rd.attr<int64_t>(f, "format_version", H5T_NATIVE_INT64);
   if (version != kFormatVersion)
     throw FormatError(path, "census format version " + std::to_string(version) + " is not supported");
@@ -213,7 +223,8 @@ CensusResult read_census_file(const std::string& path) {
   }
   std::sort(names.begin(), names.end());  // numeric order: "10" after "9"
   for (const auto& [layer, name] : names) {
-    H5 g(check(H5Gopen2(layers.get(), name.c_str(), H5P_DEFAULT), path, "cannot open /layers/" + name), H5Gclose);
+    H5 g(check(H5Gopen2(layers.get(), name.c_str(), H5P_DEFAULT), path, "cannot open /layers/" + name),
+         H5Gclose);
     LayerCensus l;
     l.layer = layer;
     l.hook = rd.string_attr(g.get(), "hook");
@@ -222,7 +233,8 @@ CensusResult read_census_file(const std::string& path) {
     l.max = rd.dataset<float>(g.get(), "max", H5T_NATIVE_FLOAT);
     const std::vector<double> mean = rd.dataset<double>(g.get(), "mean", H5T_NATIVE_DOUBLE);
     const std::vector<double> mean_active = rd.dataset<double>(g.get(), "mean_active", H5T_NATIVE_DOUBLE);
-    if (l.max.size() != l.fires.size() || mean.size() != l.fires.size() || mean_active.size() != l.fires.size())
+    if (l.max.size() != l.fires.size() || mean.size() != l.fires.size() ||
+        mean_active.size() != l.fires.size())
       throw FormatError(path, "/layers/" + name + " datasets have different lengths");
     l.sum.resize(l.fires.size());
     l.sum_active.resize(l.fires.size());

@@ -22,10 +22,12 @@ std::string firing_rule_name(FiringRule rule) {
 }
 
 void CensusOptions::validate() const {
-  if (!std::isfinite(threshold)) throw InputError("threshold " + std::to_string(threshold) + " is not finite");
+  if (!std::isfinite(threshold))
+    throw InputError("threshold " + std::to_string(threshold) + " is not finite");
   for (double d : rare_densities)
     if (!(d > 0 && d <= 1)) throw InputError("rare_densities has " + std::to_string(d) + ", not in (0, 1]");
-  if (!(histogram_min_log10 < 0) || histogram_min_log10 < -30 || histogram_min_log10 != std::floor(histogram_min_log10))
+  if (!(histogram_min_log10 < 0) || histogram_min_log10 < -30 ||
+      histogram_min_log10 != std::floor(histogram_min_log10))
     throw InputError("histogram_min_log10 = " + std::to_string(histogram_min_log10) +
                      " must be a negative whole number of decades, at least -30");
   if (bins_per_decade < 1 || bins_per_decade > 100)
@@ -40,7 +42,11 @@ std::vector<double> CensusOptions::histogram_edges_log10() const {
 }
 
 LayerCensus::LayerCensus(int layer_, std::string hook_, int width)
-    : layer(layer_), hook(std::move(hook_)), fires(width, 0), sum(width, 0.0), sum_active(width, 0.0),
+    : layer(layer_),
+      hook(std::move(hook_)),
+      fires(width, 0),
+      sum(width, 0.0),
+      sum_active(width, 0.0),
       max(width, -std::numeric_limits<float>::infinity()) {}
 
 void LayerCensus::add_rows(const float* rows, int64_t n_rows, double threshold) {
@@ -51,7 +57,8 @@ void LayerCensus::add_rows(const float* rows, int64_t n_rows, double threshold) 
   float* __restrict m = max.data();
   for (int64_t r = 0; r < n_rows; ++r) {
     const float* x = rows + r * w;
-    // Branch-free so it vectorises; compared in double, so `> threshold` holds exactly for any threshold given.
+    // Branch-free so it vectorises; compared in double, so `> threshold` holds exactly for any threshold
+    // given.
     for (int j = 0; j < w; ++j) {
       const double v = x[j];
       const bool on = v > threshold;
@@ -67,7 +74,8 @@ void LayerCensus::add_rows(const float* rows, int64_t n_rows, double threshold) 
 void LayerCensus::add(const ActivationView& act, double threshold) {
   const std::vector<int64_t>& shape = act.shape;
   if (shape.empty() || shape.back() != width())
-    throw InputError(hook + ": activation width does not match the census's " + std::to_string(width()) + " neurons");
+    throw InputError(hook + ": activation width does not match the census's " + std::to_string(width()) +
+                     " neurons");
   if (shape.size() == 2) {
     add_rows(act.data, shape[0], threshold);
     return;
@@ -80,8 +88,12 @@ void LayerCensus::add(const ActivationView& act, double threshold) {
   }
 }
 
-double LayerCensus::density(int j) const { return n_tokens ? double(fires[j]) / double(n_tokens) : 0.0; }
-double LayerCensus::mean(int j) const { return n_tokens ? sum[j] / double(n_tokens) : 0.0; }
+double LayerCensus::density(int j) const {
+  return n_tokens ? double(fires[j]) / double(n_tokens) : 0.0;
+}
+double LayerCensus::mean(int j) const {
+  return n_tokens ? sum[j] / double(n_tokens) : 0.0;
+}
 double LayerCensus::mean_active(int j) const {
   return fires[j] ? sum_active[j] / double(fires[j]) : std::numeric_limits<double>::quiet_NaN();
 }

@@ -18,7 +18,9 @@ void check_run_options(const CensusRunOptions& o) {
   if (o.max_rows < 0) throw InputError("max_rows " + std::to_string(o.max_rows) + " is negative");
 }
 
-bool stopped(const CensusRunOptions& o) { return o.stop && o.stop->load(); }
+bool stopped(const CensusRunOptions& o) {
+  return o.stop && o.stop->load();
+}
 
 // A stored row that kept every position has the site's shape (the hook-site table's axes) for one sequence of
 // the row's length, without the batch axis: [n_pos, d_mlp] for the mlp hooks.
@@ -43,12 +45,14 @@ HookSet counting_hooks(CensusResult& result, const std::vector<HookPointId>& poi
 
 }  // namespace
 
-CensusResult census_of_transformer(const Transformer& model, Dataset& dataset, const CensusRunOptions& options) {
+CensusResult census_of_transformer(const Transformer& model, Dataset& dataset,
+                                   const CensusRunOptions& options) {
   check_run_options(options);
   const Config& c = model.config();
   const int n_pos = options.n_pos > 0 ? options.n_pos : c.n_ctx;
   if (n_pos > c.n_ctx)
-    throw InputError("n_pos " + std::to_string(n_pos) + " exceeds the model's n_ctx = " + std::to_string(c.n_ctx));
+    throw InputError("n_pos " + std::to_string(n_pos) +
+                     " exceeds the model's n_ctx = " + std::to_string(c.n_ctx));
   CensusResult result;
   result.rule = firing_rule_for(c);
   result.ffn = c.ffn_name();
@@ -71,7 +75,8 @@ CensusResult census_of_transformer(const Transformer& model, Dataset& dataset, c
   while (more && !stopped(options)) {
     batch.clear();
     while (static_cast<int>(batch.size()) < options.batch_size &&
-           (options.max_rows == 0 || result.n_examples + static_cast<int64_t>(batch.size()) < options.max_rows)) {
+           (options.max_rows == 0 ||
+            result.n_examples + static_cast<int64_t>(batch.size()) < options.max_rows)) {
       if (!dataset.next(ex)) {
         more = false;
         break;

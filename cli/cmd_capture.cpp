@@ -18,7 +18,9 @@ namespace resid::cli {
 namespace {
 
 std::atomic<bool> g_stop{false};
-extern "C" void request_stop(int) { g_stop.store(true); }
+extern "C" void request_stop(int) {
+  g_stop.store(true);
+}
 
 // The first SIGINT/SIGTERM asks the capture to stop after the current batch; the handler is then reset, so a
 // second one ends the process at once (the file keeps its last commit either way). Installed only once the
@@ -33,8 +35,9 @@ void install_stop_handlers() {
 }
 
 std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,*+@%") ==
-                        std::string::npos)
+  if (!s.empty() &&
+      s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,*+@%") ==
+          std::string::npos)
     return s;
   std::string out = "'";
   for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
@@ -64,32 +67,37 @@ int run_capture(const std::vector<std::string>& args) {
   std::string out, positions = "all", dtype = "float32";
   int64_t max_line_bytes = 0;
   po::options_description desc("resid capture options");
-  desc.add_options()
-      ("model", po::value(&model_opts.model)->required(), "model path")
-      ("dataset", po::value(&data.path)->required(), "dataset file")
-      ("hooks", po::value(&cap.hook_patterns)->multitoken()->required(),
-       "hook names, globs or layer ranges (blocks.*.hook_resid_post, blocks.2-4.mlp.hook_post)")
-      ("output,o", po::value(&out)->required(), "output HDF5 file")
-      ("kind", po::value(&data.kind)->default_value("auto"), "dataset kind: auto, text, windows, jsonl, tokens, tagged")
-      ("text-field", po::value(&data.text_field)->default_value("text"), "JSONL: the text field")
-      ("label-field", po::value(&data.label_fields)->composing(), "JSONL: a label field (repeatable)")
-      ("labels", po::value(&data.label_files)->composing(), "extra per-sequence labels NAME=FILE, one per line")
-      ("rule", po::value(&data.rules)->composing(),
-       "per-token rule label: in_quotes, end_of_sentence, starts_word, is_digit, is_capitalised (repeatable)")
-      ("window", po::value(&data.window)->default_value(0), "windows: tokens per window (0 = --max-tokens)")
-      ("no-bos", po::bool_switch(), "do not prepend BOS")
-      ("truncate", po::bool_switch(&data.truncate), "cut examples longer than --max-tokens instead of failing")
-      ("max-tokens", po::value(&cap.n_pos)->default_value(0), "positions per row (0 = the model's n_ctx)")
-      ("positions", po::value(&positions)->default_value("all"), "all, last, mean, or indices like 0,5,-1")
-      ("dtype", po::value(&dtype)->default_value("float32"), "stored dtype: float32, float16, bfloat16")
-      ("compress", po::bool_switch(&cap.writer.compress), "store the finished file with shuffle + deflate(1) (compressed once complete)")
-      ("batch-size", po::value(&cap.batch_size)->default_value(8), "sequences per forward pass")
-      ("max-rows", po::value(&cap.max_rows)->default_value(0), "capture only the first N rows (0 = all; fixed when the file is created)")
-      ("max-line-bytes", po::value(&max_line_bytes)->default_value(16 << 20), "longest dataset line accepted, in bytes")
-      ("resume", po::bool_switch(&cap.resume), "continue an interrupted capture into OUT")
-      ("force", po::bool_switch(&cap.writer.force), "replace OUT if it is a resid activation file")
-      ("force-overwrite-any", po::bool_switch(&cap.writer.force_any),
-       "replace OUT if it is any regular file (never an input of this run, a device, FIFO or symlink)");
+  desc.add_options()("model", po::value(&model_opts.model)->required(), "model path")(
+      "dataset", po::value(&data.path)->required(), "dataset file")(
+      "hooks", po::value(&cap.hook_patterns)->multitoken()->required(),
+      "hook names, globs or layer ranges (blocks.*.hook_resid_post, blocks.2-4.mlp.hook_post)")(
+      "output,o", po::value(&out)->required(), "output HDF5 file")(
+      "kind", po::value(&data.kind)->default_value("auto"),
+      "dataset kind: auto, text, windows, jsonl, tokens, tagged")(
+      "text-field", po::value(&data.text_field)->default_value("text"), "JSONL: the text field")(
+      "label-field", po::value(&data.label_fields)->composing(), "JSONL: a label field (repeatable)")(
+      "labels", po::value(&data.label_files)->composing(),
+      "extra per-sequence labels NAME=FILE, one per line")(
+      "rule", po::value(&data.rules)->composing(),
+      "per-token rule label: in_quotes, end_of_sentence, starts_word, is_digit, is_capitalised (repeatable)")(
+      "window", po::value(&data.window)->default_value(0), "windows: tokens per window (0 = --max-tokens)")(
+      "no-bos", po::bool_switch(), "do not prepend BOS")(
+      "truncate", po::bool_switch(&data.truncate),
+      "cut examples longer than --max-tokens instead of failing")(
+      "max-tokens", po::value(&cap.n_pos)->default_value(0), "positions per row (0 = the model's n_ctx)")(
+      "positions", po::value(&positions)->default_value("all"), "all, last, mean, or indices like 0,5,-1")(
+      "dtype", po::value(&dtype)->default_value("float32"), "stored dtype: float32, float16, bfloat16")(
+      "compress", po::bool_switch(&cap.writer.compress),
+      "store the finished file with shuffle + deflate(1) (compressed once complete)")(
+      "batch-size", po::value(&cap.batch_size)->default_value(8), "sequences per forward pass")(
+      "max-rows", po::value(&cap.max_rows)->default_value(0),
+      "capture only the first N rows (0 = all; fixed when the file is created)")(
+      "max-line-bytes", po::value(&max_line_bytes)->default_value(16 << 20),
+      "longest dataset line accepted, in bytes")("resume", po::bool_switch(&cap.resume),
+                                                 "continue an interrupted capture into OUT")(
+      "force", po::bool_switch(&cap.writer.force), "replace OUT if it is a resid activation file")(
+      "force-overwrite-any", po::bool_switch(&cap.writer.force_any),
+      "replace OUT if it is any regular file (never an input of this run, a device, FIFO or symlink)");
   model_opts.add_to(desc);
   po::positional_options_description pos;
   pos.add("model", 1).add("dataset", 1);
@@ -97,8 +105,10 @@ int run_capture(const std::vector<std::string>& args) {
   if (!parse(args, desc, pos, vm, "resid capture MODEL DATASET --hooks PATTERN... -o OUT.h5")) return 0;
   if (cap.resume && (cap.writer.force || cap.writer.force_any))
     throw InputError("--resume and --force contradict each other");
-  if (cap.max_rows < 0) throw InputError("--max-rows " + std::to_string(cap.max_rows) + " is negative (0 = all)");
-  if (max_line_bytes < 1) throw InputError("--max-line-bytes " + std::to_string(max_line_bytes) + " is below 1");
+  if (cap.max_rows < 0)
+    throw InputError("--max-rows " + std::to_string(cap.max_rows) + " is negative (0 = all)");
+  if (max_line_bytes < 1)
+    throw InputError("--max-line-bytes " + std::to_string(max_line_bytes) + " is below 1");
   data.max_line_bytes = static_cast<size_t>(max_line_bytes);
   with_flag_names([&] {
     cap.positions = PositionSpec::parse(positions);
@@ -131,11 +141,13 @@ int run_capture(const std::vector<std::string>& args) {
   if (cap.max_rows > 0) expected_rows = expected_rows ? std::min(expected_rows, cap.max_rows) : cap.max_rows;
   Progress progress("capture", expected_rows);
   cap.on_progress = [&](int64_t rows, int64_t tokens) { progress.update(rows, tokens); };
-  const CaptureResult r = with_flag_names([&] { return capture_activations(model, plan, *dataset, out, info, cap); });
+  const CaptureResult r =
+      with_flag_names([&] { return capture_activations(model, plan, *dataset, out, info, cap); });
   progress.finish();
-  std::fprintf(stderr, "%s: %lld rows (%lld new, %lld tokens) in %.2f s, %.0f tokens/s, peak RSS %.0f MiB%s\n",
-               out.c_str(), (long long)r.rows, (long long)r.new_rows, (long long)r.new_tokens, r.seconds,
-               r.new_tokens / std::max(r.seconds, 1e-9), peak_rss_mib(), r.complete ? "" : " (stopped early)");
+  std::fprintf(
+      stderr, "%s: %lld rows (%lld new, %lld tokens) in %.2f s, %.0f tokens/s, peak RSS %.0f MiB%s\n",
+      out.c_str(), (long long)r.rows, (long long)r.new_rows, (long long)r.new_tokens, r.seconds,
+      r.new_tokens / std::max(r.seconds, 1e-9), peak_rss_mib(), r.complete ? "" : " (stopped early)");
   if (!r.complete) {
     std::fprintf(stderr, "resid capture: interrupted; %lld committed rows are kept, continue with --resume\n",
                  (long long)r.rows);

@@ -1,5 +1,6 @@
-// resid census: how much of a model's MLP never fires, and where. Over a language model and a dataset, a plain
-// MLP and IDX images (--images, with --labels also its accuracy), or the mlp hooks of a capture (--capture).
+// resid census: how much of a model's MLP never fires, and where. Over a language model and a dataset, a
+// plain MLP and IDX images (--images, with --labels also its accuracy), or the mlp hooks of a capture
+// (--capture).
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -50,8 +51,8 @@ std::string ids_line(const std::vector<int32_t>& ids, size_t limit) {
 
 void print_table(const CensusResult& r, size_t show_ids) {
   const int64_t positions = r.layers.empty() ? 0 : r.layers.front().n_tokens;
-  std::printf("census of %s\nover %s: %lld examples, %lld positions counted (pads excluded)%s\n", r.source.c_str(),
-              r.data.c_str(), (long long)r.n_examples, (long long)positions,
+  std::printf("census of %s\nover %s: %lld examples, %lld positions counted (pads excluded)%s\n",
+              r.source.c_str(), r.data.c_str(), (long long)r.n_examples, (long long)positions,
               r.partial ? " (an incomplete capture: its committed rows only)" : "");
   std::printf("firing rule: %s\n", r.rule_description().c_str());
   if (r.n_labelled > 0)
@@ -73,16 +74,18 @@ void print_table(const CensusResult& r, size_t show_ids) {
   }
   std::printf("(rare: fired, but on fewer than that fraction of the tokens; dead: never fired)\n");
   const std::vector<double> edges = r.options.histogram_edges_log10();
-  std::printf("\nlog10 firing density of the neurons that fired, %zu bins from %g to 0 (first bin also takes "
-              "lower densities):\n",
-              edges.size() - 1, edges.front());
+  std::printf(
+      "\nlog10 firing density of the neurons that fired, %zu bins from %g to 0 (first bin also takes "
+      "lower densities):\n",
+      edges.size() - 1, edges.front());
   for (const LayerCensus& l : r.layers) {
     std::printf("  layer %d:", l.layer);
     for (int64_t c : l.histogram(r.options)) std::printf(" %lld", (long long)c);
     std::printf("\n");
   }
   std::printf("\ndead neuron ids:\n");
-  for (const LayerCensus& l : r.layers) std::printf("  layer %d: %s\n", l.layer, ids_line(l.dead_ids(), show_ids).c_str());
+  for (const LayerCensus& l : r.layers)
+    std::printf("  layer %d: %s\n", l.layer, ids_line(l.dead_ids(), show_ids).c_str());
 }
 
 }  // namespace
@@ -95,45 +98,53 @@ int run_census(const std::vector<std::string>& args) {
   int batch_size = 0;
   size_t show_ids = 20;
   po::options_description desc("resid census options");
-  desc.add_options()
-      ("model", po::value(&model_opts.model), "model path (not with --capture)")
-      ("dataset", po::value(&data.path), "language models: the dataset file")
-      ("capture", po::value(&capture), "count the mlp hooks stored in this activation file instead of running a model")
-      ("images", po::value(&images), "plain MLPs: IDX images (gzip or plain), pixels scaled to [0, 1]")
-      ("labels", po::value(&labels), "plain MLPs: IDX labels, to report the model's accuracy too")
-      ("threshold", po::value(&threshold)->default_value("0"), "a neuron fires when its value is > this")
-      ("rare", po::value(&rare)->default_value("1e-5,1e-3"), "report neurons firing on fewer than these fractions")
-      ("json", po::bool_switch(), "print JSON instead of the table")
-      ("output,o", po::value(&out), "write per-neuron statistics to this HDF5 file (docs/census.md)")
-      ("show-ids", po::value(&show_ids)->default_value(20), "dead ids printed per layer in the table")
-      ("kind", po::value(&data.kind)->default_value("auto"), "dataset kind: auto, text, windows, jsonl, tokens, tagged")
-      ("text-field", po::value(&data.text_field)->default_value("text"), "JSONL: the text field")
-      ("window", po::value(&data.window)->default_value(0), "windows: tokens per window (0 = --max-tokens)")
-      ("no-bos", po::bool_switch(), "do not prepend BOS")
-      ("truncate", po::bool_switch(&data.truncate), "cut examples longer than --max-tokens instead of failing")
-      ("max-tokens", po::value(&run.n_pos)->default_value(0), "longest example (0 = the model's n_ctx)")
-      ("batch-size", po::value(&batch_size)->default_value(0), "sequences or images per forward (0 = 8 / 500)")
-      ("max-rows", po::value(&run.max_rows)->default_value(0), "stop after this many sequences or images (0 = all)");
+  desc.add_options()("model", po::value(&model_opts.model), "model path (not with --capture)")(
+      "dataset", po::value(&data.path), "language models: the dataset file")(
+      "capture", po::value(&capture),
+      "count the mlp hooks stored in this activation file instead of running a model")(
+      "images", po::value(&images), "plain MLPs: IDX images (gzip or plain), pixels scaled to [0, 1]")(
+      "labels", po::value(&labels), "plain MLPs: IDX labels, to report the model's accuracy too")(
+      "threshold", po::value(&threshold)->default_value("0"), "a neuron fires when its value is > this")(
+      "rare", po::value(&rare)->default_value("1e-5,1e-3"),
+      "report neurons firing on fewer than these fractions")("json", po::bool_switch(),
+                                                             "print JSON instead of the table")(
+      "output,o", po::value(&out), "write per-neuron statistics to this HDF5 file (docs/census.md)")(
+      "show-ids", po::value(&show_ids)->default_value(20), "dead ids printed per layer in the table")(
+      "kind", po::value(&data.kind)->default_value("auto"),
+      "dataset kind: auto, text, windows, jsonl, tokens, tagged")(
+      "text-field", po::value(&data.text_field)->default_value("text"), "JSONL: the text field")(
+      "window", po::value(&data.window)->default_value(0), "windows: tokens per window (0 = --max-tokens)")(
+      "no-bos", po::bool_switch(), "do not prepend BOS")(
+      "truncate", po::bool_switch(&data.truncate),
+      "cut examples longer than --max-tokens instead of failing")(
+      "max-tokens", po::value(&run.n_pos)->default_value(0), "longest example (0 = the model's n_ctx)")(
+      "batch-size", po::value(&batch_size)->default_value(0),
+      "sequences or images per forward (0 = 8 / 500)")("max-rows", po::value(&run.max_rows)->default_value(0),
+                                                       "stop after this many sequences or images (0 = all)");
   model_opts.add_to(desc);
   po::positional_options_description pos;
   pos.add("model", 1).add("dataset", 1);
   po::variables_map vm;
   const std::string usage =
-      "resid census MODEL DATASET | MLP --images IDX [--labels IDX] | --capture ACTS.h5  [--json] [-o census.h5]";
+      "resid census MODEL DATASET | MLP --images IDX [--labels IDX] | --capture ACTS.h5  [--json] [-o "
+      "census.h5]";
   if (!parse(args, desc, pos, vm, usage)) return 0;
   run.census.threshold = parse_number("--threshold", threshold);
   run.census.rare_densities = parse_numbers("--rare", rare);
   with_flag_names([&] { run.census.validate(); });
-  if (batch_size < 0) throw InputError("--batch-size " + std::to_string(batch_size) + " must not be negative");
-  if (run.max_rows < 0) throw InputError("--max-rows " + std::to_string(run.max_rows) + " must not be negative");
+  if (batch_size < 0)
+    throw InputError("--batch-size " + std::to_string(batch_size) + " must not be negative");
+  if (run.max_rows < 0)
+    throw InputError("--max-rows " + std::to_string(run.max_rows) + " must not be negative");
   const bool json = vm["json"].as<bool>();
   data.add_bos = !vm["no-bos"].as<bool>();
 
   CensusResult result;
   if (!capture.empty()) {
     if (!model_opts.model.empty() || !images.empty() || !labels.empty())
-      throw InputError("--capture reads the activations from the file; give no MODEL, DATASET, --images or --labels "
-                       "with it");
+      throw InputError(
+          "--capture reads the activations from the file; give no MODEL, DATASET, --images or --labels "
+          "with it");
     run.batch_size = batch_size > 0 ? batch_size : 8;
     Progress p("census", read_activation_summary(capture).committed_rows);
     run.on_progress = [&](int64_t rows, int64_t tokens) { p.update(rows, tokens); };
@@ -143,7 +154,8 @@ int run_census(const std::vector<std::string>& args) {
     if (model_opts.model.empty()) throw InputError("no model given (usage: " + usage + ")");
     const LoadedModel m = model_opts.load();
     if (m.mlp) {
-      if (images.empty()) throw InputError(m.path + ": is a plain MLP; give its input images with --images IDX");
+      if (images.empty())
+        throw InputError(m.path + ": is a plain MLP; give its input images with --images IDX");
       if (!data.path.empty()) throw InputError(m.path + ": is a plain MLP; it reads --images, not a DATASET");
       const ImageSet set = read_idx_images(images, labels);
       run.batch_size = batch_size > 0 ? batch_size : 500;
@@ -153,13 +165,14 @@ int run_census(const std::vector<std::string>& args) {
       p.finish();
     } else {
       if (!images.empty() || !labels.empty())
-        throw InputError("--images/--labels are for plain MLPs; " + m.path + " is a language model: give a DATASET");
+        throw InputError("--images/--labels are for plain MLPs; " + m.path +
+                         " is a language model: give a DATASET");
       if (data.path.empty()) throw InputError("no DATASET given (usage: " + usage + ")");
       const Transformer& model = require_transformer(m);
       const int n_pos = run.n_pos > 0 ? run.n_pos : model.config().n_ctx;
       if (n_pos > model.config().n_ctx)
-        throw InputError("--max-tokens " + std::to_string(n_pos) + " exceeds the model's n_ctx = " +
-                         std::to_string(model.config().n_ctx));
+        throw InputError("--max-tokens " + std::to_string(n_pos) +
+                         " exceeds the model's n_ctx = " + std::to_string(model.config().n_ctx));
       data.max_tokens = n_pos;
       if (data.kind == "windows" && data.window == 0) data.window = n_pos;
       auto dataset = with_flag_names([&] { return open_dataset(data, m.tokenizer.get()); });

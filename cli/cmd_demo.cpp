@@ -1,10 +1,10 @@
-// resid demo: the embedded default job. Builds a small seeded Llama model with a byte-level SentencePiece-style
-// vocabulary, saves it as GGUF, loads it back through the normal loader, and shows what resid does with it:
-// the tensor summary, next-token predictions, the residual stream's norm after every block, and generation.
-// Everything is computed; nothing needs to be downloaded.
-#include <cstdio>
+// resid demo: the embedded default job. Builds a small seeded Llama model with a byte-level
+// SentencePiece-style vocabulary, saves it as GGUF, loads it back through the normal loader, and shows what
+// resid does with it: the tensor summary, next-token predictions, the residual stream's norm after every
+// block, and generation. Everything is computed; nothing needs to be downloaded.
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -42,9 +42,10 @@ SpmVocab demo_vocab() {
   float score = -3;
   // Each merge joins two pieces already in the vocabulary, as BPE-style SentencePiece vocabularies do.
   const std::string sp = "\u2581";  // "▁", SentencePiece's space
-  for (const std::string& merge : {sp + "t", sp + "a", sp + "u", sp + "O", std::string("he"), std::string("ce"),
-                                   std::string("nce"), sp + "On", sp + "Once", sp + "the", std::string("on"),
-                                   sp + "up", sp + "upon", std::string("me"), sp + "ti", sp + "time"})
+  for (const std::string& merge :
+       {sp + "t", sp + "a", sp + "u", sp + "O", std::string("he"), std::string("ce"), std::string("nce"),
+        sp + "On", sp + "Once", sp + "the", std::string("on"), sp + "up", sp + "upon", std::string("me"),
+        sp + "ti", sp + "time"})
     add(merge, score -= 0.1f, PieceType::Normal);
   return v;
 }
@@ -79,9 +80,11 @@ int run_demo(const std::vector<std::string>& args) {
   write_gguf(path, c, random_weights(c, seed), &tokenizer);
   const LoadedModel m = load_model(path);
   const Transformer& model = *m.transformer;
-  std::printf("%s\n  %s, d_model %d, n_layers %d, n_heads %d (n_kv_heads %d), d_mlp %d, d_vocab %d, %lld parameters\n",
-              path.c_str(), m.format_detail.c_str(), c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.d_mlp,
-              c.d_vocab, (long long)c.parameter_count());
+  std::printf(
+      "%s\n  %s, d_model %d, n_layers %d, n_heads %d (n_kv_heads %d), d_mlp %d, d_vocab %d, %lld "
+      "parameters\n",
+      path.c_str(), m.format_detail.c_str(), c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.d_mlp,
+      c.d_vocab, (long long)c.parameter_count());
 
   std::vector<int32_t> ids;
   for (int id : m.tokenizer->encode(prompt, true)) ids.push_back(id);
@@ -93,13 +96,16 @@ int run_demo(const std::vector<std::string>& args) {
       run_with_cache(model, TokenBatch::single(ids), {"blocks.*.hook_resid_post", "hook_embed"});
   const RowMatrix& logits = run.logits;
   const int last = static_cast<int>(ids.size()) - 1;
-  std::printf("\n\n== residual stream norm at the last position after each write (hook names as in TransformerLens)\n");
+  std::printf(
+      "\n\n== residual stream norm at the last position after each write (hook names as in "
+      "TransformerLens)\n");
   for (const HookPointId& p : run.points) {
     const StoredActivation& a = run.cache.at(p);
     const Eigen::Map<const Eigen::VectorXf> row(a.values.data() + last * c.d_model, c.d_model);
     std::printf("  %-28s %8.4f\n", hook_name(p.site, p.layer).c_str(), row.norm());
   }
-  std::printf("\n== top next tokens after the prompt (an untrained model: close to uniform over %d)\n", c.d_vocab);
+  std::printf("\n== top next tokens after the prompt (an untrained model: close to uniform over %d)\n",
+              c.d_vocab);
   std::vector<float> row(logits.row(last).data(), logits.row(last).data() + c.d_vocab);
   Sampler greedy(0, 1, 0);
   std::printf("  argmax: %s\n", m.tokenizer->piece(greedy.sample(row)).c_str());
@@ -110,7 +116,8 @@ int run_demo(const std::vector<std::string>& args) {
   gen.steps = static_cast<int>(ids.size()) + 24;
   const auto out = generate(model, ids, sampler, gen);
   std::printf("%s\n", m.tokenizer->decode(out).c_str());
-  std::printf("\nTry it on a real model: resid run MODEL --prompt TEXT, resid hooks MODEL, resid capture ...\n");
+  std::printf(
+      "\nTry it on a real model: resid run MODEL --prompt TEXT, resid hooks MODEL, resid capture ...\n");
   if (!keep) fs::remove_all(out_dir);
   return 0;
 }

@@ -29,23 +29,26 @@ int run_generate(const std::vector<std::string>& args) {
   bool quiet = false;
   po::options_description desc("resid generate options");
   desc.add_options()("model", po::value(&model_opts.model)->required(), "model path")(
-      "prompt", po::value(&prompt)->default_value(""), "text to continue (encoded with BOS; empty = from BOS)")(
+      "prompt", po::value(&prompt)->default_value(""),
+      "text to continue (encoded with BOS; empty = from BOS)")(
       "steps", po::value(&steps)->default_value(256), "positions to run, prompt included (capped at n_ctx)")(
-      "temperature", po::value(&temperature)->default_value(0.0f), "0 = greedy; otherwise sample softmax(logits / T)")(
-      "top-p", po::value(&top_p)->default_value(0.9f), "nucleus sampling threshold when temperature > 0")(
-      "seed", po::value(&seed)->default_value(42), "sampling seed")(
-      "quiet", po::bool_switch(&quiet), "no timing line on stderr");
+      "temperature", po::value(&temperature)->default_value(0.0f),
+      "0 = greedy; otherwise sample softmax(logits / T)")("top-p", po::value(&top_p)->default_value(0.9f),
+                                                          "nucleus sampling threshold when temperature > 0")(
+      "seed", po::value(&seed)->default_value(42), "sampling seed")("quiet", po::bool_switch(&quiet),
+                                                                    "no timing line on stderr");
   model_opts.add_to(desc);
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, "resid generate MODEL [--prompt TEXT] [--steps N] [--temperature T] [--seed S]"))
+  if (!parse(args, desc, pos, vm,
+             "resid generate MODEL [--prompt TEXT] [--steps N] [--temperature T] [--seed S]"))
     return 0;
   if (steps < 1) throw InputError("--steps = " + std::to_string(steps) + " must be at least 1");
   // NaN fails every comparison, so the ranges are written as what is accepted.
   if (!(temperature == 0.0f || (std::isfinite(temperature) && temperature >= Sampler::kMinTemperature)))
-    throw InputError("--temperature " + number_text(temperature) + " must be 0 (greedy) or a finite value >= " +
-                     number_text(Sampler::kMinTemperature));
+    throw InputError("--temperature " + number_text(temperature) +
+                     " must be 0 (greedy) or a finite value >= " + number_text(Sampler::kMinTemperature));
   if (!(top_p > 0.0f && top_p <= 1.0f))
     throw InputError("--top-p " + number_text(top_p) + " must be in (0, 1]");
 
@@ -57,8 +60,8 @@ int run_generate(const std::vector<std::string>& args) {
 
   const int positions = std::min(steps, model.config().n_ctx);
   if (static_cast<int>(ids.size()) > positions)
-    throw InputError("the prompt is " + std::to_string(ids.size()) + " tokens, more than --steps/n_ctx = " +
-                     std::to_string(positions));
+    throw InputError("the prompt is " + std::to_string(ids.size()) +
+                     " tokens, more than --steps/n_ctx = " + std::to_string(positions));
   std::cout << tok.decode(ids) << std::flush;
   Sampler sampler(temperature, top_p, seed);
   GenerateOptions options;

@@ -41,7 +41,8 @@ int run_info(const std::vector<std::string>& args) {
   j["tokenizer"] = m.tokenizer ? m.tokenizer->describe() : "none";
   j["notes"] = m.notes;
   for (const TensorRecord& t : m.tensors)
-    j["tensors"].push_back({{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"mapped", t.mapped}});
+    j["tensors"].push_back(
+        {{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"mapped", t.mapped}});
   if (as_json) {
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -52,8 +53,9 @@ int run_info(const std::vector<std::string>& args) {
     const Config& c = m.transformer->config();
     std::printf("family     Llama (%s FFN, %s rotary, %s embeddings)\n", c.ffn_name().c_str(),
                 rotary_style_name(c.rotary_style).c_str(), c.tied_embeddings ? "tied" : "untied");
-    std::printf("d_model %d  n_layers %d  n_heads %d  n_kv_heads %d  d_head %d  d_mlp %d  d_vocab %d  n_ctx %d\n", c.d_model,
-                c.n_layers, c.n_heads, c.n_kv_heads, c.d_head, c.d_mlp, c.d_vocab, c.n_ctx);
+    std::printf(
+        "d_model %d  n_layers %d  n_heads %d  n_kv_heads %d  d_head %d  d_mlp %d  d_vocab %d  n_ctx %d\n",
+        c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.d_head, c.d_mlp, c.d_vocab, c.n_ctx);
     std::printf("eps %g  rotary_base %g\n", c.eps, c.rotary_base);
   } else {
     std::cout << "family     plain MLP, widths";
@@ -65,8 +67,8 @@ int run_info(const std::vector<std::string>& args) {
   for (const std::string& note : m.notes) std::cout << "note       " << note << "\n";
   std::printf("\n%-48s %-6s %-18s %s\n", "tensor", "dtype", "shape", "storage");
   for (const TensorRecord& t : m.tensors)
-    std::printf("%-48s %-6s %-18s %s\n", t.name.c_str(), dtype_name(t.dtype).c_str(), shape_string(t.shape).c_str(),
-                t.mapped ? "mapped" : "converted to F32");
+    std::printf("%-48s %-6s %-18s %s\n", t.name.c_str(), dtype_name(t.dtype).c_str(),
+                shape_string(t.shape).c_str(), t.mapped ? "mapped" : "converted to F32");
   return 0;
 }
 

@@ -38,7 +38,8 @@ int64_t parse_memory(const std::string& text) {
   for (char& ch : unit) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   if (!unit.empty() && unit.back() == 'B') unit.pop_back();
   if (!unit.empty() && unit.back() == 'I') unit.pop_back();  // GiB = G
-  const std::map<std::string, double> units = {{"", 1}, {"K", 1024.0}, {"M", 1024.0 * 1024}, {"G", 1024.0 * 1024 * 1024}};
+  const std::map<std::string, double> units = {
+      {"", 1}, {"K", 1024.0}, {"M", 1024.0 * 1024}, {"G", 1024.0 * 1024 * 1024}};
   if (used == 0 || !units.count(unit) || !(v > 0))
     throw InputError("--memory '" + text + "': expected a size like 512M or 2G");
   return static_cast<int64_t>(v * units.at(unit));
@@ -77,26 +78,30 @@ struct FitFlags {
   bool no_control = false, keep_none = false, json = false;
 
   void add_to(po::options_description& d) {
-    d.add_options()
-        ("label", po::value(&label)->required(), "label column of the capture")
-        ("kind", po::value(&kind)->default_value("auto"),
-         "logistic, ridge, ridge-classifier, mass-mean (auto: logistic for classes, ridge for numbers)")
-        ("lambda", po::value(&lambda), "fixed L2 strength (mean-loss units; sklearn C = 1/(n lambda)); default: cv")
-        ("lambdas", po::value(&lambdas), "comma-separated grid for the cross-validation")
-        ("folds", po::value(&folds)->default_value(3), "cross-validation folds (< 2: choose on the validation split)")
-        ("split", po::value(&split)->default_value("0.7,0.15,0.15"), "train,validation,test fractions of sequences")
-        ("seed", po::value(&seed)->default_value(0), "seed of the split, folds and control task")
-        ("reduce", po::value(&reduce)->default_value("last"), "sequence labels: last, mean or index:P")
-        ("keep-none", po::bool_switch(&keep_none), "token labels: keep class 0 'none' as a class")
-        ("no-control", po::bool_switch(&no_control), "skip the control task")
-        ("max-iter", po::value(&max_iter)->default_value(1000), "logistic: L-BFGS iterations")
-        ("tol", po::value(&tol)->default_value(1e-4), "logistic: stop when |grad| <= tol * lambda * max(1, |W|)")
-        ("memory", po::value(&memory)->default_value("1G"), "memory budget; larger captures are streamed")
-        ("threads", po::value(&threads)->default_value(0), "threads (0 = all cores)")
-        ("json", po::bool_switch(&json), "print JSON instead of tables");
+    d.add_options()("label", po::value(&label)->required(), "label column of the capture")(
+        "kind", po::value(&kind)->default_value("auto"),
+        "logistic, ridge, ridge-classifier, mass-mean (auto: logistic for classes, ridge for numbers)")(
+        "lambda", po::value(&lambda),
+        "fixed L2 strength (mean-loss units; sklearn C = 1/(n lambda)); default: cv")(
+        "lambdas", po::value(&lambdas), "comma-separated grid for the cross-validation")(
+        "folds", po::value(&folds)->default_value(3),
+        "cross-validation folds (< 2: choose on the validation split)")(
+        "split", po::value(&split)->default_value("0.7,0.15,0.15"),
+        "train,validation,test fractions of sequences")("seed", po::value(&seed)->default_value(0),
+                                                        "seed of the split, folds and control task")(
+        "reduce", po::value(&reduce)->default_value("last"), "sequence labels: last, mean or index:P")(
+        "keep-none", po::bool_switch(&keep_none), "token labels: keep class 0 'none' as a class")(
+        "no-control", po::bool_switch(&no_control), "skip the control task")(
+        "max-iter", po::value(&max_iter)->default_value(1000), "logistic: L-BFGS iterations")(
+        "tol", po::value(&tol)->default_value(1e-4),
+        "logistic: stop when |grad| <= tol * lambda * max(1, |W|)")(
+        "memory", po::value(&memory)->default_value("1G"), "memory budget; larger captures are streamed")(
+        "threads", po::value(&threads)->default_value(0), "threads (0 = all cores)")(
+        "json", po::bool_switch(&json), "print JSON instead of tables");
   }
 
-  CaptureFitOptions options(const std::string& path, const po::variables_map& vm, const std::string& cmd) const {
+  CaptureFitOptions options(const std::string& path, const po::variables_map& vm,
+                            const std::string& cmd) const {
     if (threads < 0) throw InputError("--threads must not be negative");
     if (threads > 0) omp_set_num_threads(threads);
     CaptureFitOptions o;
@@ -378,7 +383,8 @@ int probe_apply(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("probe", 1).add("acts", 1);
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, "resid probe apply PROBE.safetensors ACTS.h5 [--scores OUT.npy] [--json]")) return 0;
+  if (!parse(args, desc, pos, vm, "resid probe apply PROBE.safetensors ACTS.h5 [--scores OUT.npy] [--json]"))
+    return 0;
   const Probe probe = load_probe(probe_path);
   if (hook.empty()) hook = probe.hook;
   if (hook != probe.hook && !other_hook)
@@ -392,17 +398,20 @@ int probe_apply(const std::vector<std::string>& args) {
   eo.hook = hook;
   eo.label = has_label ? (label.empty() ? probe.label : label) : "";
   eo.reduce = probe.reduce == "none" ? "last" : probe.reduce;
-  eo.unlabelled_kind = probe.label_kind == "token_class" ? LabelColumn::Kind::TokenClass
+  eo.unlabelled_kind = probe.label_kind == "token_class"       ? LabelColumn::Kind::TokenClass
                        : probe.label_kind == "sequence_number" ? LabelColumn::Kind::SequenceNumber
                                                                : LabelColumn::Kind::SequenceClass;
   if (std::find(s.hooks.begin(), s.hooks.end(), hook) == s.hooks.end())
-    throw InputError(acts + ": no hook '" + hook + "' in the capture (probe " + probe_path + " reads " + probe.hook + ")");
+    throw InputError(acts + ": no hook '" + hook + "' in the capture (probe " + probe_path + " reads " +
+                     probe.hook + ")");
   const CaptureExamples ex = with_flag_names([&] { return index_capture_examples(acts, eo); });
   if (ex.d != probe.d())
-    throw InputError(probe_path + ": the probe has d = " + std::to_string(probe.d()) + " features but " + acts + " /acts/" +
-                     hook + " has " + std::to_string(ex.d) + " (a different model or hook?)");
+    throw InputError(probe_path + ": the probe has d = " + std::to_string(probe.d()) + " features but " +
+                     acts + " /acts/" + hook + " has " + std::to_string(ex.d) +
+                     " (a different model or hook?)");
   if ((ex.kind == LabelColumn::Kind::TokenClass) != (probe.label_kind == "token_class"))
-    throw InputError(probe_path + ": the probe reads " + probe.label_kind + " examples but label '" + eo.label + "' of " + acts + " is not of that kind");
+    throw InputError(probe_path + ": the probe reads " + probe.label_kind + " examples but label '" +
+                     eo.label + "' of " + acts + " is not of that kind");
   std::vector<int64_t> all(ex.size());
   for (int64_t i = 0; i < ex.size(); ++i) all[i] = i;
   const RowMatrix x = with_flag_names([&] { return load_examples(ex, all); });
@@ -423,27 +432,35 @@ int probe_apply(const std::vector<std::string>& args) {
         const std::string& name = ex.classes[ex.label[i]];
         const auto it = std::find(probe.classes.begin(), probe.classes.end(), name);
         if (it == probe.classes.end())
-          throw InputError(acts + ": label '" + eo.label + "' has class '" + name + "' that probe " + probe_path + " does not know");
+          throw InputError(acts + ": label '" + eo.label + "' has class '" + name + "' that probe " +
+                           probe_path + " does not know");
         truth[i] = static_cast<int32_t>(it - probe.classes.begin());
       }
-      const Eigen::MatrixXd p = probe.kind == ProbeKind::Logistic ? class_probabilities(scores) : Eigen::MatrixXd();
-      out["metrics"] = classification_metrics(truth, pred, static_cast<int>(probe.classes.size()), p).to_json();
+      const Eigen::MatrixXd p =
+          probe.kind == ProbeKind::Logistic ? class_probabilities(scores) : Eigen::MatrixXd();
+      out["metrics"] =
+          classification_metrics(truth, pred, static_cast<int>(probe.classes.size()), p).to_json();
     }
   } else if (has_label) {
-    out["metrics"] = regression_metrics(ex.value, std::vector<double>(scores.data(), scores.data() + scores.rows())).to_json();
+    out["metrics"] =
+        regression_metrics(ex.value, std::vector<double>(scores.data(), scores.data() + scores.rows()))
+            .to_json();
   }
   if (as_json) {
     std::cout << out.dump() << "\n";
     return 0;
   }
-  std::printf("%s on %s (%s): %lld examples\n", probe_path.c_str(), acts.c_str(), hook.c_str(), (long long)ex.size());
+  std::printf("%s on %s (%s): %lld examples\n", probe_path.c_str(), acts.c_str(), hook.c_str(),
+              (long long)ex.size());
   if (out.contains("predicted"))
-    for (const auto& [name, count] : out["predicted"].items()) std::printf("  predicted %-16s %lld\n", name.c_str(), count.get<long long>());
+    for (const auto& [name, count] : out["predicted"].items())
+      std::printf("  predicted %-16s %lld\n", name.c_str(), count.get<long long>());
   if (out.contains("metrics")) {
     const json& m = out["metrics"];
     if (m.contains("accuracy"))
-      std::printf("accuracy %s  balanced accuracy %s  macro-F1 %s  log-loss %s\n", num(field(m, "accuracy")).c_str(),
-                  num(field(m, "balanced_accuracy")).c_str(), num(field(m, "macro_f1")).c_str(), num(field(m, "log_loss")).c_str());
+      std::printf("accuracy %s  balanced accuracy %s  macro-F1 %s  log-loss %s\n",
+                  num(field(m, "accuracy")).c_str(), num(field(m, "balanced_accuracy")).c_str(),
+                  num(field(m, "macro_f1")).c_str(), num(field(m, "log_loss")).c_str());
     else
       std::printf("R2 %s  MSE %s\n", num(field(m, "r2")).c_str(), num(field(m, "mse"), "%.4g").c_str());
   }
@@ -474,8 +491,9 @@ int probe_direction(const std::vector<std::string>& args) {
     throw InputError(probe_path + ": " + e.what());
   }
   write_npy_f32(out, dir.data(), {dir.size()});
-  std::fprintf(stderr, "%s: unit direction (d = %lld) of %s probe on %s%s; steer with --steer '%s=%s*ALPHA'\n", out.c_str(),
-               (long long)dir.size(), probe_kind_name(probe.kind).c_str(), probe.hook.c_str(),
+  std::fprintf(stderr,
+               "%s: unit direction (d = %lld) of %s probe on %s%s; steer with --steer '%s=%s*ALPHA'\n",
+               out.c_str(), (long long)dir.size(), probe_kind_name(probe.kind).c_str(), probe.hook.c_str(),
                cls.empty() ? "" : (", class " + cls).c_str(), probe.hook.c_str(), out.c_str());
   return 0;
 }

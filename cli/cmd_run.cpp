@@ -47,8 +47,10 @@ int run_run(const std::vector<std::string>& args) {
       "tokens", po::value(&tokens_arg), "comma-separated token ids, e.g. 1,403,407 (run as given)")(
       "no-bos", po::bool_switch(&no_bos), "do not prepend BOS to --prompt")(
       "top-k", po::value(&k)->default_value(5), "next-token candidates shown per position")(
-      "json", po::bool_switch(&as_json), "print JSON: tokens, per-position top-k with logits and probabilities")(
-      "all-logits", po::bool_switch(&all_logits), "with --json: include the full logit vector of every position");
+      "json", po::bool_switch(&as_json),
+      "print JSON: tokens, per-position top-k with logits and probabilities")(
+      "all-logits", po::bool_switch(&all_logits),
+      "with --json: include the full logit vector of every position");
   model_opts.add_to(desc);
   InterventionOptions interventions;
   po::options_description intervention_desc("interventions (hook patterns as in `resid hooks`)");
@@ -57,7 +59,9 @@ int run_run(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, "resid run MODEL (--prompt TEXT | --tokens 1,403,...) [--top-k K] [--json]")) return 0;
+  if (!parse(args, desc, pos, vm,
+             "resid run MODEL (--prompt TEXT | --tokens 1,403,...) [--top-k K] [--json]"))
+    return 0;
   if (vm.count("prompt") == vm.count("tokens")) throw InputError("give exactly one of --prompt and --tokens");
   if (k < 1) throw InputError("--top-k = " + std::to_string(k) + " must be at least 1");
 
@@ -80,7 +84,8 @@ int run_run(const std::vector<std::string>& args) {
   for (Eigen::Index r = 0; r < logits.rows(); ++r)
     for (int v = 0; v < vocab; ++v)
       if (!std::isfinite(logits(r, v)))
-        throw InputError(m.path + ": non-finite logit at position " + std::to_string(r) + " (NaN/inf in the weights?)");
+        throw InputError(m.path + ": non-finite logit at position " + std::to_string(r) +
+                         " (NaN/inf in the weights?)");
 
   nlohmann::json out;
   out["model"] = m.path;
@@ -90,7 +95,8 @@ int run_run(const std::vector<std::string>& args) {
     std::vector<float> probs = softmax({row, static_cast<size_t>(vocab)});
     nlohmann::json position = {{"pos", p}, {"token", ids[p]}, {"piece", shown_piece(tok, ids[p])}};
     for (int id : top_k(row, vocab, k))
-      position["top"].push_back({{"id", id}, {"piece", shown_piece(tok, id)}, {"logit", row[id]}, {"prob", probs[id]}});
+      position["top"].push_back(
+          {{"id", id}, {"piece", shown_piece(tok, id)}, {"logit", row[id]}, {"prob", probs[id]}});
     if (all_logits) position["logits"] = std::vector<float>(row, row + vocab);
     out["positions"].push_back(position);
   }

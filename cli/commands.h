@@ -1,5 +1,6 @@
-// Subcommands of the `resid` binary. Each lives in its own cmd_*.cpp and receives the arguments after its name.
-// A command throws resid::Error for bad input; main() turns that into one line on stderr and exit code 2.
+// Subcommands of the `resid` binary. Each lives in its own cmd_*.cpp and receives the arguments after its
+// name. A command throws resid::Error for bad input; main() turns that into one line on stderr and exit
+// code 2.
 #pragma once
 #include <string>
 #include <vector>

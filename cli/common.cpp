@@ -5,18 +5,18 @@
 #include <cctype>
 #include <charconv>
 #include <iostream>
-#include <string_view>
 #include <sstream>
+#include <string_view>
 
 #include "core/error.h"
 
 namespace resid::cli {
 
 void ModelOptions::add_to(po::options_description& desc) {
-  desc.add_options()
-      ("tokenizer", po::value(&tokenizer), "tokenizer file (.bin llama2.c or .model SentencePiece); default: the one "
-                                           "embedded in the model or found beside it")
-      ("threads", po::value(&threads)->default_value(0), "worker threads (0 = all cores)");
+  desc.add_options()("tokenizer", po::value(&tokenizer),
+                     "tokenizer file (.bin llama2.c or .model SentencePiece); default: the one "
+                     "embedded in the model or found beside it")(
+      "threads", po::value(&threads)->default_value(0), "worker threads (0 = all cores)");
 }
 
 LoadedModel ModelOptions::load() const {
@@ -28,7 +28,8 @@ LoadedModel ModelOptions::load() const {
 }
 
 bool parse(const std::vector<std::string>& args, const po::options_description& desc,
-           const po::positional_options_description& positional, po::variables_map& vm, const std::string& usage) {
+           const po::positional_options_description& positional, po::variables_map& vm,
+           const std::string& usage) {
   for (const std::string& a : args) {
     if (a == "--help" || a == "-h") {
       std::cout << "usage: " << usage << "\n\n" << desc << "\n";
@@ -65,14 +66,16 @@ std::vector<int32_t> parse_token_list(const std::string& text) {
 }
 
 const Transformer& require_transformer(const LoadedModel& model) {
-  if (!model.transformer) throw InputError(model.path + ": is a plain MLP, this command needs a language model");
+  if (!model.transformer)
+    throw InputError(model.path + ": is a plain MLP, this command needs a language model");
   return *model.transformer;
 }
 
 const Tokenizer& require_tokenizer(const LoadedModel& model) {
   if (!model.tokenizer)
-    throw InputError(model.path + ": no tokenizer found (embedded, or tokenizer.bin/.model beside the model); "
-                                  "give one with --tokenizer");
+    throw InputError(model.path +
+                     ": no tokenizer found (embedded, or tokenizer.bin/.model beside the model); "
+                     "give one with --tokenizer");
   return *model.tokenizer;
 }
 

@@ -22,7 +22,8 @@ struct ModelOptions {
 // Parses args against desc (+ positional), printing usage on --help. Returns false when help was printed.
 // Unknown options and missing values throw resid::InputError with boost's message.
 bool parse(const std::vector<std::string>& args, const po::options_description& desc,
-           const po::positional_options_description& positional, po::variables_map& vm, const std::string& usage);
+           const po::positional_options_description& positional, po::variables_map& vm,
+           const std::string& usage);
 
 // "1,403,407" -> ids; throws InputError on anything else.
 std::vector<int32_t> parse_token_list(const std::string& text);

@@ -14,13 +14,14 @@
 namespace resid::cli {
 
 void InterventionOptions::add_to(po::options_description& desc) {
-  desc.add_options()
-      ("ablate", po::value(&ablate)->composing(), "zero-ablate: PATTERN[:pos=..][:head=..][:neuron=..] (repeatable)")
-      ("mean-ablate", po::value(&mean_ablate)->composing(), "mean-ablate: PATTERN=MEANS_FILE[:sel] (.npy or text)")
-      ("steer", po::value(&steer)->composing(), "add a vector: PATTERN=VECTOR_FILE[*SCALE][:sel]")
-      ("patch", po::value(&patch)->composing(), "patch from the source run: PATTERN[:sel]")
-      ("patch-prompt", po::value(&patch_prompt), "source (clean) run for --patch, as text")
-      ("patch-tokens", po::value(&patch_tokens), "source (clean) run for --patch, as token ids");
+  desc.add_options()("ablate", po::value(&ablate)->composing(),
+                     "zero-ablate: PATTERN[:pos=..][:head=..][:neuron=..] (repeatable)")(
+      "mean-ablate", po::value(&mean_ablate)->composing(),
+      "mean-ablate: PATTERN=MEANS_FILE[:sel] (.npy or text)")(
+      "steer", po::value(&steer)->composing(), "add a vector: PATTERN=VECTOR_FILE[*SCALE][:sel]")(
+      "patch", po::value(&patch)->composing(), "patch from the source run: PATTERN[:sel]")(
+      "patch-prompt", po::value(&patch_prompt), "source (clean) run for --patch, as text")(
+      "patch-tokens", po::value(&patch_tokens), "source (clean) run for --patch, as token ids");
 }
 
 namespace {
@@ -75,11 +76,16 @@ Spec parse_spec(const std::string& text, bool wants_value) {
   }
   for (size_t i = 1; i < parts.size(); ++i) {
     const size_t eq = parts[i].find('=');
-    const std::string key = parts[i].substr(0, eq), list = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
-    if (key == "pos") spec.selection.positions = parse_ints(key, list, text);
-    else if (key == "head") spec.selection.heads = parse_ints(key, list, text);
-    else if (key == "neuron") spec.selection.neurons = parse_ints(key, list, text);
-    else throw InputError("'" + text + "': unknown selector '" + key + "' (expected pos=, head= or neuron=)");
+    const std::string key = parts[i].substr(0, eq),
+                      list = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
+    if (key == "pos")
+      spec.selection.positions = parse_ints(key, list, text);
+    else if (key == "head")
+      spec.selection.heads = parse_ints(key, list, text);
+    else if (key == "neuron")
+      spec.selection.neurons = parse_ints(key, list, text);
+    else
+      throw InputError("'" + text + "': unknown selector '" + key + "' (expected pos=, head= or neuron=)");
   }
   return spec;
 }
@@ -116,7 +122,8 @@ void InterventionOptions::install(const LoadedModel& m, HookSet& hooks) const {
   if (!patch.empty()) {
     if (patch_prompt.empty() == patch_tokens.empty())
       throw InputError("--patch needs exactly one of --patch-prompt and --patch-tokens (the source run)");
-    const std::vector<int32_t> source = patch_prompt.empty() ? parse_token_list(patch_tokens) : encode_prompt(m, patch_prompt);
+    const std::vector<int32_t> source =
+        patch_prompt.empty() ? parse_token_list(patch_tokens) : encode_prompt(m, patch_prompt);
     std::vector<std::pair<std::vector<HookPointId>, Selection>> targets;
     std::vector<HookPointId> all;
     for (const std::string& text : patch) {

@@ -10,9 +10,11 @@ namespace resid::cli {
 
 // Syntax (SEL = any of :pos=1,-1  :head=3  :neuron=5,17 appended to a hook pattern):
 //   --ablate PATTERN[SEL]                    zero-ablation
-//   --mean-ablate PATTERN=MEANS[SEL]         replace by a mean vector (file: .npy or whitespace-separated floats)
+//   --mean-ablate PATTERN=MEANS[SEL]         replace by a mean vector (file: .npy or whitespace-separated
+//   floats)
 //   --steer PATTERN=VECTOR[*SCALE][SEL]      add SCALE * vector (file as above)
-//   --patch PATTERN[SEL]                     replace by the value from the --patch-prompt / --patch-tokens run
+//   --patch PATTERN[SEL]                     replace by the value from the --patch-prompt / --patch-tokens
+//   run
 struct InterventionOptions {
   std::vector<std::string> ablate, mean_ablate, steer, patch;
   std::string patch_prompt, patch_tokens;

@@ -17,12 +17,14 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {"demo", "the embedded default: build a seeded model, save, load, run, inspect and generate", run_demo},
       {"info", "show a model's config, parameter count and tensor table", run_info},
-      {"run", "run a prompt or token ids; print each position's top next tokens (--json for all logits)", run_run},
+      {"run", "run a prompt or token ids; print each position's top next tokens (--json for all logits)",
+       run_run},
       {"generate", "generate text from a prompt (greedy or sampled)", run_generate},
       {"hooks", "list every hook point of a model with its shape", run_hooks},
       {"capture", "stream hook activations over a dataset into an HDF5 file", run_capture},
       {"probe", "linear probes on a capture: fit, sweep layers, apply, direction for --steer", run_probe},
-      {"census", "dead-neuron census: how often each MLP neuron fires over a dataset, images or a capture", run_census},
+      {"census", "dead-neuron census: how often each MLP neuron fires over a dataset, images or a capture",
+       run_census},
   };
   return list;
 }
@@ -31,11 +33,14 @@ namespace {
 constexpr size_t kMaxMessageBytes = 4096;
 
 void print_help() {
-  std::cout << "resid " RESID_VERSION " - a workbench for mechanistic interpretability\n\n"
+  std::cout << "resid " RESID_VERSION
+               " - a workbench for mechanistic interpretability\n\n"
                "usage: resid <command> [options]   (resid <command> --help for its options)\n\ncommands:\n";
-  for (const Command& c : commands()) std::cout << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary << "\n";
-  std::cout << "\nmodels are given by path: llama2.c .bin, GGUF, a .safetensors file or a Hugging Face directory;\n"
-               "the format is read from the file's content. Errors print one line and exit with code 2.\n";
+  for (const Command& c : commands())
+    std::cout << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary << "\n";
+  std::cout
+      << "\nmodels are given by path: llama2.c .bin, GGUF, a .safetensors file or a Hugging Face directory;\n"
+         "the format is read from the file's content. Errors print one line and exit with code 2.\n";
 }
 }  // namespace
 
@@ -43,10 +48,10 @@ void print_help() {
 
 int main(int argc, char** argv) {
   using namespace resid::cli;
-  // OpenMP workers that spin while idle steal the CPU from anything else running (another resid, the HDF5 writer
-  // thread, a second test): on 2 cores that made small captures 100x slower. libgomp reads the policy only at
-  // start-up, so set it and start again; passive waiting costs nothing measurable on large models. A policy set
-  // by the user is kept.
+  // OpenMP workers that spin while idle steal the CPU from anything else running (another resid, the HDF5
+  // writer thread, a second test): on 2 cores that made small captures 100x slower. libgomp reads the policy
+  // only at start-up, so set it and start again; passive waiting costs nothing measurable on large models. A
+  // policy set by the user is kept.
   if (!std::getenv("OMP_WAIT_POLICY")) {
     setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
     execv("/proc/self/exe", argv);  // on failure, carry on with the default policy
@@ -73,7 +78,8 @@ int main(int argc, char** argv) {
       std::cerr << "resid " << c.name << ": error: out of memory\n";
       return 2;
     } catch (const std::exception& e) {
-      std::cerr << "resid " << c.name << ": internal error: " << resid::printable(e.what(), kMaxMessageBytes) << "\n";
+      std::cerr << "resid " << c.name << ": internal error: " << resid::printable(e.what(), kMaxMessageBytes)
+                << "\n";
       return 3;
     }
   }

@@ -7,8 +7,11 @@
 namespace resid::cli {
 
 Progress::Progress(std::string label, int64_t total_rows)
-    : label_(std::move(label)), total_(total_rows), enabled_(::isatty(STDERR_FILENO) == 1),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : label_(std::move(label)),
+      total_(total_rows),
+      enabled_(::isatty(STDERR_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
 void Progress::update(int64_t rows, int64_t tokens) {
   if (!enabled_) return;
@@ -25,7 +28,8 @@ void Progress::update(int64_t rows, int64_t tokens) {
                  "##############################", 30 - filled, "", (long long)rows, (long long)total_, rate,
                  int(eta) / 60, int(eta) % 60);
   } else {
-    std::fprintf(stderr, "\r%s %lld rows  %.0f tok/s  %.0f s  ", label_.c_str(), (long long)rows, rate, seconds);
+    std::fprintf(stderr, "\r%s %lld rows  %.0f tok/s  %.0f s  ", label_.c_str(), (long long)rows, rate,
+                 seconds);
   }
   std::fflush(stderr);
 }

@@ -1,5 +1,5 @@
-// A one-line progress display for long jobs: rows, tokens/s and (when the total is known) ETA, redrawn in place
-// on a terminal; silent when stderr is not a terminal (logs, CI).
+// A one-line progress display for long jobs: rows, tokens/s and (when the total is known) ETA, redrawn in
+// place on a terminal; silent when stderr is not a terminal (logs, CI).
 #pragma once
 #include <chrono>
 #include <cstdint>

@@ -9,10 +9,14 @@ namespace resid {
 
 float activate(ActFn fn, float x) {
   switch (fn) {
-    case ActFn::ReLU: return relu(x);
-    case ActFn::GeLU: return gelu_erf(x);
-    case ActFn::GeLUTanh: return gelu_tanh(x);
-    case ActFn::SiLU: return silu(x);
+    case ActFn::ReLU:
+      return relu(x);
+    case ActFn::GeLU:
+      return gelu_erf(x);
+    case ActFn::GeLUTanh:
+      return gelu_tanh(x);
+    case ActFn::SiLU:
+      return silu(x);
   }
   return x;
 }
@@ -34,15 +38,15 @@ void chunked(float* x, int64_t n, Fn fn) {
   }
 }
 
-// Vectorised exp_with_exact_limits. Eigen's packet exp clamps its argument (to about +-88.38 on AVX2, differently
-// on other widths), so the limits are set here, the same on every instruction set.
+// Vectorised exp_with_exact_limits. Eigen's packet exp clamps its argument (to about +-88.38 on AVX2,
+// differently on other widths), so the limits are set here, the same on every instruction set.
 template <typename Array>
 auto exp_exact(const Array& a) {
   return (a < kExpUnderflow).select(0.0f, (a > kExpOverflow).select(kInf, a.exp()));
 }
 
-// A left-to-right sum. Eigen's vectorised sum starts at the first aligned address, so its rounding would depend on
-// where a buffer happens to sit in memory; this keeps every forward pass bit-for-bit reproducible.
+// A left-to-right sum. Eigen's vectorised sum starts at the first aligned address, so its rounding would
+// depend on where a buffer happens to sit in memory; this keeps every forward pass bit-for-bit reproducible.
 float ordered_sum(const float* x, int64_t n) {
   float sum = 0.0f;
   for (int64_t i = 0; i < n; ++i) sum += x[i];
@@ -73,7 +77,8 @@ void apply_activation(ActFn fn, float* x, int64_t n) {
       chunked(x, n, [](ArrayMap& a) { a = (a < 0.0f).select(0.0f, a); });  // NaN < 0 is false: NaN stays
       return;
     case ActFn::SiLU:
-      // x * sigmoid(x) = x / (1 + exp(-x)); exp(-x) = +inf for very negative x gives -0, the limit. Only x = -inf
+      // x * sigmoid(x) = x / (1 + exp(-x)); exp(-x) = +inf for very negative x gives -0, the limit. Only x =
+      // -inf
       // (-inf / inf) needs its limit set by hand.
       chunked(x, n, [](ArrayMap& a) { a = (a == -kInf).select(0.0f, a / (1.0f + exp_exact(-a))); });
       return;
@@ -82,7 +87,8 @@ void apply_activation(ActFn fn, float* x, int64_t n) {
       return;
     case ActFn::GeLUTanh:
       chunked(x, n, [](ArrayMap& a) {
-        a = (a == -kInf).select(0.0f, 0.5f * a * (1.0f + (0.79788456080286536f * (a + 0.044715f * a.cube())).tanh()));
+        a = (a == -kInf)
+                .select(0.0f, 0.5f * a * (1.0f + (0.79788456080286536f * (a + 0.044715f * a.cube())).tanh()));
       });
       return;
   }
@@ -97,8 +103,9 @@ void apply_tanh(float* x, int64_t n) {
 }
 
 void softmax_rows(float* x, int64_t rows, int64_t cols) {
-  // exp runs on an aligned copy padded to whole SIMD packets: Eigen computes unaligned head/tail elements with the
-  // scalar exp, whose rounding differs from the vectorised one, so results would depend on the row's address.
+  // exp runs on an aligned copy padded to whole SIMD packets: Eigen computes unaligned head/tail elements
+  // with the scalar exp, whose rounding differs from the vectorised one, so results would depend on the row's
+  // address.
   constexpr int64_t kPacket = 16;
   const int64_t padded = (cols + kPacket - 1) / kPacket * kPacket;
   thread_local std::vector<float, Eigen::aligned_allocator<float>> scratch;

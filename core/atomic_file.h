@@ -1,7 +1,7 @@
 // A file that appears at its destination whole or not at all: bytes go to "<path>.tmp.<pid>.<n>" in the same
 // directory, which is synced and renamed over `path` on commit(); if anything fails first (or the object is
-// destroyed without commit) the temporary is removed and the destination is untouched. Every checkpoint writer
-// uses it.
+// destroyed without commit) the temporary is removed and the destination is untouched. Every checkpoint
+// writer uses it.
 #pragma once
 #include <cstddef>
 #include <cstdio>

@@ -1,6 +1,6 @@
 // Causal scaled-dot-product attention with grouped KV heads, over a right-padded batch.
-// Query head h reads KV head h / (n_heads / n_kv_heads). Query rows past a sequence's length are padding: they
-// attend nowhere and produce zeros.
+// Query head h reads KV head h / (n_heads / n_kv_heads). Query rows past a sequence's length are padding:
+// they attend nowhere and produce zeros.
 #pragma once
 #include <vector>
 
@@ -9,9 +9,9 @@
 namespace resid {
 
 struct AttentionShape {
-  int batch, n_pos;   // query rows: [batch * n_pos]
-  int n_keys;         // key positions visible to the last query: start_pos + n_pos
-  int start_pos;      // absolute position of query row 0 (KV-cache offset)
+  int batch, n_pos;  // query rows: [batch * n_pos]
+  int n_keys;        // key positions visible to the last query: start_pos + n_pos
+  int start_pos;     // absolute position of query row 0 (KV-cache offset)
   int n_heads, n_kv_heads, d_head;
 };
 
@@ -24,7 +24,8 @@ struct KvSource {
 };
 
 // Called between phases so hooks can read or modify scores (after masking, before softmax) and the pattern.
-// `buffer` is [batch, n_heads, n_pos, n_keys]. When no hook wants them, pass nullptr and no such buffer exists.
+// `buffer` is [batch, n_heads, n_pos, n_keys]. When no hook wants them, pass nullptr and no such buffer
+// exists.
 struct AttentionHooks {
   virtual ~AttentionHooks() = default;
   virtual bool wants_scores() const = 0;
@@ -34,7 +35,7 @@ struct AttentionHooks {
 };
 
 // q: [batch * n_pos, n_heads * d_head] (rotated); z (out): same shape.
-void attention(const AttentionShape& shape, const RowMatrix& q, const KvSource& kv, const std::vector<int>& lengths,
-               RowMatrix& z, AttentionHooks* hooks);
+void attention(const AttentionShape& shape, const RowMatrix& q, const KvSource& kv,
+               const std::vector<int>& lengths, RowMatrix& z, AttentionHooks* hooks);
 
 }  // namespace resid

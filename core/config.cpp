@@ -1,8 +1,8 @@
 #include "core/config.h"
 
 #include <cmath>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/error.h"
 
@@ -10,10 +10,14 @@ namespace resid {
 
 std::string act_fn_name(ActFn a) {
   switch (a) {
-    case ActFn::ReLU: return "relu";
-    case ActFn::GeLU: return "gelu";
-    case ActFn::GeLUTanh: return "gelu_tanh";
-    case ActFn::SiLU: return "silu";
+    case ActFn::ReLU:
+      return "relu";
+    case ActFn::GeLU:
+      return "gelu";
+    case ActFn::GeLUTanh:
+      return "gelu_tanh";
+    case ActFn::SiLU:
+      return "silu";
   }
   return "?";
 }
@@ -27,7 +31,9 @@ ActFn act_fn_from_name(const std::string& name) {
   throw ConfigError("unknown activation function '" + name + "' (expected relu, gelu, gelu_tanh or silu)");
 }
 
-std::string rotary_style_name(RotaryStyle s) { return s == RotaryStyle::Interleaved ? "interleaved" : "half"; }
+std::string rotary_style_name(RotaryStyle s) {
+  return s == RotaryStyle::Interleaved ? "interleaved" : "half";
+}
 
 namespace {
 void require(bool ok, const std::string& message) {
@@ -53,23 +59,28 @@ void Config::validate() const {
   require(n_ctx <= (1 << 20), kv("n_ctx", n_ctx) + " exceeds the supported maximum of 1048576");
   require(int64_t(d_model) * n_layers <= (int64_t(1) << 24) && d_model <= (1 << 16) && d_mlp <= (1 << 18) &&
               d_vocab <= (1 << 22) && n_layers <= 4096,
-          "dimensions (d_model " + std::to_string(d_model) + ", d_mlp " + std::to_string(d_mlp) + ", d_vocab " +
-              std::to_string(d_vocab) + ", n_layers " + std::to_string(n_layers) + ") exceed resid's supported sizes");
+          "dimensions (d_model " + std::to_string(d_model) + ", d_mlp " + std::to_string(d_mlp) +
+              ", d_vocab " + std::to_string(d_vocab) + ", n_layers " + std::to_string(n_layers) +
+              ") exceed resid's supported sizes");
   require(d_model % n_heads == 0, kv("n_heads", n_heads) + " does not divide " + kv("d_model", d_model));
   require(n_heads % n_kv_heads == 0,
           kv("n_kv_heads", n_kv_heads) + " does not divide " + kv("n_heads", n_heads));
   require(d_head % 2 == 0, kv("d_head", d_head) + " must be even for rotary embeddings");
   require(std::isfinite(eps) && eps >= 0, kv("eps", eps) + " must be a finite non-negative number");
-  require(std::isfinite(rotary_base) && rotary_base > 0, kv("rotary_base", rotary_base) + " must be positive");
+  require(std::isfinite(rotary_base) && rotary_base > 0,
+          kv("rotary_base", rotary_base) + " must be positive");
 }
-
 
 std::string Config::ffn_name() const {
   switch (act_fn) {
-    case ActFn::SiLU: return gated_mlp ? "SwiGLU" : "SiLU MLP";
-    case ActFn::ReLU: return gated_mlp ? "ReGLU" : "ReLU MLP";
-    case ActFn::GeLU: return gated_mlp ? "GeGLU" : "GELU MLP";
-    case ActFn::GeLUTanh: return gated_mlp ? "GeGLU (tanh)" : "GELU (tanh) MLP";
+    case ActFn::SiLU:
+      return gated_mlp ? "SwiGLU" : "SiLU MLP";
+    case ActFn::ReLU:
+      return gated_mlp ? "ReGLU" : "ReLU MLP";
+    case ActFn::GeLU:
+      return gated_mlp ? "GeGLU" : "GELU MLP";
+    case ActFn::GeLUTanh:
+      return gated_mlp ? "GeGLU (tanh)" : "GELU (tanh) MLP";
   }
   return "?";
 }
@@ -83,13 +94,20 @@ int64_t Config::parameter_count() const {
 }
 
 nlohmann::json Config::to_json() const {
-  return {{"d_model", d_model},         {"n_layers", n_layers},
-          {"n_heads", n_heads},         {"n_kv_heads", n_kv_heads},
-          {"d_head", d_head},           {"d_mlp", d_mlp},
-          {"d_vocab", d_vocab},         {"n_ctx", n_ctx},
-          {"eps", eps},                 {"rotary_base", rotary_base},
-          {"act_fn", act_fn_name(act_fn)}, {"gated_mlp", gated_mlp},
-          {"tied_embeddings", tied_embeddings}, {"rotary_style", rotary_style_name(rotary_style)}};
+  return {{"d_model", d_model},
+          {"n_layers", n_layers},
+          {"n_heads", n_heads},
+          {"n_kv_heads", n_kv_heads},
+          {"d_head", d_head},
+          {"d_mlp", d_mlp},
+          {"d_vocab", d_vocab},
+          {"n_ctx", n_ctx},
+          {"eps", eps},
+          {"rotary_base", rotary_base},
+          {"act_fn", act_fn_name(act_fn)},
+          {"gated_mlp", gated_mlp},
+          {"tied_embeddings", tied_embeddings},
+          {"rotary_style", rotary_style_name(rotary_style)}};
 }
 
 Config Config::from_json(const nlohmann::json& j) {

@@ -17,18 +17,19 @@ ActFn act_fn_from_name(const std::string& name);  // "relu", "gelu", "gelu_new"/
 std::string rotary_style_name(RotaryStyle s);
 
 struct Config {
-  int d_model = 0;     // residual stream width
+  int d_model = 0;  // residual stream width
   int n_layers = 0;
   int n_heads = 0;     // query heads
   int n_kv_heads = 0;  // key/value heads (grouped-query attention); divides n_heads
   int d_head = 0;      // per-head width; d_model / n_heads unless the checkpoint says otherwise
   int d_mlp = 0;       // FFN hidden width
   int d_vocab = 0;
-  int n_ctx = 0;       // maximum sequence length
-  float eps = 1e-5f;   // RMSNorm epsilon
+  int n_ctx = 0;      // maximum sequence length
+  float eps = 1e-5f;  // RMSNorm epsilon
   float rotary_base = 10000.0f;
   ActFn act_fn = ActFn::SiLU;
-  bool gated_mlp = true;  // down(act(gate x) * up x) when true (SwiGLU, GeGLU, ReGLU), down(act(up x)) when not
+  bool gated_mlp =
+      true;  // down(act(gate x) * up x) when true (SwiGLU, GeGLU, ReGLU), down(act(up x)) when not
   bool tied_embeddings = false;  // unembed shares the embedding matrix
   RotaryStyle rotary_style = RotaryStyle::Interleaved;
 

@@ -8,13 +8,20 @@ namespace resid {
 
 std::string dtype_name(DType t) {
   switch (t) {
-    case DType::F32: return "F32";
-    case DType::F16: return "F16";
-    case DType::BF16: return "BF16";
-    case DType::Q8_0: return "Q8_0";
-    case DType::I8: return "I8";
-    case DType::I32: return "I32";
-    case DType::I64: return "I64";
+    case DType::F32:
+      return "F32";
+    case DType::F16:
+      return "F16";
+    case DType::BF16:
+      return "BF16";
+    case DType::Q8_0:
+      return "Q8_0";
+    case DType::I8:
+      return "I8";
+    case DType::I32:
+      return "I32";
+    case DType::I64:
+      return "I64";
   }
   return "?";
 }
@@ -61,11 +68,18 @@ uint16_t f32_to_f16(float f) {
 
 int64_t dtype_bytes(DType t, int64_t n) {
   switch (t) {
-    case DType::F32: case DType::I32: return 4 * n;
-    case DType::F16: case DType::BF16: return 2 * n;
-    case DType::I8: return n;
-    case DType::I64: return 8 * n;
-    case DType::Q8_0: return (n / 32) * 34;
+    case DType::F32:
+    case DType::I32:
+      return 4 * n;
+    case DType::F16:
+    case DType::BF16:
+      return 2 * n;
+    case DType::I8:
+      return n;
+    case DType::I64:
+      return 8 * n;
+    case DType::Q8_0:
+      return (n / 32) * 34;
   }
   return 0;
 }

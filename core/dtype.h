@@ -29,7 +29,8 @@ inline uint16_t f32_to_bf16(float f) {
 float f16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);
 
-// Converts n elements of `src` (of type t) to float32. Q8_0 here is GGUF's block layout (f16 scale + 32 int8).
+// Converts n elements of `src` (of type t) to float32. Q8_0 here is GGUF's block layout (f16 scale + 32
+// int8).
 void convert_to_f32(DType t, const void* src, int64_t n, float* dst);
 
 // Bytes taken by n elements of t (n must be a multiple of 32 for Q8_0).

@@ -11,6 +11,7 @@ namespace resid {
 class HookCaller;
 
 // normed: [rows, d_model] -> [rows, d_model]
-RowMatrix ffn(const Config& config, const LayerWeights& w, const RowMatrix& normed, int layer, HookCaller& hooks);
+RowMatrix ffn(const Config& config, const LayerWeights& w, const RowMatrix& normed, int layer,
+              HookCaller& hooks);
 
 }  // namespace resid

@@ -12,7 +12,12 @@ class HookCaller {
  public:
   HookCaller(HookVisitor* visitor, const Config& config, int batch, int n_pos, int start_pos,
              const std::vector<int>* lengths)
-      : visitor_(visitor), config_(config), batch_(batch), n_pos_(n_pos), start_pos_(start_pos), lengths_(lengths) {}
+      : visitor_(visitor),
+        config_(config),
+        batch_(batch),
+        n_pos_(n_pos),
+        start_pos_(start_pos),
+        lengths_(lengths) {}
 
   bool active() const { return visitor_ != nullptr; }
   bool wants(HookSite site, int layer) const { return visitor_ && visitor_->wants({site, layer}); }

@@ -39,17 +39,28 @@ const std::vector<HookSiteInfo> kSites = {
 
 const char* axis_name(Axis axis) {
   switch (axis) {
-    case Axis::Batch: return "batch";
-    case Axis::Pos: return "pos";
-    case Axis::QPos: return "q_pos";
-    case Axis::KPos: return "k_pos";
-    case Axis::Heads: return "n_heads";
-    case Axis::KvHeads: return "n_kv_heads";
-    case Axis::One: return "1";
-    case Axis::DModel: return "d_model";
-    case Axis::DMlp: return "d_mlp";
-    case Axis::DHead: return "d_head";
-    case Axis::DVocab: return "d_vocab";
+    case Axis::Batch:
+      return "batch";
+    case Axis::Pos:
+      return "pos";
+    case Axis::QPos:
+      return "q_pos";
+    case Axis::KPos:
+      return "k_pos";
+    case Axis::Heads:
+      return "n_heads";
+    case Axis::KvHeads:
+      return "n_kv_heads";
+    case Axis::One:
+      return "1";
+    case Axis::DModel:
+      return "d_model";
+    case Axis::DMlp:
+      return "d_mlp";
+    case Axis::DHead:
+      return "d_head";
+    case Axis::DVocab:
+      return "d_vocab";
   }
   return "?";
 }
@@ -60,22 +71,37 @@ bool axis_is_symbolic(Axis axis) {
 
 int64_t axis_size(const Config& c, Axis axis, int64_t batch, int64_t pos) {
   switch (axis) {
-    case Axis::Batch: return batch;
-    case Axis::Pos: case Axis::QPos: case Axis::KPos: return pos;
-    case Axis::Heads: return c.n_heads;
-    case Axis::KvHeads: return c.n_kv_heads;
-    case Axis::One: return 1;
-    case Axis::DModel: return c.d_model;
-    case Axis::DMlp: return c.d_mlp;
-    case Axis::DHead: return c.d_head;
-    case Axis::DVocab: return c.d_vocab;
+    case Axis::Batch:
+      return batch;
+    case Axis::Pos:
+    case Axis::QPos:
+    case Axis::KPos:
+      return pos;
+    case Axis::Heads:
+      return c.n_heads;
+    case Axis::KvHeads:
+      return c.n_kv_heads;
+    case Axis::One:
+      return 1;
+    case Axis::DModel:
+      return c.d_model;
+    case Axis::DMlp:
+      return c.d_mlp;
+    case Axis::DHead:
+      return c.d_head;
+    case Axis::DVocab:
+      return c.d_vocab;
   }
   return 0;
 }
 
-const std::vector<HookSiteInfo>& all_hook_sites() { return kSites; }
+const std::vector<HookSiteInfo>& all_hook_sites() {
+  return kSites;
+}
 
-const HookSiteInfo& hook_site_info(HookSite site) { return kSites.at(static_cast<size_t>(site)); }
+const HookSiteInfo& hook_site_info(HookSite site) {
+  return kSites.at(static_cast<size_t>(site));
+}
 
 std::string hook_name(HookSite site, int layer) {
   const HookSiteInfo& info = hook_site_info(site);
@@ -90,7 +116,8 @@ std::optional<HookPointId> parse_hook_name(const std::string& name, int n_layers
     suffix.remove_prefix(7);
     const char* begin = suffix.data();
     auto [ptr, ec] = std::from_chars(begin, begin + suffix.size(), layer);
-    if (ec != std::errc() || ptr == begin || *ptr != '.' || layer < 0 || layer >= n_layers) return std::nullopt;
+    if (ec != std::errc() || ptr == begin || *ptr != '.' || layer < 0 || layer >= n_layers)
+      return std::nullopt;
     suffix.remove_prefix(static_cast<size_t>(ptr - begin) + 1);
   }
   for (const HookSiteInfo& info : kSites) {
@@ -109,8 +136,10 @@ std::vector<HookPointId> all_hook_points(const Config& config) {
     if (!hook_site_exists(config, info.site)) continue;
     if (!info.per_layer) {
       // ln_final and unembed come after every block; hook_embed before.
-      if (info.site == HookSite::Embed) points.insert(points.begin(), {info.site, -1});
-      else points.push_back({info.site, -1});
+      if (info.site == HookSite::Embed)
+        points.insert(points.begin(), {info.site, -1});
+      else
+        points.push_back({info.site, -1});
     }
   }
   // Insert the blocks between hook_embed and ln_final, in forward order.

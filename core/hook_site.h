@@ -54,9 +54,9 @@ bool axis_is_symbolic(Axis axis);
 
 struct HookSiteInfo {
   HookSite site;
-  const char* suffix;       // "hook_resid_post", "attn.hook_q", ...
-  bool per_layer;           // named blocks.{L}.<suffix> when true
-  std::vector<Axis> axes;   // outermost first; the shape, position and head axes all follow from these
+  const char* suffix;      // "hook_resid_post", "attn.hook_q", ...
+  bool per_layer;          // named blocks.{L}.<suffix> when true
+  std::vector<Axis> axes;  // outermost first; the shape, position and head axes all follow from these
 };
 
 const HookSiteInfo& hook_site_info(HookSite site);

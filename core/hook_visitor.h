@@ -1,6 +1,6 @@
 // The forward pass's side of hooks: at every hook point it asks the visitor whether anyone wants the
-// activation, and if so hands over a mutable view. Reading, ablating, patching and steering all live in hooks/;
-// core only knows this interface, so dependencies point one way.
+// activation, and if so hands over a mutable view. Reading, ablating, patching and steering all live in
+// hooks/; core only knows this interface, so dependencies point one way.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -11,10 +11,10 @@ namespace resid {
 
 struct ActivationView {
   HookPointId point;
-  float* data;                  // row-major, contiguous; writes change what the forward uses next
-  std::vector<int64_t> shape;   // see hook_shape(): [batch, pos, ...] or [batch, n_heads, q_pos, k_pos]
+  float* data;                      // row-major, contiguous; writes change what the forward uses next
+  std::vector<int64_t> shape;       // see hook_shape(): [batch, pos, ...] or [batch, n_heads, q_pos, k_pos]
   const std::vector<int>* lengths;  // real (unpadded) length of each sequence in the batch
-  int64_t start_pos;            // position of index 0 along `pos` (non-zero when continuing from a KV cache)
+  int64_t start_pos;  // position of index 0 along `pos` (non-zero when continuing from a KV cache)
 
   int64_t numel() const;
   // Where a named axis (of the site's row in the hook-site table) sits in `shape`; -1 when absent. The MLP

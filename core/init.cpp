@@ -11,7 +11,9 @@ uint64_t Rng::next_u64() {  // splitmix64
   return z ^ (z >> 31);
 }
 
-double Rng::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+double Rng::uniform() {
+  return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
+}
 
 double Rng::normal() {
   if (has_spare_) {

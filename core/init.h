@@ -1,5 +1,6 @@
-// Seeded, reproducible weight initialisers. The generator is our own (splitmix64 + Box-Muller), not <random>'s
-// distributions, whose output differs between standard libraries: the same seed gives the same model everywhere.
+// Seeded, reproducible weight initialisers. The generator is our own (splitmix64 + Box-Muller), not
+// <random>'s distributions, whose output differs between standard libraries: the same seed gives the same
+// model everywhere.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -19,7 +20,8 @@ class Rng {
   double spare_ = 0;
 };
 
-// Glorot: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)); normal with std = gain * sqrt(2 / (fan_in + fan_out)).
+// Glorot: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)); normal with std = gain * sqrt(2 / (fan_in +
+// fan_out)).
 std::vector<float> xavier_uniform(int64_t fan_out, int64_t fan_in, Rng& rng, double gain = 1.0);
 std::vector<float> xavier_normal(int64_t fan_out, int64_t fan_in, Rng& rng, double gain = 1.0);
 // He: std = sqrt(2 / fan_in) (ReLU gain); uniform bound sqrt(6 / fan_in).

@@ -20,7 +20,9 @@ class KvCache {
   int batch() const { return batch_; }
   // [n_ctx, kv_dim] slab of sequence b in layer l (rotated keys; values as projected).
   float* keys(int layer, int b) { return keys_[layer].data() + static_cast<size_t>(b) * n_ctx_ * kv_dim_; }
-  float* values(int layer, int b) { return values_[layer].data() + static_cast<size_t>(b) * n_ctx_ * kv_dim_; }
+  float* values(int layer, int b) {
+    return values_[layer].data() + static_cast<size_t>(b) * n_ctx_ * kv_dim_;
+  }
   void advance(int n) { length_ += n; }
   void clear() { length_ = 0; }
 

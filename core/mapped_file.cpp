@@ -14,7 +14,8 @@
 namespace resid {
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
-  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; regular files ignore it.
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; regular files ignore
+  // it.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw FormatError(path, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};

@@ -1,5 +1,5 @@
-// The plain MLP family: Linear layers in PyTorch's (out, in) layout with biases, one activation between layers
-// and none after the last (e.g. MNIST 784 -> 500 ReLU -> 10).
+// The plain MLP family: Linear layers in PyTorch's (out, in) layout with biases, one activation between
+// layers and none after the last (e.g. MNIST 784 -> 500 ReLU -> 10).
 #pragma once
 #include <string>
 #include <vector>
@@ -30,7 +30,8 @@ class Mlp {
   const std::vector<Linear>& layers() const { return layers_; }
 
   // x: [batch, d_in] -> [batch, d_out]. Hooks, named in TransformerLens style: hook_embed (the input),
-  // blocks.{i}.mlp.hook_pre / blocks.{i}.mlp.hook_post for each hidden layer i, unembed.hook_out (the output).
+  // blocks.{i}.mlp.hook_pre / blocks.{i}.mlp.hook_post for each hidden layer i, unembed.hook_out (the
+  // output).
   RowMatrix forward(const RowMatrix& x, HookVisitor* hooks = nullptr) const;
 
  private:

@@ -1,6 +1,6 @@
 // Rotary position embeddings. Each pair of q/k coordinates (a, b) at position p is rotated by p * theta_i,
-// theta_i = base^(-2i / d_head). Which coordinates pair up depends on the checkpoint's convention (RotaryStyle):
-// adjacent (2i, 2i+1) for llama2.c/GGUF, halves (i, i + d_head/2) for Hugging Face.
+// theta_i = base^(-2i / d_head). Which coordinates pair up depends on the checkpoint's convention
+// (RotaryStyle): adjacent (2i, 2i+1) for llama2.c/GGUF, halves (i, i + d_head/2) for Hugging Face.
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <string>
 #include <numeric>
+#include <string>
 #include <vector>
 
 #include "core/activations.h"
@@ -23,9 +23,10 @@ std::string number_text(float v) {
 Sampler::Sampler(float temperature, float top_p, uint64_t seed)
     : temperature_(temperature), top_p_(top_p), rng_(seed) {
   if (!(temperature == 0.0f || (std::isfinite(temperature) && temperature >= kMinTemperature)))
-    throw InputError("temperature " + number_text(temperature) + " must be 0 (greedy) or a finite value >= " +
-                     number_text(kMinTemperature));
-  if (!(top_p > 0.0f && top_p <= 1.0f)) throw InputError("top-p " + number_text(top_p) + " must be in (0, 1]");
+    throw InputError("temperature " + number_text(temperature) +
+                     " must be 0 (greedy) or a finite value >= " + number_text(kMinTemperature));
+  if (!(top_p > 0.0f && top_p <= 1.0f))
+    throw InputError("top-p " + number_text(top_p) + " must be in (0, 1]");
 }
 
 int argmax(std::span<const float> values) {

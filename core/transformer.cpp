@@ -13,7 +13,9 @@
 
 namespace resid {
 
-TokenBatch TokenBatch::single(const std::vector<int32_t>& ids) { return pad({ids}); }
+TokenBatch TokenBatch::single(const std::vector<int32_t>& ids) {
+  return pad({ids});
+}
 
 TokenBatch TokenBatch::pad(const std::vector<std::vector<int32_t>>& sequences, int32_t pad_id) {
   TokenBatch b;
@@ -31,7 +33,8 @@ Transformer::Transformer(Config config, TransformerWeights weights, const std::s
     : config_(std::move(config)), weights_(std::move(weights)) {
   config_.validate();
   check_weight_shapes(config_, weights_, source);
-  rotary_ = std::make_shared<Rotary>(config_.d_head, config_.n_ctx, config_.rotary_base, config_.rotary_style);
+  rotary_ =
+      std::make_shared<Rotary>(config_.d_head, config_.n_ctx, config_.rotary_base, config_.rotary_style);
 }
 
 KvCache Transformer::make_cache(int batch) const {
@@ -50,27 +53,28 @@ void check_batch(const Config& c, const TokenBatch& in, const KvCache* cache) {
     throw InputError("token batch has " + std::to_string(in.lengths.size()) + " lengths for " +
                      std::to_string(in.batch) + " sequences");
   if (start + in.n_pos > c.n_ctx)
-    throw InputError("sequence of " + std::to_string(start + in.n_pos) + " tokens exceeds the model's context n_ctx = " +
-                     std::to_string(c.n_ctx));
+    throw InputError("sequence of " + std::to_string(start + in.n_pos) +
+                     " tokens exceeds the model's context n_ctx = " + std::to_string(c.n_ctx));
   for (int b = 0; b < in.batch; ++b) {
     const int len = in.lengths[b];
     if (len < 1 || len > in.n_pos)
-      throw InputError("sequence " + std::to_string(b) + " has length " + std::to_string(len) + ", expected 1.." +
-                       std::to_string(in.n_pos));
+      throw InputError("sequence " + std::to_string(b) + " has length " + std::to_string(len) +
+                       ", expected 1.." + std::to_string(in.n_pos));
     if (cache && len != in.n_pos) throw InputError("a KV-cached forward needs sequences of equal length");
     for (int p = 0; p < len; ++p) {
       const int32_t id = in.tokens[static_cast<size_t>(b) * in.n_pos + p];
       if (id < 0 || id >= c.d_vocab)
-        throw InputError("token id " + std::to_string(id) + " at sequence " + std::to_string(b) + " position " +
-                         std::to_string(p) + " is outside the vocabulary [0, " + std::to_string(c.d_vocab) + ")");
+        throw InputError("token id " + std::to_string(id) + " at sequence " + std::to_string(b) +
+                         " position " + std::to_string(p) + " is outside the vocabulary [0, " +
+                         std::to_string(c.d_vocab) + ")");
     }
   }
   if (cache && cache->batch() != in.batch) throw InputError("KV cache was made for a different batch size");
 }
 
 // ln.hook_scale -> ln.hook_normalized -> * w, over every row of x.
-RowMatrix rms_norm(const RowMatrix& x, const Tensor& weight, float eps, HookSite scale_site, HookSite normalized_site,
-                   int layer, HookCaller& hooks) {
+RowMatrix rms_norm(const RowMatrix& x, const Tensor& weight, float eps, HookSite scale_site,
+                   HookSite normalized_site, int layer, HookCaller& hooks) {
   Eigen::VectorXf scale;  // [rows]
   rms_scale(x, eps, scale);
   hooks.at(scale_site, layer, scale.data());
@@ -163,11 +167,13 @@ struct ForwardPass {
     if (cache) {  // append this call's keys/values, then attend over everything cached
       for (int b = 0; b < in.batch; ++b) {
         const size_t bytes = sizeof(float) * size_t(in.n_pos) * kv_dim;
-        std::memcpy(cache->keys(layer, b) + int64_t(start_pos) * kv_dim, k.data() + int64_t(b) * in.n_pos * kv_dim, bytes);
-        std::memcpy(cache->values(layer, b) + int64_t(start_pos) * kv_dim, v.data() + int64_t(b) * in.n_pos * kv_dim,
-                    bytes);
+        std::memcpy(cache->keys(layer, b) + int64_t(start_pos) * kv_dim,
+                    k.data() + int64_t(b) * in.n_pos * kv_dim, bytes);
+        std::memcpy(cache->values(layer, b) + int64_t(start_pos) * kv_dim,
+                    v.data() + int64_t(b) * in.n_pos * kv_dim, bytes);
       }
-      kv = KvSource{cache->keys(layer, 0), cache->values(layer, 0), int64_t(cache->capacity()) * kv_dim, kv_dim};
+      kv = KvSource{cache->keys(layer, 0), cache->values(layer, 0), int64_t(cache->capacity()) * kv_dim,
+                    kv_dim};
     }
     AttentionShape shape{in.batch, in.n_pos, n_keys, start_pos, c.n_heads, c.n_kv_heads, c.d_head};
     LayerAttentionHooks attn_hooks(hooks, layer, {in.batch, c.n_heads, in.n_pos, n_keys});
@@ -185,11 +191,13 @@ struct ForwardPass {
     const LayerWeights& lw = w.layers[layer];
     hooks.at(HookSite::ResidPre, layer, x.data());
 
-    RowMatrix attn_in = rms_norm(x, lw.attn_norm, c.eps, HookSite::Ln1Scale, HookSite::Ln1Normalized, layer, hooks);
+    RowMatrix attn_in =
+        rms_norm(x, lw.attn_norm, c.eps, HookSite::Ln1Scale, HookSite::Ln1Normalized, layer, hooks);
     x += self_attention(lw, attn_in, layer);  // x = x + attn(norm(x))
     hooks.at(HookSite::ResidMid, layer, x.data());
 
-    RowMatrix ffn_in = rms_norm(x, lw.ffn_norm, c.eps, HookSite::Ln2Scale, HookSite::Ln2Normalized, layer, hooks);
+    RowMatrix ffn_in =
+        rms_norm(x, lw.ffn_norm, c.eps, HookSite::Ln2Scale, HookSite::Ln2Normalized, layer, hooks);
     x += ffn(c, lw, ffn_in, layer, hooks);  // x = x + ffn(norm(x))
     hooks.at(HookSite::ResidPost, layer, x.data());
   }
@@ -220,10 +228,10 @@ struct ForwardPass {
 };
 
 namespace {
-// Runs small forwards on the calling thread alone. A parallel region costs a wake-up and a barrier, and on a busy
-// machine a descheduled worker holds the barrier for a whole time slice: a tiny model's forward went from
-// milliseconds to seconds with another process running. omp_set_num_threads only affects the calling thread
-// (and Eigen's GEMMs read it), so concurrent forwards on other threads are not touched.
+// Runs small forwards on the calling thread alone. A parallel region costs a wake-up and a barrier, and on a
+// busy machine a descheduled worker holds the barrier for a whole time slice: a tiny model's forward went
+// from milliseconds to seconds with another process running. omp_set_num_threads only affects the calling
+// thread (and Eigen's GEMMs read it), so concurrent forwards on other threads are not touched.
 class SingleThreadWhenSmall {
  public:
   SingleThreadWhenSmall(const Config& c, const TokenBatch& in) : saved_(omp_get_max_threads()) {
@@ -243,7 +251,12 @@ RowMatrix Transformer::forward(const TokenBatch& in, const ForwardOptions& optio
   check_batch(config_, in, options.cache);
   SingleThreadWhenSmall threads(config_, in);
   const int start_pos = options.cache ? options.cache->length() : 0;
-  ForwardPass pass{config_, weights_, *rotary_, in, options.cache, start_pos,
+  ForwardPass pass{config_,
+                   weights_,
+                   *rotary_,
+                   in,
+                   options.cache,
+                   start_pos,
                    HookCaller(options.hooks, config_, in.batch, in.n_pos, start_pos, &in.lengths)};
 
   // Blocks to run: all of them when logits are wanted, else only as many as the hooks read.

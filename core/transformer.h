@@ -1,7 +1,8 @@
 // A Llama-family decoder: embed, n_layers blocks of
 //   x = x + attn(ln1(x));  x = x + ffn(ln2(x))
 // then ln_final and the unembedding. The forward runs over [batch, pos] at once with matrix products over all
-// tokens (Eigen GEMMs, OpenMP threads); sequences of unequal length are right-padded and described by `lengths`.
+// tokens (Eigen GEMMs, OpenMP threads); sequences of unequal length are right-padded and described by
+// `lengths`.
 #pragma once
 #include <memory>
 #include <vector>
@@ -48,8 +49,9 @@ class Transformer {
   const Config& config() const { return config_; }
   const TransformerWeights& weights() const { return weights_; }
 
-  // Returns logits as described by options.logits: rows = batch * n_pos (All) or batch (Last), cols = d_vocab.
-  // Throws InputError for token ids outside [0, d_vocab), lengths outside [1, n_pos] or n_pos > n_ctx.
+  // Returns logits as described by options.logits: rows = batch * n_pos (All) or batch (Last), cols =
+  // d_vocab. Throws InputError for token ids outside [0, d_vocab), lengths outside [1, n_pos] or n_pos >
+  // n_ctx.
   RowMatrix forward(const TokenBatch& batch, const ForwardOptions& options = {}) const;
 
   KvCache make_cache(int batch) const;

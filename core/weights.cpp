@@ -16,8 +16,8 @@ std::vector<WeightRef> named_weights(const Config& c, const TransformerWeights& 
 
 void check_weight_shapes(const Config& c, const TransformerWeights& w, const std::string& source) {
   if (static_cast<int>(w.layers.size()) != c.n_layers)
-    throw FormatError(source, std::to_string(w.layers.size()) + " layers of weights, config says n_layers = " +
-                                  std::to_string(c.n_layers));
+    throw FormatError(source, std::to_string(w.layers.size()) +
+                                  " layers of weights, config says n_layers = " + std::to_string(c.n_layers));
   for (const WeightSlot& s : weight_slots(c)) {
     const Tensor& t = weight_tensor(w, s);
     const std::vector<int64_t> want = s.row->shape(c);
@@ -34,7 +34,9 @@ void check_weight_shapes(const Config& c, const TransformerWeights& w, const std
 TransformerWeights random_weights(const Config& c, uint64_t seed) {
   c.validate();
   Rng rng(seed);
-  auto matrix = [&](int64_t rows, int64_t cols) { return Tensor::owned({rows, cols}, truncated_normal(rows * cols, rng)); };
+  auto matrix = [&](int64_t rows, int64_t cols) {
+    return Tensor::owned({rows, cols}, truncated_normal(rows * cols, rng));
+  };
   // Norm weights near 1 but not exactly, so a loader that drops them is caught.
   auto norm = [&](int64_t n) {
     std::vector<float> v = truncated_normal(n, rng, 0.1);

@@ -6,37 +6,37 @@ namespace resid::detail {
 
 extern const unsigned kCompiledCpuFeatures = 0u
 #if defined(__SSE4_2__)
-    | kSse42
+                                             | kSse42
 #endif
 #if defined(__POPCNT__)
-    | kPopcnt
+                                             | kPopcnt
 #endif
 #if defined(__AVX__)
-    | kAvx
+                                             | kAvx
 #endif
 #if defined(__AVX2__)
-    | kAvx2
+                                             | kAvx2
 #endif
 #if defined(__FMA__)
-    | kFma
+                                             | kFma
 #endif
 #if defined(__F16C__)
-    | kF16c
+                                             | kF16c
 #endif
 #if defined(__BMI2__)
-    | kBmi2
+                                             | kBmi2
 #endif
 #if defined(__AVX512F__)
-    | kAvx512f
+                                             | kAvx512f
 #endif
 #if defined(__AVX512BW__)
-    | kAvx512bw
+                                             | kAvx512bw
 #endif
 #if defined(__AVX512DQ__)
-    | kAvx512dq
+                                             | kAvx512dq
 #endif
 #if defined(__AVX512VL__)
-    | kAvx512vl
+                                             | kAvx512vl
 #endif
     ;
 

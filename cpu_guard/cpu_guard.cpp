@@ -1,4 +1,5 @@
-// Compiled for baseline x86-64 (see CMakeLists.txt), so nothing here needs the instruction sets it checks for.
+// Compiled for baseline x86-64 (see CMakeLists.txt), so nothing here needs the instruction sets it checks
+// for.
 #include "cpu_guard/cpu_guard.h"
 
 #include <unistd.h>
@@ -16,9 +17,9 @@ struct Feature {
   const char* name;
 };
 constexpr Feature kFeatures[] = {
-    {detail::kSse42, "sse4.2"},   {detail::kPopcnt, "popcnt"},     {detail::kAvx, "avx"},
-    {detail::kAvx2, "avx2"},      {detail::kFma, "fma"},           {detail::kF16c, "f16c"},
-    {detail::kBmi2, "bmi2"},      {detail::kAvx512f, "avx512f"},   {detail::kAvx512bw, "avx512bw"},
+    {detail::kSse42, "sse4.2"},      {detail::kPopcnt, "popcnt"},     {detail::kAvx, "avx"},
+    {detail::kAvx2, "avx2"},         {detail::kFma, "fma"},           {detail::kF16c, "f16c"},
+    {detail::kBmi2, "bmi2"},         {detail::kAvx512f, "avx512f"},   {detail::kAvx512bw, "avx512bw"},
     {detail::kAvx512dq, "avx512dq"}, {detail::kAvx512vl, "avx512vl"},
 };
 
@@ -72,13 +73,14 @@ unsigned missing_bits() {
   return detail::kCompiledCpuFeatures & ~(supported_features() & ~pretend_missing());
 }
 
-// Runs before every other static constructor (priority 101 is the first one user code may take), since those are
-// compiled with the project's -march too.
+// Runs before every other static constructor (priority 101 is the first one user code may take), since those
+// are compiled with the project's -march too.
 __attribute__((constructor(101))) void check_cpu_before_anything_else() {
   const unsigned missing = missing_bits();
   if (!missing) return;
   // write(2) rather than stdio: nothing else is initialised yet.
-  const std::string line = "resid: this binary was compiled for instruction sets this CPU lacks (" + names(missing) +
+  const std::string line = "resid: this binary was compiled for instruction sets this CPU lacks (" +
+                           names(missing) +
                            "), e.g. built with -march=native on another machine; rebuild it here "
                            "(bash scripts/setup.sh) or configure with -DRESID_MARCH=x86-64-v2\n";
   [[maybe_unused]] ssize_t written = ::write(2, line.data(), line.size());
@@ -87,7 +89,11 @@ __attribute__((constructor(101))) void check_cpu_before_anything_else() {
 
 }  // namespace
 
-std::string missing_cpu_features() { return names(missing_bits()); }
-std::string compiled_cpu_features() { return names(detail::kCompiledCpuFeatures); }
+std::string missing_cpu_features() {
+  return names(missing_bits());
+}
+std::string compiled_cpu_features() {
+  return names(detail::kCompiledCpuFeatures);
+}
 
 }  // namespace resid

@@ -28,12 +28,12 @@ size_t fit_length(size_t n_tokens, const DatasetOptions& options, const std::str
 
 namespace {
 
-// Tokens encoded past the last one kept, so the kept ones cannot depend on where the prefix was cut: merges are
-// local (a piece spans a few symbols), and llama.cpp's SPM merging only looks at neighbours.
+// Tokens encoded past the last one kept, so the kept ones cannot depend on where the prefix was cut: merges
+// are local (a piece spans a few symbols), and llama.cpp's SPM merging only looks at neighbours.
 constexpr size_t kPrefixMarginTokens = 64;
 
-// Where to cut `text` near `at`: before the next space (pieces start with their word's space, "▁the"), else at a
-// UTF-8 character boundary.
+// Where to cut `text` near `at`: before the next space (pieces start with their word's space, "▁the"), else
+// at a UTF-8 character boundary.
 size_t prefix_cut(std::string_view text, size_t at) {
   const size_t space = text.find(' ', at);
   if (space != std::string_view::npos && space - at < 1024) return space;

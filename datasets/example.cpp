@@ -17,7 +17,8 @@ int32_t LabelColumn::class_id(const std::string& cls) {
 int32_t LabelColumn::class_id(const std::string& cls, const std::string& where) {
   if (cls.size() > kMaxClassNameBytes || cls.find('\0') != std::string::npos) {
     throw InputError(where + ": class name of label column \"" + printable(name) + "\" is longer than " +
-                     std::to_string(kMaxClassNameBytes) + " bytes or contains a NUL: '" + printable(cls, 40) + "'");
+                     std::to_string(kMaxClassNameBytes) + " bytes or contains a NUL: '" + printable(cls, 40) +
+                     "'");
   }
   return class_id(cls);
 }

@@ -20,8 +20,8 @@ struct LabelColumn {
 
   // Returns the id of `cls`, adding it when new.
   int32_t class_id(const std::string& cls);
-  // The same for a name read from input: InputError "<where>: class name ... is longer than 256 bytes" (or holds
-  // a NUL), so the message names the input line rather than the output file.
+  // The same for a name read from input: InputError "<where>: class name ... is longer than 256 bytes" (or
+  // holds a NUL), so the message names the input line rather than the output file.
   int32_t class_id(const std::string& cls, const std::string& where);
 };
 

@@ -37,7 +37,9 @@ size_t read_some(gzFile f, const std::string& path, void* out, size_t n) {
   return done;
 }
 
-uint32_t be32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
+uint32_t be32(const uint8_t* p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+}
 
 bool known_type(uint8_t code) {
   for (IdxType t : {IdxType::U8, IdxType::I8, IdxType::I16, IdxType::I32, IdxType::F32, IdxType::F64})
@@ -55,12 +57,18 @@ std::string dims_string(const std::vector<int64_t>& dims) {
 
 std::string idx_type_name(IdxType t) {
   switch (t) {
-    case IdxType::U8: return "unsigned byte";
-    case IdxType::I8: return "signed byte";
-    case IdxType::I16: return "int16";
-    case IdxType::I32: return "int32";
-    case IdxType::F32: return "float32";
-    case IdxType::F64: return "float64";
+    case IdxType::U8:
+      return "unsigned byte";
+    case IdxType::I8:
+      return "signed byte";
+    case IdxType::I16:
+      return "int16";
+    case IdxType::I32:
+      return "int32";
+    case IdxType::F32:
+      return "float32";
+    case IdxType::F64:
+      return "float64";
   }
   return "?";
 }
@@ -68,11 +76,15 @@ std::string idx_type_name(IdxType t) {
 int idx_type_size(IdxType t) {
   switch (t) {
     case IdxType::U8:
-    case IdxType::I8: return 1;
-    case IdxType::I16: return 2;
+    case IdxType::I8:
+      return 1;
+    case IdxType::I16:
+      return 2;
     case IdxType::I32:
-    case IdxType::F32: return 4;
-    case IdxType::F64: return 8;
+    case IdxType::F32:
+      return 4;
+    case IdxType::F64:
+      return 8;
   }
   return 1;
 }
@@ -86,10 +98,14 @@ int64_t IdxArray::count() const {
 double IdxArray::at(int64_t i) const {
   const uint8_t* p = bytes.data() + i * idx_type_size(type);
   switch (type) {
-    case IdxType::U8: return p[0];
-    case IdxType::I8: return static_cast<int8_t>(p[0]);
-    case IdxType::I16: return static_cast<int16_t>(uint16_t(p[0]) << 8 | p[1]);
-    case IdxType::I32: return static_cast<int32_t>(be32(p));
+    case IdxType::U8:
+      return p[0];
+    case IdxType::I8:
+      return static_cast<int8_t>(p[0]);
+    case IdxType::I16:
+      return static_cast<int16_t>(uint16_t(p[0]) << 8 | p[1]);
+    case IdxType::I32:
+      return static_cast<int32_t>(be32(p));
     case IdxType::F32: {
       const uint32_t u = be32(p);
       float f;
@@ -113,7 +129,8 @@ IdxArray read_idx(const std::string& path) {
   if (!f) throw FormatError(path, std::string("cannot open (") + std::strerror(errno) + ")");
   uint8_t magic[4];
   const size_t got = read_some(f.get(), path, magic, 4);
-  if (got < 4) throw FormatError(path, "truncated: " + std::to_string(got) + " bytes, too short for an IDX header");
+  if (got < 4)
+    throw FormatError(path, "truncated: " + std::to_string(got) + " bytes, too short for an IDX header");
   if (magic[0] != 0 || magic[1] != 0 || !known_type(magic[2]) || magic[3] == 0 || magic[3] > kMaxDims) {
     char hex[16];
     std::snprintf(hex, sizeof hex, "0x%02X%02X%02X%02X", magic[0], magic[1], magic[2], magic[3]);
@@ -132,8 +149,9 @@ IdxArray read_idx(const std::string& path) {
     bytes *= a.dims.back();
     // Checked per dimension so the product cannot overflow.
     if (bytes > kIdxMaxBytes)
-      throw FormatError(path, "IDX header declares " + dims_string(a.dims) + (d + 1 < magic[3] ? " x ..." : "") +
-                                  " elements, more than the " + std::to_string(kIdxMaxBytes) + "-byte limit");
+      throw FormatError(path, "IDX header declares " + dims_string(a.dims) +
+                                  (d + 1 < magic[3] ? " x ..." : "") + " elements, more than the " +
+                                  std::to_string(kIdxMaxBytes) + "-byte limit");
   }
   // Grow with what is actually there: a truncated file with a huge header never allocates the declared size.
   constexpr size_t kChunk = size_t(1) << 22;

@@ -41,8 +41,8 @@ ImageSet read_idx_images(const std::string& images_path, const std::string& labe
   for (int64_t i = 0; i < n; ++i) {
     const double v = labels.at(i);
     if (v != std::floor(v) || v < 0 || v > 1e9)
-      throw FormatError(labels_path, "label " + std::to_string(i) + " = " + std::to_string(v) +
-                                         " is not a class index");
+      throw FormatError(labels_path,
+                        "label " + std::to_string(i) + " = " + std::to_string(v) + " is not a class index");
     set.labels[i] = static_cast<int32_t>(v);
   }
   return set;

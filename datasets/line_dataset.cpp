@@ -4,7 +4,8 @@
 
 namespace resid {
 
-LineDataset::LineDataset(const DatasetOptions& options) : options_(options), reader_(options.path, options.max_line_bytes) {}
+LineDataset::LineDataset(const DatasetOptions& options)
+    : options_(options), reader_(options.path, options.max_line_bytes) {}
 
 bool LineDataset::next(Example& out) {
   while (reader_.next(line_)) {

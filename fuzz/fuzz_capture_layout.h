@@ -30,7 +30,8 @@ inline CaptureLayout capture_layout() {
   l.info.positions = "all";
   l.info.n_pos = kNPos;
   l.hooks = {{"blocks.0.hook_resid_post", 0, "none", {kNPos, 4}}, {"blocks.0.mlp.hook_post", 0, "last", {3}}};
-  l.labels = {{"y", LabelColumn::Kind::SequenceNumber, {}}, {"pos", LabelColumn::Kind::TokenClass, {"a", "b"}}};
+  l.labels = {{"y", LabelColumn::Kind::SequenceNumber, {}},
+              {"pos", LabelColumn::Kind::TokenClass, {"a", "b"}}};
   l.rows = 6;
   return l;
 }

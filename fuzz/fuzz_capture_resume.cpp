@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     resid::read_activation_summary(path);
     resid::WriterOptions options;
     options.rows = layout.rows;
-    // Dropped without a commit: the file keeps what it had; what matters is that opening and checking it is safe.
+    // Dropped without a commit: the file keeps what it had; what matters is that opening and checking it is
+    // safe.
     resid::ActivationFileWriter::resume(path, layout.info, layout.hooks, layout.labels, options);
   });
   return 0;

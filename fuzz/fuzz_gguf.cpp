@@ -1,4 +1,5 @@
-// GGUF: the whole model load (header, metadata, tensor table, dequantisation, config) and the tokenizer alone.
+// GGUF: the whole model load (header, metadata, tensor table, dequantisation, config) and the tokenizer
+// alone.
 #include "core/formats/gguf.h"
 #include "fuzz/fuzz_support.h"
 

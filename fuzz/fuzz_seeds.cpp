@@ -55,7 +55,9 @@ std::string tokenizer_bin(const SpmTokenizer& tok) {
     const float score = tok.vocab().scores[id];
     const int32_t len = static_cast<int32_t>(p.size());
     max_len = std::max(max_len, len);
-    out.append(reinterpret_cast<const char*>(&score), 4).append(reinterpret_cast<const char*>(&len), 4).append(p);
+    out.append(reinterpret_cast<const char*>(&score), 4)
+        .append(reinterpret_cast<const char*>(&len), 4)
+        .append(p);
   }
   std::memcpy(out.data(), &max_len, 4);
   return out;
@@ -76,7 +78,8 @@ void write_capture(const fs::path& path, int64_t committed) {
     std::vector<float> resid(n_pos * 4), mlp(3);  // [1, n_pos, 4], [1, 3]
     for (size_t i = 0; i < resid.size(); ++i) resid[i] = 0.25f * static_cast<float>(r + i);
     for (size_t i = 0; i < mlp.size(); ++i) mlp[i] = -1.5f * static_cast<float>(r) + static_cast<float>(i);
-    w->append(1, tokens.data(), &length, {{0.5 * static_cast<double>(r)}, {}}, {{}, pos}, {resid.data(), mlp.data()});
+    w->append(1, tokens.data(), &length, {{0.5 * static_cast<double>(r)}, {}}, {{}, pos},
+              {resid.data(), mlp.data()});
     w->commit(l.labels);
   }
   if (committed == l.rows) w->finish(l.labels);
@@ -112,7 +115,8 @@ int main(int argc, char** argv) {
   const TransformerWeights w = random_weights(c, 7);
 
   // Models in every format resid writes.
-  for (const auto& [name, dtype] : {std::pair{"f32", DType::F32}, {"f16", DType::F16}, {"q8_0", DType::Q8_0}}) {
+  for (const auto& [name, dtype] :
+       {std::pair{"f32", DType::F32}, {"f16", DType::F16}, {"q8_0", DType::Q8_0}}) {
     write_gguf((scratch / "m.gguf").string(), c, w, tok.get(), dtype);
     copy_in("gguf", std::string("tiny-") + name + ".gguf", scratch / "m.gguf");
   }
@@ -128,8 +132,10 @@ int main(int argc, char** argv) {
   copy_in("hf_config", "config.json", scratch / "hf" / "config.json");
   copy_in("safetensors", "tiny-model.safetensors", scratch / "hf" / "model.safetensors");
   const Tensor a = Tensor::owned({2, 3}, {1, 2, 3, 4, 5, 6}), b = Tensor::owned({3}, {0.5f, -1, 2});
-  for (const auto& [name, dtype] : {std::pair{"f32", DType::F32}, {"f16", DType::F16}, {"bf16", DType::BF16}}) {
-    write_safetensors((scratch / "t.safetensors").string(), {{"fc1.weight", &a}, {"fc1.bias", &b}}, {{"k", "v"}}, dtype);
+  for (const auto& [name, dtype] :
+       {std::pair{"f32", DType::F32}, {"f16", DType::F16}, {"bf16", DType::BF16}}) {
+    write_safetensors((scratch / "t.safetensors").string(), {{"fc1.weight", &a}, {"fc1.bias", &b}},
+                      {{"k", "v"}}, dtype);
     copy_in("safetensors", std::string("mlp-") + name + ".safetensors", scratch / "t.safetensors");
   }
 

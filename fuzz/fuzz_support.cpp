@@ -14,8 +14,9 @@ namespace resid::fuzz {
 const std::string& scratch_dir() {
   static const std::string dir = [] {
     // /dev/shm when there is one: a file is written per execution, and tmpfs keeps that off the disk.
-    const std::filesystem::path base =
-        std::filesystem::is_directory("/dev/shm") ? std::filesystem::path("/dev/shm") : std::filesystem::temp_directory_path();
+    const std::filesystem::path base = std::filesystem::is_directory("/dev/shm")
+                                           ? std::filesystem::path("/dev/shm")
+                                           : std::filesystem::temp_directory_path();
     const std::string d = (base / ("resid-fuzz-" + std::to_string(::getpid()))).string();
     std::filesystem::create_directories(d);
     // A plain buffer: the atexit handler may run after the static string is destroyed.
@@ -51,7 +52,8 @@ std::unique_ptr<SpmTokenizer> make_tokenizer() {
     std::snprintf(buf, sizeof buf, "<0x%02X>", b);
     add(buf);
   }
-  for (const std::string w : {"▁", "▁the", "▁The", "▁cat", "ed", ".", ",", "\"", "▁\"", "Hi", "▁said", "▁a", "12"}) {
+  for (const std::string w :
+       {"▁", "▁the", "▁The", "▁cat", "ed", ".", ",", "\"", "▁\"", "Hi", "▁said", "▁a", "12"}) {
     for (size_t i = 1; i < w.size(); ++i)
       if ((static_cast<unsigned char>(w[i]) & 0xC0) != 0x80) add(w.substr(0, i));
     add(w);

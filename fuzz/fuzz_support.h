@@ -1,6 +1,7 @@
-// What every harness shares: the input written to a per-process scratch file (resid's loaders read paths, so the
-// fuzzed bytes go through the same mmap/stream code a user's file does), a small in-memory tokenizer, and the
-// contract under test: a bad input may throw resid::Error (exit 2), anything else is a bug (exit 3) and aborts.
+// What every harness shares: the input written to a per-process scratch file (resid's loaders read paths, so
+// the fuzzed bytes go through the same mmap/stream code a user's file does), a small in-memory tokenizer, and
+// the contract under test: a bad input may throw resid::Error (exit 2), anything else is a bug (exit 3) and
+// aborts.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -26,8 +27,8 @@ std::string write_input(const uint8_t* data, size_t size, const std::string& nam
 std::unique_ptr<SpmTokenizer> make_tokenizer();
 const SpmTokenizer& tokenizer();
 
-// Runs f(); a resid::Error is the expected outcome for bad bytes; any other exception is reported and aborts so
-// libFuzzer records the input.
+// Runs f(); a resid::Error is the expected outcome for bad bytes; any other exception is reported and aborts
+// so libFuzzer records the input.
 template <typename F>
 void expect_resid_errors_only(F&& f) {
   try {

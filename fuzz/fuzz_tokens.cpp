@@ -1,5 +1,5 @@
-// Token-id files: integers separated by spaces, tabs or commas; with a tokenizer (range checks, rules over the
-// decoded text) and without.
+// Token-id files: integers separated by spaces, tabs or commas; with a tokenizer (range checks, rules over
+// the decoded text) and without.
 #include "fuzz/fuzz_dataset.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

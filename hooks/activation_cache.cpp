@@ -19,7 +19,8 @@ void ActivationCache::attach(HookSet& hooks, const std::vector<HookPointId>& poi
 
 const StoredActivation& ActivationCache::at(const HookPointId& point) const {
   const auto it = stored_.find(key(point));
-  if (it == stored_.end()) throw InputError("activation cache has no value for " + hook_name(point.site, point.layer));
+  if (it == stored_.end())
+    throw InputError("activation cache has no value for " + hook_name(point.site, point.layer));
   return it->second;
 }
 

@@ -35,19 +35,21 @@ int parse_layer(const std::string& digits, const std::string& pattern) {
   int layer = 0;
   const auto [stop, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), layer);
   if (ec != std::errc() || stop != digits.data() + digits.size())
-    throw InputError("hook pattern '" + printable(pattern) + "': layer " + printable(digits) + " is out of range");
+    throw InputError("hook pattern '" + printable(pattern) + "': layer " + printable(digits) +
+                     " is out of range");
   return layer;
 }
 
-// "blocks.2-4.rest" -> expands to blocks.2.rest, blocks.3.rest, blocks.4.rest; other patterns unchanged. Layers
-// past the model's last are dropped (they match nothing), so a huge range costs nothing.
+// "blocks.2-4.rest" -> expands to blocks.2.rest, blocks.3.rest, blocks.4.rest; other patterns unchanged.
+// Layers past the model's last are dropped (they match nothing), so a huge range costs nothing.
 std::vector<std::string> expand_layer_range(const std::string& pattern, int n_layers) {
   static const std::regex range(R"(^blocks\.(\d+)-(\d+)\.(.+)$)");
   std::smatch m;
   if (!std::regex_match(pattern, m, range)) return {pattern};
   const int first = parse_layer(m[1], pattern), last = parse_layer(m[2], pattern);
-  if (first > last) throw InputError("hook pattern '" + pattern + "': layer range " + m[1].str() + "-" + m[2].str() +
-                                     " is empty");
+  if (first > last)
+    throw InputError("hook pattern '" + pattern + "': layer range " + m[1].str() + "-" + m[2].str() +
+                     " is empty");
   std::vector<std::string> out;
   for (int l = first; l <= std::min(last, n_layers - 1); ++l)
     out.push_back("blocks." + std::to_string(l) + "." + m[3].str());
@@ -60,12 +62,14 @@ std::string HookSelector::available_names(const Config& config) {
   for (const HookSiteInfo& info : all_hook_sites()) {
     if (!hook_site_exists(config, info.site)) continue;
     if (!out.empty()) out += ", ";
-    out += info.per_layer ? "blocks.{0.." + std::to_string(config.n_layers - 1) + "}." + info.suffix : info.suffix;
+    out += info.per_layer ? "blocks.{0.." + std::to_string(config.n_layers - 1) + "}." + info.suffix
+                          : info.suffix;
   }
   return out;
 }
 
-std::vector<HookPointId> HookSelector::select(const Config& config, const std::vector<std::string>& patterns) {
+std::vector<HookPointId> HookSelector::select(const Config& config,
+                                              const std::vector<std::string>& patterns) {
   const std::vector<HookPointId> points = all_hook_points(config);
   std::vector<bool> chosen(points.size(), false);
   for (const std::string& pattern : patterns) {

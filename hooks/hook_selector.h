@@ -1,6 +1,6 @@
 // Choosing hook points, like TransformerLens' names_filter: exact names, glob patterns
-// ("blocks.*.hook_resid_post", "blocks.1?.attn.*"), inclusive layer ranges ("blocks.2-4.hook_resid_post"), or a
-// predicate in the C++ API.
+// ("blocks.*.hook_resid_post", "blocks.1?.attn.*"), inclusive layer ranges ("blocks.2-4.hook_resid_post"), or
+// a predicate in the C++ API.
 #pragma once
 #include <functional>
 #include <string>
@@ -20,7 +20,8 @@ class HookSelector {
   using Predicate = std::function<bool(const HookPointId&, const std::string& name)>;
 
   // Every pattern must match at least one hook of `config`, else InputError:
-  // "no hook matches 'blocks.*.hook_resid'; hooks are named like hook_embed, blocks.{0..4}.hook_resid_post, ..."
+  // "no hook matches 'blocks.*.hook_resid'; hooks are named like hook_embed, blocks.{0..4}.hook_resid_post,
+  // ..."
   static std::vector<HookPointId> select(const Config& config, const std::vector<std::string>& patterns);
   static std::vector<HookPointId> select(const Config& config, const Predicate& predicate);
 

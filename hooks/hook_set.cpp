@@ -4,13 +4,17 @@
 
 namespace resid {
 
-void HookSet::add(const HookPointId& point, HookFn fn) { fns_[key(point)].push_back(std::move(fn)); }
+void HookSet::add(const HookPointId& point, HookFn fn) {
+  fns_[key(point)].push_back(std::move(fn));
+}
 
 void HookSet::add(const std::vector<HookPointId>& points, const HookFn& fn) {
   for (const HookPointId& p : points) add(p, fn);
 }
 
-bool HookSet::wants(HookPointId point) const { return fns_.count(key(point)) > 0; }
+bool HookSet::wants(HookPointId point) const {
+  return fns_.count(key(point)) > 0;
+}
 
 void HookSet::visit(ActivationView& act) {
   const auto it = fns_.find(key(act.point));

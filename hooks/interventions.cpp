@@ -26,8 +26,8 @@ void for_each_selected_row(const ActivationView& act, const Selection& sel, RowF
   if (h_axis >= 0)
     for (int h : sel.heads)
       if (h < 0 || h >= s[h_axis])
-        throw InputError("head " + std::to_string(h) + " is outside " + name + "'s " + std::to_string(s[h_axis]) +
-                         " heads");
+        throw InputError("head " + std::to_string(h) + " is outside " + name + "'s " +
+                         std::to_string(s[h_axis]) + " heads");
   // Positions are checked against this run (a KV-cached step sees only its new positions, so not there).
   if (pos_axis >= 0 && act.start_pos == 0)
     for (int p : sel.positions)
@@ -36,8 +36,9 @@ void for_each_selected_row(const ActivationView& act, const Selection& sel, RowF
                          std::to_string(s[pos_axis]) + " positions");
   for (int n : sel.neurons)
     if (n < 0 || n >= width)
-      throw InputError("neuron " + std::to_string(n) + " is outside " + hook_name(act.point.site, act.point.layer) +
-                       "'s last axis of size " + std::to_string(width));
+      throw InputError("neuron " + std::to_string(n) + " is outside " +
+                       hook_name(act.point.site, act.point.layer) + "'s last axis of size " +
+                       std::to_string(width));
   const int64_t n_rows = act.numel() / width;
   for (int64_t row = 0; row < n_rows; ++row) {
     // Unravel row into coordinates over the leading axes.
@@ -50,7 +51,8 @@ void for_each_selected_row(const ActivationView& act, const Selection& sel, RowF
     const int b = static_cast<int>(coord[0]);
     const int pos = pos_axis >= 0 ? static_cast<int>(coord[pos_axis]) : 0;
     const int head = h_axis >= 0 ? static_cast<int>(coord[h_axis]) : -1;
-    if (!sel.heads.empty() && std::find(sel.heads.begin(), sel.heads.end(), head) == sel.heads.end()) continue;
+    if (!sel.heads.empty() && std::find(sel.heads.begin(), sel.heads.end(), head) == sel.heads.end())
+      continue;
     if (!sel.positions.empty()) {
       const int length = act.lengths ? (*act.lengths)[b] : 1;
       const int absolute = static_cast<int>(act.start_pos) + pos;
@@ -62,8 +64,9 @@ void for_each_selected_row(const ActivationView& act, const Selection& sel, RowF
   }
 }
 
-void for_each_selected_value(const ActivationView& act, const Selection& sel,
-                             const std::function<void(float& value, int64_t row, int64_t column, int b)>& fn) {
+void for_each_selected_value(
+    const ActivationView& act, const Selection& sel,
+    const std::function<void(float& value, int64_t row, int64_t column, int b)>& fn) {
   for_each_selected_row(act, sel, [&](float* r, int64_t row, int64_t width, int b) {
     if (sel.neurons.empty()) {
       for (int64_t j = 0; j < width; ++j) fn(r[j], row, j, b);
@@ -95,8 +98,9 @@ HookFn mean_ablation(std::vector<float> mean, Selection selection) {
     const int64_t per_batch = act.numel() / act.shape[0];
     const bool per_feature = static_cast<int64_t>(m.size()) == width;
     if (!per_feature && static_cast<int64_t>(m.size()) != per_batch)
-      throw InputError("mean for " + hook_name(act.point.site, act.point.layer) + " has " + std::to_string(m.size()) +
-                       " values, expected " + std::to_string(width) + " (per feature) or " + std::to_string(per_batch));
+      throw InputError("mean for " + hook_name(act.point.site, act.point.layer) + " has " +
+                       std::to_string(m.size()) + " values, expected " + std::to_string(width) +
+                       " (per feature) or " + std::to_string(per_batch));
     for_each_selected_value(act, selection, [&](float& v, int64_t row, int64_t col, int) {
       v = per_feature ? m[col] : m[(row * width + col) % per_batch];
     });
@@ -127,8 +131,10 @@ HookFn steering(std::vector<float> vector, float scale, Selection selection) {
     const int64_t width = act.shape.back();
     if (static_cast<int64_t>(shared->size()) != width)
       throw InputError("steering vector has " + std::to_string(shared->size()) + " values but " +
-                       hook_name(act.point.site, act.point.layer) + "'s last axis is " + std::to_string(width));
-    for_each_selected_value(act, selection, [&](float& v, int64_t, int64_t col, int) { v += scale * (*shared)[col]; });
+                       hook_name(act.point.site, act.point.layer) + "'s last axis is " +
+                       std::to_string(width));
+    for_each_selected_value(act, selection,
+                            [&](float& v, int64_t, int64_t col, int) { v += scale * (*shared)[col]; });
   };
 }
 

@@ -1,6 +1,6 @@
-// Hook functions that change what the model computes: zero- and mean-ablation, activation patching and steering.
-// Each can be limited to positions, heads and neurons (features on the last axis). Compose them by adding several
-// to one HookSet.
+// Hook functions that change what the model computes: zero- and mean-ablation, activation patching and
+// steering. Each can be limited to positions, heads and neurons (features on the last axis). Compose them by
+// adding several to one HookSet.
 #pragma once
 #include <vector>
 

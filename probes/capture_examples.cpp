@@ -66,7 +66,8 @@ CaptureExamples index_capture_examples(const std::string& path, const ExampleOpt
 
   // Row shape: [n_pos, d] (every position), [d] (reduced) or [k, d] (indices).
   const bool per_position = spec.reduction == "none";
-  if (!(ex.row_shape.size() == 1 || (ex.row_shape.size() == 2 && (!per_position || ex.row_shape[0] == n_pos))))
+  if (!(ex.row_shape.size() == 1 ||
+        (ex.row_shape.size() == 2 && (!per_position || ex.row_shape[0] == n_pos))))
     throw InputError(path + ": hook '" + o.hook + "' has rows of shape " + shape_string(ex.row_shape) +
                      "; probes need [n_pos, d_model], [d_model] or [k, d_model] rows");
   ex.d = ex.row_shape.back();
@@ -79,7 +80,8 @@ CaptureExamples index_capture_examples(const std::string& path, const ExampleOpt
                      "; capture it with positions all");
 
   // Which d-vector of a row an example uses (sequence labels).
-  auto sequence_offset = [&](int64_t r, int32_t len) -> std::pair<int32_t, int32_t> {  // (offset, token position)
+  auto sequence_offset = [&](int64_t r,
+                             int32_t len) -> std::pair<int32_t, int32_t> {  // (offset, token position)
     if (ex.row_shape.size() == 1) return {0, len - 1};
     if (!per_position) {  // [k, d] from positions indices
       const int j = o.reduce == "last" ? static_cast<int>(ex.row_shape[0]) - 1 : parse_index(o.reduce);
@@ -93,8 +95,8 @@ CaptureExamples index_capture_examples(const std::string& path, const ExampleOpt
     int p = parse_index(o.reduce);
     if (p < 0) p += len;
     if (p < 0 || p >= len)
-      throw InputError(path + ": reduce '" + o.reduce + "' is outside row " + std::to_string(r) + " of length " +
-                       std::to_string(len));
+      throw InputError(path + ": reduce '" + o.reduce + "' is outside row " + std::to_string(r) +
+                       " of length " + std::to_string(len));
     return {p, p};
   };
   ex.reduce = token_level ? "none" : (ex.row_shape.size() == 1 ? spec.reduction : o.reduce);
@@ -120,13 +122,15 @@ CaptureExamples index_capture_examples(const std::string& path, const ExampleOpt
       else
         reader.read_labels(o.label, c0, rows, &labels);
       if (static_cast<int64_t>(labels.size()) != rows * per_row)
-        throw FormatError(path, "/labels/" + o.label + " has " + std::to_string(labels.size()) + " values for " +
-                                    std::to_string(rows) + " committed activation rows from row " +
-                                    std::to_string(c0) + " (expected " + std::to_string(rows * per_row) + ")");
+        throw FormatError(path, "/labels/" + o.label + " has " + std::to_string(labels.size()) +
+                                    " values for " + std::to_string(rows) +
+                                    " committed activation rows from row " + std::to_string(c0) +
+                                    " (expected " + std::to_string(rows * per_row) + ")");
     }
     const int64_t lr = r - c0;  // row within the chunk
     const int32_t len = lengths[lr];
-    if (len < 1 || len > n_pos) throw FormatError(path, "/lengths[" + std::to_string(r) + "] is out of range");
+    if (len < 1 || len > n_pos)
+      throw FormatError(path, "/lengths[" + std::to_string(r) + "] is out of range");
     if (token_level) {
       for (int32_t p = 0; p < len; ++p) {
         const double v = labels[lr * n_pos + p];
@@ -141,8 +145,10 @@ CaptureExamples index_capture_examples(const std::string& path, const ExampleOpt
       const auto [offset, token_pos] = sequence_offset(r, len);
       ex.row.push_back(r), ex.offset.push_back(offset), ex.length.push_back(len);
       ex.token.push_back(tokens[lr * n_pos + token_pos]);
-      if (ex.kind == LabelColumn::Kind::SequenceClass) raw_label.push_back(static_cast<int32_t>(v));
-      else ex.value.push_back(v);
+      if (ex.kind == LabelColumn::Kind::SequenceClass)
+        raw_label.push_back(static_cast<int32_t>(v));
+      else
+        ex.value.push_back(v);
     }
   }
   if (ex.row.empty()) throw InputError(path + ": label '" + o.label + "' has no labelled examples");
@@ -158,8 +164,9 @@ CaptureExamples index_capture_examples(const std::string& path, const ExampleOpt
       ex.classes.push_back(id < static_cast<int32_t>(names.size()) ? names[id] : std::to_string(id));
     }
     if (ex.class_ids.size() < 2 && !unlabelled)
-      throw InputError(path + ": label '" + o.label + "' has a single class ('" + ex.classes[0] + "') in its " +
-                       std::to_string(ex.row.size()) + " examples; a probe needs at least two");
+      throw InputError(path + ": label '" + o.label + "' has a single class ('" + ex.classes[0] +
+                       "') in its " + std::to_string(ex.row.size()) +
+                       " examples; a probe needs at least two");
     for (int32_t v : raw_label) ex.label.push_back(compact[v]);
   }
   return ex;
@@ -167,7 +174,8 @@ CaptureExamples index_capture_examples(const std::string& path, const ExampleOpt
 
 CaptureDesign::CaptureDesign(const CaptureExamples& examples, std::vector<int64_t> which, int64_t chunk_bytes,
                              const Standardiser* standardiser)
-    : ex_(examples), which_(std::move(which)),
+    : ex_(examples),
+      which_(std::move(which)),
       chunk_rows_(std::max<int64_t>(1, chunk_bytes / std::max<int64_t>(1, examples.row_bytes()))),
       standardiser_(standardiser) {}
 
@@ -201,7 +209,8 @@ void CaptureDesign::for_each_block(const std::function<void(int64_t, ConstMatrix
       if (!out.allFinite()) {
         const bool nan = out.hasNaN();
         const std::string where = ex_.offset[k] >= 0 && ex_.row_shape.size() == 2
-                                      ? " position " + std::to_string(ex_.offset[k]) : "";
+                                      ? " position " + std::to_string(ex_.offset[k])
+                                      : "";
         throw InputError(ex_.path + ": /acts/" + ex_.hook + " row " + std::to_string(ex_.row[k]) + where +
                          " holds " + (nan ? "NaN" : "infinity"));
       }
@@ -215,9 +224,9 @@ void CaptureDesign::for_each_block(const std::function<void(int64_t, ConstMatrix
 RowMatrix load_examples(const CaptureExamples& examples, const std::vector<int64_t>& which,
                         const Standardiser* standardiser, int64_t chunk_bytes) {
   RowMatrix x(static_cast<Eigen::Index>(which.size()), examples.d);
-  CaptureDesign(examples, which, chunk_bytes, standardiser).for_each_block([&](int64_t first, ConstMatrixMap block) {
-    x.middleRows(first, block.rows()) = block;
-  });
+  CaptureDesign(examples, which, chunk_bytes, standardiser)
+      .for_each_block(
+          [&](int64_t first, ConstMatrixMap block) { x.middleRows(first, block.rows()) = block; });
   return x;
 }
 

@@ -13,9 +13,12 @@ namespace resid::probes {
 namespace {
 std::string label_kind_name(LabelColumn::Kind k) {
   switch (k) {
-    case LabelColumn::Kind::TokenClass: return "token_class";
-    case LabelColumn::Kind::SequenceClass: return "sequence_class";
-    case LabelColumn::Kind::SequenceNumber: return "sequence_number";
+    case LabelColumn::Kind::TokenClass:
+      return "token_class";
+    case LabelColumn::Kind::SequenceClass:
+      return "sequence_class";
+    case LabelColumn::Kind::SequenceNumber:
+      return "sequence_number";
   }
   return "?";
 }
@@ -52,7 +55,8 @@ FitResult fit_capture_probe(const std::string& path, const CaptureFitOptions& o)
   return r;
 }
 
-std::vector<std::string> match_capture_hooks(const std::string& path, const std::vector<std::string>& patterns) {
+std::vector<std::string> match_capture_hooks(const std::string& path,
+                                             const std::vector<std::string>& patterns) {
   const ActivationFileSummary s = read_activation_summary(path);
   std::vector<std::string> out;
   for (const std::string& h : s.hooks)
@@ -86,10 +90,13 @@ std::vector<FitResult> run_fits(const std::string& path, const std::vector<Captu
       CaptureFitOptions o = fits[i];
       o.memory_bytes = fits[i].memory_bytes / jobs;  // the fits running at once share the budget
       out[i] = fit_capture_probe(path, o);
-      if (!positions.empty()) out[i].report["position"] = positions[i], out[i].probe.info["position"] = positions[i];
+      if (!positions.empty())
+        out[i].report["position"] = positions[i], out[i].probe.info["position"] = positions[i];
     } catch (const InputError& e) {
-      if (!skip_input_errors) errors[i] = std::current_exception();
-      else out[i].report = {{"hook", fits[i].examples.hook}, {"position", positions[i]}, {"skipped", e.what()}};
+      if (!skip_input_errors)
+        errors[i] = std::current_exception();
+      else
+        out[i].report = {{"hook", fits[i].examples.hook}, {"position", positions[i]}, {"skipped", e.what()}};
     } catch (...) {
       errors[i] = std::current_exception();
     }
@@ -124,7 +131,8 @@ std::vector<FitResult> sweep_capture_positions(const std::string& path, const st
     CaptureFitOptions o = options;
     o.examples.hook = h;
     if (column->kind == LabelColumn::Kind::TokenClass) {
-      for (int p = 0; p < s.info.n_pos; ++p) o.examples.position = p, fits.push_back(o), positions.push_back(p);
+      for (int p = 0; p < s.info.n_pos; ++p)
+        o.examples.position = p, fits.push_back(o), positions.push_back(p);
     } else if (spec.row_shape.size() == 2 && spec.reduction != "none") {
       for (int j = 0; j < spec.row_shape[0]; ++j)
         o.examples.reduce = "index:" + std::to_string(j), fits.push_back(o), positions.push_back(j);

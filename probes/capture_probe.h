@@ -12,7 +12,7 @@ namespace resid::probes {
 constexpr int64_t kDefaultMemoryBytes = 1ll << 30;  // memory_bytes default: 1 GiB
 
 struct CaptureFitOptions {
-  ExampleOptions examples;   // hook, label, reduce
+  ExampleOptions examples;  // hook, label, reduce
   FitOptions fit;
   int64_t memory_bytes = kDefaultMemoryBytes;
   std::string command_line;  // recorded in the probe's provenance
@@ -22,7 +22,8 @@ FitResult fit_capture_probe(const std::string& path, const CaptureFitOptions& op
 
 // Hooks of the capture matching any of the glob patterns (fnmatch), in capture order. InputError naming the
 // file and the patterns when none matches.
-std::vector<std::string> match_capture_hooks(const std::string& path, const std::vector<std::string>& patterns);
+std::vector<std::string> match_capture_hooks(const std::string& path,
+                                             const std::vector<std::string>& patterns);
 
 // One probe per hook. jobs > 1 fits that many hooks at once, each on one thread; jobs = 1 fits them one after
 // another with all threads inside each fit.

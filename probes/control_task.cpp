@@ -17,7 +17,8 @@ std::vector<int32_t> control_labels(const std::vector<int32_t>& keys, const std:
   for (double& c : cdf) c = (acc += c / std::max(total, 1.0));
   std::vector<int32_t> out(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
-    const double u = double(mix64(mix64(seed ^ 0xc0417201ULL) ^ static_cast<uint32_t>(keys[i])) >> 11) * 0x1.0p-53;
+    const double u =
+        double(mix64(mix64(seed ^ 0xc0417201ULL) ^ static_cast<uint32_t>(keys[i])) >> 11) * 0x1.0p-53;
     int32_t c = 0;
     while (c + 1 < n_classes && u >= cdf[c]) ++c;
     out[i] = c;

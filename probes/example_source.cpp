@@ -13,7 +13,8 @@ MatrixSource::MatrixSource(RowMatrix x, ProbeTargets targets) : x_(std::move(x))
                      " activation rows");
   if (!x_.allFinite()) {
     for (Eigen::Index r = 0; r < x_.rows(); ++r)
-      if (!x_.row(r).allFinite()) throw InputError("examples: activation row " + std::to_string(r) + " holds NaN or infinity");
+      if (!x_.row(r).allFinite())
+        throw InputError("examples: activation row " + std::to_string(r) + " holds NaN or infinity");
   }
 }
 
@@ -21,8 +22,10 @@ namespace {
 
 std::string mib(int64_t bytes) {
   char buf[32];
-  if (bytes < (1 << 20)) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / (1 << 10));
-  else std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  if (bytes < (1 << 20))
+    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / (1 << 10));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
   return buf;
 }
 
@@ -48,7 +51,8 @@ class GatherDesign : public DesignMatrix {
 };
 
 // Rows `which` of x copied into one matrix, standardised with s when given.
-std::unique_ptr<DesignMatrix> gather_rows(const RowMatrix& x, const std::vector<int64_t>& which, const Standardiser* s) {
+std::unique_ptr<DesignMatrix> gather_rows(const RowMatrix& x, const std::vector<int64_t>& which,
+                                          const Standardiser* s) {
   RowMatrix sub(static_cast<Eigen::Index>(which.size()), x.cols());
   for (size_t i = 0; i < which.size(); ++i) sub.row(i) = x.row(which[i]);
   if (s) s->apply(MatrixMap(sub.data(), sub.rows(), sub.cols()));
@@ -57,7 +61,8 @@ std::unique_ptr<DesignMatrix> gather_rows(const RowMatrix& x, const std::vector<
 
 }  // namespace
 
-std::unique_ptr<DesignMatrix> MatrixSource::design(const std::vector<int64_t>& which, const Standardiser* s) const {
+std::unique_ptr<DesignMatrix> MatrixSource::design(const std::vector<int64_t>& which,
+                                                   const Standardiser* s) const {
   return gather_rows(x_, which, s);
 }
 
@@ -93,7 +98,8 @@ CaptureSource::CaptureSource(CaptureExamples examples, int64_t memory_bytes)
   }
 }
 
-std::unique_ptr<DesignMatrix> CaptureSource::design(const std::vector<int64_t>& which, const Standardiser* s) const {
+std::unique_ptr<DesignMatrix> CaptureSource::design(const std::vector<int64_t>& which,
+                                                    const Standardiser* s) const {
   if (!streamed_) return gather_rows(cached_, which, s);
   // A pass holds one chunk of /acts rows and the examples gathered from it: half the activation budget.
   return std::make_unique<CaptureDesign>(ex_, which, std::max<int64_t>(activation_bytes_ / 4, 1), s);

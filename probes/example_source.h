@@ -28,7 +28,8 @@ class ExampleSource {
   virtual const ProbeTargets& targets() const = 0;
   virtual int64_t features() const = 0;
   // The examples `which` (ascending indices), standardised with `s` when given.
-  virtual std::unique_ptr<DesignMatrix> design(const std::vector<int64_t>& which, const Standardiser* s) const = 0;
+  virtual std::unique_ptr<DesignMatrix> design(const std::vector<int64_t>& which,
+                                               const Standardiser* s) const = 0;
   // The standardiser of the examples `which` (e.g. one cross-validation fold's training part).
   virtual Standardiser fit_standardiser(const std::vector<int64_t>& which) const {
     return Standardiser::fit(*design(which, nullptr));
@@ -42,7 +43,8 @@ class MatrixSource : public ExampleSource {
   MatrixSource(RowMatrix x, ProbeTargets targets);
   const ProbeTargets& targets() const override { return t_; }
   int64_t features() const override { return x_.cols(); }
-  std::unique_ptr<DesignMatrix> design(const std::vector<int64_t>& which, const Standardiser* s) const override;
+  std::unique_ptr<DesignMatrix> design(const std::vector<int64_t>& which,
+                                       const Standardiser* s) const override;
   // Without copying the subset: rows are gathered a tile at a time.
   Standardiser fit_standardiser(const std::vector<int64_t>& which) const override;
 
@@ -61,7 +63,8 @@ class CaptureSource : public ExampleSource {
   CaptureSource(CaptureExamples examples, int64_t memory_bytes);
   const ProbeTargets& targets() const override { return t_; }
   int64_t features() const override { return ex_.d; }
-  std::unique_ptr<DesignMatrix> design(const std::vector<int64_t>& which, const Standardiser* s) const override;
+  std::unique_ptr<DesignMatrix> design(const std::vector<int64_t>& which,
+                                       const Standardiser* s) const override;
   Standardiser fit_standardiser(const std::vector<int64_t>& which) const override;
   bool streamed() const override { return streamed_; }
   const CaptureExamples& examples() const { return ex_; }

@@ -102,14 +102,17 @@ ClassificationMetrics evaluate(ProbeKind kind, const LinearModel& m, const Desig
   return classification_metrics(labels, predict_classes(s), n_classes, p);
 }
 
-RegressionMetrics evaluate_regression(const LinearModel& m, const DesignMatrix& x, const std::vector<double>& values) {
+RegressionMetrics evaluate_regression(const LinearModel& m, const DesignMatrix& x,
+                                      const std::vector<double>& values) {
   const Eigen::MatrixXd s = m.scores(x);
   return regression_metrics(values, std::vector<double>(s.data(), s.data() + s.rows()));
 }
 
 json lbfgs_json(const LbfgsReport& r) {
-  return {{"iterations", r.iterations}, {"evaluations", r.evaluations}, {"converged", r.converged}, {"float64_iterations", r.float64_iterations},
-          {"stop_reason", r.stop_reason}, {"objective", r.objective}, {"grad_norm", r.grad_norm}};
+  return {{"iterations", r.iterations},   {"evaluations", r.evaluations},
+          {"converged", r.converged},     {"float64_iterations", r.float64_iterations},
+          {"stop_reason", r.stop_reason}, {"objective", r.objective},
+          {"grad_norm", r.grad_norm}};
 }
 
 }  // namespace
@@ -124,9 +127,10 @@ FitResult fit_probe(const ExampleSource& src, const FitOptions& o) {
   const ProbeTargets& t = src.targets();
   const bool classification = t.classification;
   if (classification != is_classifier(o.kind))
-    throw InputError(probe_kind_name(o.kind) + " probes need " + (classification ? "a number label" : "a class label") +
-                     "; this label is " + (classification ? "a class label (use logistic, ridge-classifier or mass-mean)"
-                                                          : "a number (use ridge)"));
+    throw InputError(probe_kind_name(o.kind) + " probes need " +
+                     (classification ? "a number label" : "a class label") + "; this label is " +
+                     (classification ? "a class label (use logistic, ridge-classifier or mass-mean)"
+                                     : "a number (use ridge)"));
   if (o.lambda && !(*o.lambda > 0)) throw InputError("lambda must be positive");
   const int n_classes = static_cast<int>(t.classes.size());
   const int64_t n = t.size();
@@ -185,9 +189,11 @@ FitResult fit_probe(const ExampleSource& src, const FitOptions& o) {
           }
           if (fit_idx.empty() || held_idx.empty())
             throw InputError("cross-validation: too few sequences for folds = " + std::to_string(o.folds));
-          // The fold's own standardiser, from its training part only: the held-out fold must not leak into it.
+          // The fold's own standardiser, from its training part only: the held-out fold must not leak into
+          // it.
           const Standardiser fold_standardiser = src.fit_standardiser(fit_idx);
-          const auto x_fit = src.design(fit_idx, &fold_standardiser), x_held = src.design(held_idx, &fold_standardiser);
+          const auto x_fit = src.design(fit_idx, &fold_standardiser),
+                     x_held = src.design(held_idx, &fold_standardiser);
           // From strong to weak regularisation, each fit warm-started from the previous one.
           std::vector<size_t> order(grid.size());
           for (size_t i = 0; i < grid.size(); ++i) order[i] = i;
@@ -197,7 +203,8 @@ FitResult fit_probe(const ExampleSource& src, const FitOptions& o) {
             const size_t g = order[gi];
             const std::string stage = "cv fold " + std::to_string(f + 1) + "/" + std::to_string(o.folds) +
                                       " lambda " + lambda_text(grid[g]);
-            const Fitted fit = fit_once(o.kind, *x_fit, fit_y, {}, n_classes, grid[g], o, gi ? &prev : nullptr, stage);
+            const Fitted fit =
+                fit_once(o.kind, *x_fit, fit_y, {}, n_classes, grid[g], o, gi ? &prev : nullptr, stage);
             prev = fit.model;
             score[g] += evaluate(o.kind, fit.model, *x_held, held_y, n_classes).accuracy / o.folds;
           }
@@ -215,9 +222,11 @@ FitResult fit_probe(const ExampleSource& src, const FitOptions& o) {
           fit_stats -= per_fold[f];
           if (fit_stats.n < 1 || per_fold[f].n < 1)
             throw InputError("cross-validation: too few sequences for folds = " + std::to_string(o.folds));
-          if (o.on_progress) o.on_progress("cv fold " + std::to_string(f + 1) + "/" + std::to_string(o.folds), 0);
-          // The fold's own standardiser, from its training part's statistics (features here are in training-set
-          // standardised units): only its scale matters, the unpenalised intercept absorbs its mean.
+          if (o.on_progress)
+            o.on_progress("cv fold " + std::to_string(f + 1) + "/" + std::to_string(o.folds), 0);
+          // The fold's own standardiser, from its training part's statistics (features here are in
+          // training-set standardised units): only its scale matters, the unpenalised intercept absorbs its
+          // mean.
           const Eigen::VectorXd inv_sd = fold_inverse_scale(fit_stats);
           const RidgePath path(scale_features(fit_stats, inv_sd));
           for (size_t g = 0; g < grid.size(); ++g) {
@@ -237,15 +246,20 @@ FitResult fit_probe(const ExampleSource& src, const FitOptions& o) {
       for (size_t g = 0; g < grid.size(); ++g) {
         const Fitted fit = fit_once(o.kind, *x_fit, y_train, v_train, n_classes, grid[g], o, nullptr,
                                     "validation lambda " + lambda_text(grid[g]));
-        score[g] = classification ? evaluate(o.kind, fit.model, *x_val, pick(t.label, val), n_classes).accuracy
-                                  : -evaluate_regression(fit.model, *x_val, pick(t.value, val)).mse;
+        score[g] = classification
+                       ? evaluate(o.kind, fit.model, *x_val, pick(t.label, val), n_classes).accuracy
+                       : -evaluate_regression(fit.model, *x_val, pick(t.value, val)).mse;
       }
     }
     // Best score; ties go to the stronger regularisation.
     size_t best = 0;
     for (size_t g = 0; g < grid.size(); ++g) {
-      report["cv"].push_back({{"lambda", grid[g]}, {classification && o.kind != ProbeKind::RidgeClassifier ? "accuracy" : "neg_mse", score[g]}});
-      if (score[g] > score[best] + 1e-12 || (std::abs(score[g] - score[best]) <= 1e-12 && grid[g] > grid[best])) best = g;
+      report["cv"].push_back(
+          {{"lambda", grid[g]},
+           {classification && o.kind != ProbeKind::RidgeClassifier ? "accuracy" : "neg_mse", score[g]}});
+      if (score[g] > score[best] + 1e-12 ||
+          (std::abs(score[g] - score[best]) <= 1e-12 && grid[g] > grid[best]))
+        best = g;
     }
     lambda = grid[best];
   }
@@ -260,8 +274,10 @@ FitResult fit_probe(const ExampleSource& src, const FitOptions& o) {
     const auto x_train = src.design(train, &standardiser);
     final_fit = fit_once(o.kind, *x_train, y_train, v_train, n_classes, lambda, o, nullptr, "fit");
     if (final_fit.iterative) report["convergence"] = lbfgs_json(final_fit.lbfgs);
-    if (classification) report["metrics"]["train"] = evaluate(o.kind, final_fit.model, *x_train, y_train, n_classes).to_json();
-    else report["metrics"]["train"] = evaluate_regression(final_fit.model, *x_train, v_train).to_json();
+    if (classification)
+      report["metrics"]["train"] = evaluate(o.kind, final_fit.model, *x_train, y_train, n_classes).to_json();
+    else
+      report["metrics"]["train"] = evaluate_regression(final_fit.model, *x_train, v_train).to_json();
   }
   const auto x_test = src.design(test, &standardiser);
   std::unique_ptr<DesignMatrix> x_val = val.empty() ? nullptr : src.design(val, &standardiser);
@@ -269,7 +285,9 @@ FitResult fit_probe(const ExampleSource& src, const FitOptions& o) {
     const std::vector<int32_t> y_test = pick(t.label, test);
     const ClassificationMetrics m = evaluate(o.kind, final_fit.model, *x_test, y_test, n_classes);
     report["metrics"]["test"] = m.to_json();
-    if (x_val) report["metrics"]["validation"] = evaluate(o.kind, final_fit.model, *x_val, pick(t.label, val), n_classes).to_json();
+    if (x_val)
+      report["metrics"]["validation"] =
+          evaluate(o.kind, final_fit.model, *x_val, pick(t.label, val), n_classes).to_json();
     const int32_t majority = majority_class(y_train, n_classes);
     report["baselines"]["majority"] =
         classification_metrics(y_test, std::vector<int32_t>(y_test.size(), majority), n_classes).to_json();
@@ -288,20 +306,25 @@ FitResult fit_probe(const ExampleSource& src, const FitOptions& o) {
         const Fitted cf = fit_once(o.kind, *x_train, c_train, {}, n_classes, lambda, o, nullptr, "control");
         const ClassificationMetrics cm = evaluate(o.kind, cf.model, *x_test, c_test, n_classes);
         report["baselines"]["control"] = cm.to_json();
-        report["baselines"]["control"]["train_accuracy"] = evaluate(o.kind, cf.model, *x_train, c_train, n_classes).accuracy;
+        report["baselines"]["control"]["train_accuracy"] =
+            evaluate(o.kind, cf.model, *x_train, c_train, n_classes).accuracy;
         if (cf.iterative) report["baselines"]["control"]["convergence"] = lbfgs_json(cf.lbfgs);
         report["selectivity"] = m.accuracy - cm.accuracy;
       } else {
-        report["baselines"]["control"] = {{"skipped", "the control labels of the training split hold one class"}};
+        report["baselines"]["control"] = {
+            {"skipped", "the control labels of the training split hold one class"}};
       }
     }
   } else {
     const std::vector<double> v_test = pick(t.value, test);
     report["metrics"]["test"] = evaluate_regression(final_fit.model, *x_test, v_test).to_json();
-    if (x_val) report["metrics"]["validation"] = evaluate_regression(final_fit.model, *x_val, pick(t.value, val)).to_json();
+    if (x_val)
+      report["metrics"]["validation"] =
+          evaluate_regression(final_fit.model, *x_val, pick(t.value, val)).to_json();
     double mean = 0;
     for (double v : v_train) mean += v / double(v_train.size());
-    report["baselines"]["mean"] = regression_metrics(v_test, std::vector<double>(v_test.size(), mean)).to_json();
+    report["baselines"]["mean"] =
+        regression_metrics(v_test, std::vector<double>(v_test.size(), mean)).to_json();
   }
   report["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 

@@ -1,5 +1,5 @@
-// The probe-fitting pipeline: seeded split by sequence, standardisation on the training set, regularisation by
-// k-fold cross-validation over a grid (or fixed), the final fit, metrics on every split, and the baselines
+// The probe-fitting pipeline: seeded split by sequence, standardisation on the training set, regularisation
+// by k-fold cross-validation over a grid (or fixed), the final fit, metrics on every split, and the baselines
 // (majority class, control task; selectivity = test accuracy - control test accuracy).
 #pragma once
 #include <functional>
@@ -31,7 +31,7 @@ struct FitOptions {
 std::vector<double> default_lambda_grid(ProbeKind kind);
 
 struct FitResult {
-  Probe probe;          // model + standardiser + classes; probe.info holds the report below
+  Probe probe;            // model + standardiser + classes; probe.info holds the report below
   nlohmann::json report;  // everything measured (docs/probes.md lists the fields)
 };
 

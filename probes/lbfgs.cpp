@@ -6,8 +6,8 @@
 namespace resid::probes {
 
 LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Eigen::VectorXd&)>& f,
-                           const std::function<bool(const Eigen::VectorXd&, double)>& done, Eigen::VectorXd& x,
-                           const LbfgsOptions& options) {
+                           const std::function<bool(const Eigen::VectorXd&, double)>& done,
+                           Eigen::VectorXd& x, const LbfgsOptions& options) {
   LbfgsReport r;
   Eigen::VectorXd g(x.size()), g_new(x.size()), x_new(x.size());
   double fx = f(x, g);
@@ -38,8 +38,10 @@ LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Ei
       q -= alpha[i] * y_hist[i];
     }
     double gamma = 1.0;
-    if (!s_hist.empty()) gamma = s_hist.back().dot(y_hist.back()) / y_hist.back().squaredNorm();
-    else gamma = 1.0 / std::max(1.0, r.grad_norm);  // first step: unit length
+    if (!s_hist.empty())
+      gamma = s_hist.back().dot(y_hist.back()) / y_hist.back().squaredNorm();
+    else
+      gamma = 1.0 / std::max(1.0, r.grad_norm);  // first step: unit length
     q *= gamma;
     for (size_t i = 0; i < s_hist.size(); ++i) {
       const double beta = rho_hist[i] * y_hist[i].dot(q);
@@ -62,9 +64,11 @@ LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Ei
         accepted = true;
         break;
       }
-      // Near the optimum the decrease Armijo asks for falls below the rounding of f itself; then accept a step
-      // that keeps f within rounding and shrinks the gradient (the approximate Wolfe condition of Hager & Zhang).
-      if (std::isfinite(f_new) && f_new <= fx + options.epsilon * std::abs(fx) && g_new.norm() < r.grad_norm) {
+      // Near the optimum the decrease Armijo asks for falls below the rounding of f itself; then accept a
+      // step that keeps f within rounding and shrinks the gradient (the approximate Wolfe condition of Hager
+      // & Zhang).
+      if (std::isfinite(f_new) && f_new <= fx + options.epsilon * std::abs(fx) &&
+          g_new.norm() < r.grad_norm) {
         accepted = true;
         break;
       }

@@ -1,7 +1,7 @@
 // Limited-memory BFGS for smooth convex objectives in float64, with a backtracking line search (Armijo, or
 // approximate Wolfe below the objective's precision).
-// Stops when the gradient norm reaches the caller's threshold (`converged`), after max_iter iterations, or when
-// the line search can no longer decrease the objective (the gradient is then at the precision of its
+// Stops when the gradient norm reaches the caller's threshold (`converged`), after max_iter iterations, or
+// when the line search can no longer decrease the objective (the gradient is then at the precision of its
 // evaluation).
 #pragma once
 #include <Eigen/Core>
@@ -27,13 +27,13 @@ struct LbfgsReport {
   bool converged = false;
   double objective = 0, grad_norm = 0;
   int float64_iterations = 0;  // of `iterations`, those run with float64 passes (logistic regression)
-  std::string stop_reason;  // "gradient norm below tolerance", "max_iter reached", "line search stalled"
+  std::string stop_reason;     // "gradient norm below tolerance", "max_iter reached", "line search stalled"
 };
 
 // Minimises f from x (updated in place). f(x, grad) returns the objective and writes the gradient.
 // `done(x, grad_norm)` says whether the gradient is small enough.
 LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Eigen::VectorXd&)>& f,
-                           const std::function<bool(const Eigen::VectorXd&, double)>& done, Eigen::VectorXd& x,
-                           const LbfgsOptions& options);
+                           const std::function<bool(const Eigen::VectorXd&, double)>& done,
+                           Eigen::VectorXd& x, const LbfgsOptions& options);
 
 }  // namespace resid::probes

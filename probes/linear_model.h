@@ -1,5 +1,6 @@
 // A linear scorer on standardised features: scores = x W^T + b. Binary probes have one row (the positive
-// class's logit against the negative one); multiclass probes one row per class; regression one row per target.
+// class's logit against the negative one); multiclass probes one row per class; regression one row per
+// target.
 #pragma once
 #include <Eigen/Core>
 #include <cstdint>

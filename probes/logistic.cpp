@@ -14,7 +14,9 @@ namespace {
 
 constexpr Eigen::Index kTile = 1024;  // rows whose float32 gradient is summed before adding it into float64
 
-double log1p_exp(double z) { return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z)); }
+double log1p_exp(double z) {
+  return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
+}
 
 // Loss sum and gradient sums over all rows for parameters (w [k, d], b [k]); k = 1 means binary.
 struct Pass {
@@ -25,7 +27,8 @@ struct Pass {
 
 // d loss / d score for one row with scores z [k] (intercept not yet added), class y; adds the row's loss.
 template <typename Scalar>
-void row_residual(const Scalar* z, Eigen::Index k, const Eigen::VectorXd& b, int32_t y, Scalar* r, double& loss) {
+void row_residual(const Scalar* z, Eigen::Index k, const Eigen::VectorXd& b, int32_t y, Scalar* r,
+                  double& loss) {
   if (k == 1) {
     const double s = double(z[0]) + b[0];
     loss += log1p_exp(y == 1 ? -s : s);
@@ -62,7 +65,8 @@ void fused_rows(const Scalar* x, Eigen::Index d, const Scalar* w, Eigen::Index k
     if constexpr (R == 4) {
       const Scalar *x0 = x, *x1 = x + d, *x2 = x + 2 * d, *x3 = x + 3 * d;
 #pragma omp simd
-      for (Eigen::Index j = 0; j < d; ++j) gc[j] += rc[0] * x0[j] + rc[1] * x1[j] + rc[2] * x2[j] + rc[3] * x3[j];
+      for (Eigen::Index j = 0; j < d; ++j)
+        gc[j] += rc[0] * x0[j] + rc[1] * x1[j] + rc[2] * x2[j] + rc[3] * x3[j];
     } else {
       for (int i = 0; i < R; ++i) {
         const Scalar* xi = x + i * d;
@@ -77,7 +81,8 @@ void fused_rows(const Scalar* x, Eigen::Index d, const Scalar* w, Eigen::Index k
 // accumulators (fast; the objective is then exact to about 1e-7 relative). Scalar = double: the tile is
 // widened and everything is float64, for the last iterations once float32 rounding stops the line search.
 template <typename Scalar>
-Pass data_pass(const DesignMatrix& x, const std::vector<int32_t>& y, const Eigen::MatrixXd& w, const Eigen::VectorXd& b) {
+Pass data_pass(const DesignMatrix& x, const std::vector<int32_t>& y, const Eigen::MatrixXd& w,
+               const Eigen::VectorXd& b) {
   using Mat = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const Eigen::Index k = w.rows(), d = w.cols();
   const Mat ws = w.cast<Scalar>();  // [k, d]
@@ -91,8 +96,8 @@ Pass data_pass(const DesignMatrix& x, const std::vector<int32_t>& y, const Eigen
 #pragma omp parallel if (parallel)
     {
       Pass& p = parts[omp_get_thread_num()];
-      Mat g(k, d), widened;                                  // [k, d] tile gradient; [m, d] float64 tile
-      std::vector<Scalar> z(4 * k), r(4 * k);                // [4, k]
+      Mat g(k, d), widened;                    // [k, d] tile gradient; [m, d] float64 tile
+      std::vector<Scalar> z(4 * k), r(4 * k);  // [4, k]
 #pragma omp for schedule(dynamic)
       for (Eigen::Index t = 0; t < tiles; ++t) {
         const Eigen::Index r0 = t * kTile, m = std::min(kTile, block.rows() - r0);
@@ -107,9 +112,11 @@ Pass data_pass(const DesignMatrix& x, const std::vector<int32_t>& y, const Eigen
         const int32_t* yt = y.data() + first + r0;
         Eigen::Index i = 0;
         for (; i + 4 <= m; i += 4)
-          fused_rows<4>(xt + i * d, d, ws.data(), k, b, yt + i, z.data(), r.data(), g.data(), p.gb.data(), p.loss);
+          fused_rows<4>(xt + i * d, d, ws.data(), k, b, yt + i, z.data(), r.data(), g.data(), p.gb.data(),
+                        p.loss);
         for (; i < m; ++i)
-          fused_rows<1>(xt + i * d, d, ws.data(), k, b, yt + i, z.data(), r.data(), g.data(), p.gb.data(), p.loss);
+          fused_rows<1>(xt + i * d, d, ws.data(), k, b, yt + i, z.data(), r.data(), g.data(), p.gb.data(),
+                        p.loss);
         p.gw += g.template cast<double>();
       }
     }
@@ -135,7 +142,8 @@ LinearModel fit_logistic(const DesignMatrix& x, const std::vector<int32_t>& y, i
   if (n_classes < 2) throw InputError("logistic regression needs at least 2 classes");
   if (!(options.lambda > 0)) throw InputError("logistic regression: lambda must be positive");
   for (int32_t v : y)
-    if (v < 0 || v >= n_classes) throw InputError("logistic regression: class id " + std::to_string(v) + " out of range");
+    if (v < 0 || v >= n_classes)
+      throw InputError("logistic regression: class id " + std::to_string(v) + " out of range");
   const Eigen::Index k = n_classes == 2 ? 1 : n_classes;
   const Eigen::Index n_w = k * d;
   Eigen::VectorXd theta = Eigen::VectorXd::Zero(n_w + k);  // [W row-major, b]

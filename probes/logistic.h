@@ -1,8 +1,8 @@
-// L2-regularised logistic regression (binary: sigmoid, one weight row; multiclass: softmax, one row per class)
-// minimising   mean_i loss_i + (lambda / 2) ||W||^2   (the intercept is not penalised)
-// by L-BFGS with full-batch gradients accumulated in float64 over blocks of the design matrix, so a matrix
-// streamed from disk chunk by chunk reaches the same optimum as one held in memory.
-// scikit-learn's LogisticRegression(C) is the same problem with C = 1 / (n lambda).
+// L2-regularised logistic regression (binary: sigmoid, one weight row; multiclass: softmax, one row per
+// class) minimising   mean_i loss_i + (lambda / 2) ||W||^2   (the intercept is not penalised) by L-BFGS with
+// full-batch gradients accumulated in float64 over blocks of the design matrix, so a matrix streamed from
+// disk chunk by chunk reaches the same optimum as one held in memory. scikit-learn's LogisticRegression(C) is
+// the same problem with C = 1 / (n lambda).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -15,8 +15,8 @@ namespace resid::probes {
 struct LogisticOptions {
   double lambda = 1e-3;
   int max_iter = 1000;
-  // Converged when ||grad||_2 <= tol * lambda * max(1, ||W||_2): by strong convexity the coefficients are then
-  // within about tol (relative) of the optimum.
+  // Converged when ||grad||_2 <= tol * lambda * max(1, ||W||_2): by strong convexity the coefficients are
+  // then within about tol (relative) of the optimum.
   double tol = 1e-4;
   const LinearModel* warm_start = nullptr;  // start from this model (same shape) instead of zero
   std::function<void(int, double, double)> on_iter;

@@ -15,7 +15,8 @@ Eigen::MatrixXd class_means(const DesignMatrix& x, const std::vector<int32_t>& y
     }
   });
   for (int c = 0; c < n_classes; ++c) {
-    if (counts[c] == 0) throw InputError("mass-mean probe: class " + std::to_string(c) + " has no training example");
+    if (counts[c] == 0)
+      throw InputError("mass-mean probe: class " + std::to_string(c) + " has no training example");
     sums.row(c) /= counts[c];
   }
   return sums;

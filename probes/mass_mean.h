@@ -1,6 +1,6 @@
-// Difference-of-class-means ("mass-mean") probes: the nearest class mean in standardised space, a linear rule.
-// Binary: w = mu_1 - mu_0, b = -(|mu_1|^2 - |mu_0|^2) / 2 (score > 0 -> class 1, i.e. the projection on the
-// mean difference beyond the midpoint). Multiclass: row c = mu_c, b_c = -|mu_c|^2 / 2 (argmax).
+// Difference-of-class-means ("mass-mean") probes: the nearest class mean in standardised space, a linear
+// rule. Binary: w = mu_1 - mu_0, b = -(|mu_1|^2 - |mu_0|^2) / 2 (score > 0 -> class 1, i.e. the projection on
+// the mean difference beyond the midpoint). Multiclass: row c = mu_c, b_c = -|mu_c|^2 / 2 (argmax).
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -8,16 +8,22 @@
 namespace resid::probes {
 
 nlohmann::json ClassificationMetrics::to_json() const {
-  nlohmann::json j = {{"n", n}, {"accuracy", accuracy}, {"balanced_accuracy", balanced_accuracy},
-                      {"macro_f1", macro_f1}, {"confusion", confusion}};
+  nlohmann::json j = {{"n", n},
+                      {"accuracy", accuracy},
+                      {"balanced_accuracy", balanced_accuracy},
+                      {"macro_f1", macro_f1},
+                      {"confusion", confusion}};
   j["log_loss"] = log_loss >= 0 ? nlohmann::json(log_loss) : nlohmann::json(nullptr);
   return j;
 }
 
-nlohmann::json RegressionMetrics::to_json() const { return {{"n", n}, {"r2", r2}, {"mse", mse}}; }
+nlohmann::json RegressionMetrics::to_json() const {
+  return {{"n", n}, {"r2", r2}, {"mse", mse}};
+}
 
-ClassificationMetrics classification_metrics(const std::vector<int32_t>& truth, const std::vector<int32_t>& predicted,
-                                             int n_classes, const Eigen::MatrixXd& probabilities) {
+ClassificationMetrics classification_metrics(const std::vector<int32_t>& truth,
+                                             const std::vector<int32_t>& predicted, int n_classes,
+                                             const Eigen::MatrixXd& probabilities) {
   if (truth.size() != predicted.size()) throw InputError("metrics: truth and predictions differ in length");
   ClassificationMetrics m;
   m.n = static_cast<int64_t>(truth.size());

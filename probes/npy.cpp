@@ -16,7 +16,8 @@ void write_npy_f32(const std::string& path, const float* data, const std::vector
   const uint16_t len = static_cast<uint16_t>(header.size());
   AtomicFile out(path);
   out.write("\x93NUMPY\x01\x00", 8);
-  const unsigned char len_bytes[2] = {static_cast<unsigned char>(len & 0xff), static_cast<unsigned char>(len >> 8)};
+  const unsigned char len_bytes[2] = {static_cast<unsigned char>(len & 0xff),
+                                      static_cast<unsigned char>(len >> 8)};
   out.write(len_bytes, 2);
   out.write(header.data(), header.size());
   out.write(data, static_cast<size_t>(n) * sizeof(float));

@@ -37,10 +37,13 @@ std::string probe_kind_name(ProbeKind k) {
 ProbeKind parse_probe_kind(const std::string& name) {
   for (const auto& [kind, n] : kKinds)
     if (name == n) return kind;
-  throw InputError("unknown probe kind '" + name + "' (expected logistic, ridge, ridge-classifier or mass-mean)");
+  throw InputError("unknown probe kind '" + name +
+                   "' (expected logistic, ridge, ridge-classifier or mass-mean)");
 }
 
-bool is_classifier(ProbeKind k) { return k != ProbeKind::Ridge; }
+bool is_classifier(ProbeKind k) {
+  return k != ProbeKind::Ridge;
+}
 
 Eigen::MatrixXd Probe::scores(const RowMatrix& x) const {
   RowMatrix z = x;
@@ -60,14 +63,18 @@ Eigen::VectorXf Probe::direction(const std::string& cls) const {
       for (const std::string& n : classes) names += (names.empty() ? "" : ", ") + n;
       throw InputError("probe has no class '" + cls + "' (classes: " + names + ")");
     }
-    if (k == 1) v = model.w.row(0).transpose() * (c == 1 ? 1.0 : -1.0);
-    else v = (model.w.row(c) - model.w.colwise().mean()).transpose();  // softmax ignores a shift common to all rows
+    if (k == 1)
+      v = model.w.row(0).transpose() * (c == 1 ? 1.0 : -1.0);
+    else
+      v = (model.w.row(c) - model.w.colwise().mean())
+              .transpose();  // softmax ignores a shift common to all rows
   } else {
     if (!cls.empty()) throw InputError("a regression probe has no classes (cls must be empty)");
     v = model.w.row(0).transpose();
   }
   // Mass-mean: the difference of class means, mapped back to raw units (z = (x - mean) / scale, so a raw
-  // displacement is scale * z). Score-based probes: the gradient of the score with respect to raw x, w / scale.
+  // displacement is scale * z). Score-based probes: the gradient of the score with respect to raw x, w /
+  // scale.
   Eigen::VectorXd raw = kind == ProbeKind::MassMean ? Eigen::VectorXd(v.cwiseProduct(standardiser.scale))
                                                     : Eigen::VectorXd(v.cwiseQuotient(standardiser.scale));
   const double norm = raw.norm();
@@ -76,8 +83,8 @@ Eigen::VectorXf Probe::direction(const std::string& cls) const {
 }
 
 void save_probe(const std::string& path, const Probe& p) {
-  const Tensor weight = to_tensor(p.model.w), bias = to_tensor(p.model.b), mean = to_tensor(p.standardiser.mean),
-               scale = to_tensor(p.standardiser.scale);
+  const Tensor weight = to_tensor(p.model.w), bias = to_tensor(p.model.b),
+               mean = to_tensor(p.standardiser.mean), scale = to_tensor(p.standardiser.scale);
   const std::map<std::string, std::string> meta = {
       {"format", kFormat},
       {"format_version", std::to_string(kFormatVersion)},
@@ -117,16 +124,21 @@ Probe load_probe(const std::string& path) {
     throw FormatError(path, e.what());
   }
   p.hook = get("hook"), p.label = get("label"), p.label_kind = get("label_kind"), p.reduce = get("reduce");
-  const Tensor w = f.tensor("weight"), b = f.tensor("bias"), mean = f.tensor("mean"), scale = f.tensor("scale");
+  const Tensor w = f.tensor("weight"), b = f.tensor("bias"), mean = f.tensor("mean"),
+               scale = f.tensor("scale");
   if (w.shape.size() != 2) throw FormatError(path, "weight must be 2-D [k, d], got " + shape_string(w.shape));
   const int64_t k = w.shape[0], d = w.shape[1];
-  if (b.shape != std::vector<int64_t>{k} || mean.shape != std::vector<int64_t>{d} || scale.shape != std::vector<int64_t>{d})
-    throw FormatError(path, "bias " + shape_string(b.shape) + ", mean " + shape_string(mean.shape) + " and scale " +
-                                shape_string(scale.shape) + " do not fit weight " + shape_string(w.shape));
-  const int64_t expected_k = !is_classifier(p.kind) ? 1 : (p.classes.size() == 2 ? 1 : int64_t(p.classes.size()));
+  if (b.shape != std::vector<int64_t>{k} || mean.shape != std::vector<int64_t>{d} ||
+      scale.shape != std::vector<int64_t>{d})
+    throw FormatError(path, "bias " + shape_string(b.shape) + ", mean " + shape_string(mean.shape) +
+                                " and scale " + shape_string(scale.shape) + " do not fit weight " +
+                                shape_string(w.shape));
+  const int64_t expected_k =
+      !is_classifier(p.kind) ? 1 : (p.classes.size() == 2 ? 1 : int64_t(p.classes.size()));
   if (k != expected_k || (is_classifier(p.kind) && p.classes.size() < 2))
-    throw FormatError(path, "weight has " + std::to_string(k) + " rows for " + std::to_string(p.classes.size()) +
-                                " classes of a " + probe_kind_name(p.kind) + " probe");
+    throw FormatError(path, "weight has " + std::to_string(k) + " rows for " +
+                                std::to_string(p.classes.size()) + " classes of a " +
+                                probe_kind_name(p.kind) + " probe");
   p.model.w = w.matrix().cast<double>();
   p.model.b = b.vector().cast<double>();
   p.standardiser.mean = mean.vector().cast<double>();

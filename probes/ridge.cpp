@@ -9,8 +9,11 @@
 namespace resid::probes {
 
 RidgeStats::RidgeStats(int64_t d, int64_t t)
-    : x_sum(Eigen::VectorXd::Zero(d)), xtx(Eigen::MatrixXd::Zero(d, d)), xty(Eigen::MatrixXd::Zero(d, t)),
-      y_sum(Eigen::VectorXd::Zero(t)), y_sq(Eigen::VectorXd::Zero(t)) {}
+    : x_sum(Eigen::VectorXd::Zero(d)),
+      xtx(Eigen::MatrixXd::Zero(d, d)),
+      xty(Eigen::MatrixXd::Zero(d, t)),
+      y_sum(Eigen::VectorXd::Zero(t)),
+      y_sq(Eigen::VectorXd::Zero(t)) {}
 
 RidgeStats& RidgeStats::operator+=(const RidgeStats& o) {
   n += o.n, x_sum += o.x_sum, xtx += o.xtx, xty += o.xty, y_sum += o.y_sum, y_sq += o.y_sq;
@@ -21,8 +24,8 @@ RidgeStats& RidgeStats::operator-=(const RidgeStats& o) {
   return *this;
 }
 
-std::vector<RidgeStats> ridge_stats(const DesignMatrix& x, const Eigen::MatrixXd& y, const std::vector<int>& group,
-                                    int n_groups) {
+std::vector<RidgeStats> ridge_stats(const DesignMatrix& x, const Eigen::MatrixXd& y,
+                                    const std::vector<int>& group, int n_groups) {
   const int64_t d = x.cols(), t = y.cols();
   if (y.rows() != x.rows() || static_cast<int64_t>(group.size()) != x.rows())
     throw InputError("ridge: targets or groups do not match the examples");
@@ -72,8 +75,8 @@ RidgePath::RidgePath(const RidgeStats& s) {
   if (s.n < 1) throw InputError("ridge: no training examples");
   x_mean_ = s.x_sum / s.n;
   y_mean_ = s.y_sum / s.n;
-  const Eigen::MatrixXd cov = s.xtx / s.n - x_mean_ * x_mean_.transpose();                  // Xc^T Xc / n
-  const Eigen::MatrixXd cross = s.xty / s.n - x_mean_ * y_mean_.transpose();                // Xc^T Yc / n
+  const Eigen::MatrixXd cov = s.xtx / s.n - x_mean_ * x_mean_.transpose();    // Xc^T Xc / n
+  const Eigen::MatrixXd cross = s.xty / s.n - x_mean_ * y_mean_.transpose();  // Xc^T Yc / n
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(cov);
   eigenvalues_ = eig.eigenvalues().cwiseMax(0.0);  // rounding can leave tiny negatives
   eigenvectors_ = eig.eigenvectors();

@@ -26,8 +26,8 @@ struct RidgeStats {
 };
 
 // One pass over x: row r is added to stats[group[r]] (group -1: skipped). y: [rows, t] targets.
-std::vector<RidgeStats> ridge_stats(const DesignMatrix& x, const Eigen::MatrixXd& y, const std::vector<int>& group,
-                                    int n_groups);
+std::vector<RidgeStats> ridge_stats(const DesignMatrix& x, const Eigen::MatrixXd& y,
+                                    const std::vector<int>& group, int n_groups);
 
 class RidgePath {
  public:

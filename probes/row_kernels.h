@@ -28,7 +28,8 @@ inline void score_rows(const Scalar* x, Eigen::Index d, const Scalar* w, Eigen::
       const Scalar* wa = w + c * d;
       Scalar a0 = 0, a1 = 0, a2 = 0, a3 = 0;
 #pragma omp simd reduction(+ : a0, a1, a2, a3)
-      for (Eigen::Index j = 0; j < d; ++j) a0 += x0[j] * wa[j], a1 += x1[j] * wa[j], a2 += x2[j] * wa[j], a3 += x3[j] * wa[j];
+      for (Eigen::Index j = 0; j < d; ++j)
+        a0 += x0[j] * wa[j], a1 += x1[j] * wa[j], a2 += x2[j] * wa[j], a3 += x3[j] * wa[j];
       z[c] = a0, z[k + c] = a1, z[2 * k + c] = a2, z[3 * k + c] = a3;
     }
   } else {
@@ -47,7 +48,8 @@ inline void score_rows(const Scalar* x, Eigen::Index d, const Scalar* w, Eigen::
 
 // z [m, k] = x [m, d] * w^T for any m.
 template <typename Scalar>
-inline void score_block(const Scalar* x, Eigen::Index m, Eigen::Index d, const Scalar* w, Eigen::Index k, Scalar* z) {
+inline void score_block(const Scalar* x, Eigen::Index m, Eigen::Index d, const Scalar* w, Eigen::Index k,
+                        Scalar* z) {
   Eigen::Index i = 0;
   for (; i + 4 <= m; i += 4) score_rows<4>(x + i * d, d, w, k, z + i * k);
   for (; i < m; ++i) score_rows<1>(x + i * d, d, w, k, z + i * k);

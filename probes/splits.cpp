@@ -44,7 +44,8 @@ SplitFractions SplitFractions::parse(const std::string& text) {
   if (v.size() != 3) throw InputError("split '" + text + "': expected three fractions TRAIN,VALIDATION,TEST");
   for (double x : v)
     if (!(x >= 0)) throw InputError("split '" + text + "': fractions must be non-negative");
-  if (!(v[0] > 0) || !(v[2] > 0)) throw InputError("split '" + text + "': train and test fractions must be positive");
+  if (!(v[0] > 0) || !(v[2] > 0))
+    throw InputError("split '" + text + "': train and test fractions must be positive");
   const double sum = v[0] + v[1] + v[2];
   return {v[0] / sum, v[1] / sum, v[2] / sum};
 }
@@ -55,7 +56,8 @@ std::vector<Split> split_groups(int64_t n, const SplitFractions& f, uint64_t see
     n_test = std::max<int64_t>(n_test, 1);
     if (f.validation > 0) n_val = std::max<int64_t>(n_val, 1);
   }
-  if (n_test + n_val >= n) throw InputError("split: " + std::to_string(n) + " sequences are too few to split");
+  if (n_test + n_val >= n)
+    throw InputError("split: " + std::to_string(n) + " sequences are too few to split");
   std::vector<Split> out(n, Split::Train);
   const std::vector<int64_t> order = shuffled(n, seed);
   for (int64_t i = 0; i < n_test; ++i) out[order[i]] = Split::Test;

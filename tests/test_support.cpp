@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
-#include <thread>
 #include <iterator>
 #include <random>
+#include <thread>
 
 namespace resid::testing {
 
@@ -46,7 +46,9 @@ Config tiny_config() {
   return c;
 }
 
-std::string resid_binary() { return (std::filesystem::path(RESID_BINARY_DIR) / "cli" / "resid").string(); }
+std::string resid_binary() {
+  return (std::filesystem::path(RESID_BINARY_DIR) / "cli" / "resid").string();
+}
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -66,8 +68,9 @@ CliRun run_process(const std::vector<std::string>& argv_in, const RunOptions& op
   for (char** e = environ; *e; ++e) {
     const std::string entry = *e;
     const std::string name = entry.substr(0, entry.find('='));
-    const bool overridden = std::any_of(options.env.begin(), options.env.end(),
-                                        [&](const std::string& o) { return o.substr(0, o.find('=')) == name; });
+    const bool overridden = std::any_of(options.env.begin(), options.env.end(), [&](const std::string& o) {
+      return o.substr(0, o.find('=')) == name;
+    });
     if (!overridden) envs.push_back(entry);
   }
   envs.insert(envs.end(), options.env.begin(), options.env.end());

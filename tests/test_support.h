@@ -15,8 +15,8 @@ namespace resid::testing {
 std::string shared_path(const std::string& relative);
 
 // Skips the current test (GTEST_SKIP) when the file is missing; use at the top of a test.
-#define RESID_REQUIRE_SHARED(var, relative)                                             \
-  const std::string var = ::resid::testing::shared_path(relative);                       \
+#define RESID_REQUIRE_SHARED(var, relative)                        \
+  const std::string var = ::resid::testing::shared_path(relative); \
   if (var.empty()) GTEST_SKIP() << "../shared/" << (relative) << " not present";
 
 // A fresh empty directory under the build tree, removed at destruction.
@@ -31,8 +31,8 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// A small Llama config with grouped KV heads, valid for every format (d_model 64, 2 layers, 4 heads, 2 KV heads,
-// d_mlp 96, vocab 128, n_ctx 64).
+// A small Llama config with grouped KV heads, valid for every format (d_model 64, 2 layers, 4 heads, 2 KV
+// heads, d_mlp 96, vocab 128, n_ctx 64).
 Config tiny_config();
 
 // The message of the E that f() throws; a test failure (and "") when it throws nothing.
@@ -56,8 +56,9 @@ std::string slurp(const std::string& path);
 // Path of the built `resid` binary.
 std::string resid_binary();
 
-// How much slower the code under test runs in CI's sanitizer build (AddressSanitizer at -O1) than in a release
-// build. Time limits that exist to catch a hang are multiplied by it, so a slow run that finishes is not a "hang".
+// How much slower the code under test runs in CI's sanitizer build (AddressSanitizer at -O1) than in a
+// release build. Time limits that exist to catch a hang are multiplied by it, so a slow run that finishes is
+// not a "hang".
 #if defined(__SANITIZE_ADDRESS__)
 inline constexpr double kSanitizerSlowdown = 6;
 #else

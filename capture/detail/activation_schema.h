@@ -16,13 +16,14 @@ constexpr int64_t kFormatVersion = 2;
 constexpr int64_t kOldestReadableFormat = 1;  // format 1 (SWMR, growing datasets) still reads
 constexpr int64_t kActsChunkBytes = int64_t{1} << 20;
 
-// Metadata reads in SWMR-read mode are retried when a checksum fails (a writer may be mid-flush); HDF5's default of 100
-// attempts, with its back-off, keeps a damaged file busy for minutes. A few attempts cover a live writer.
+// Metadata reads in SWMR-read mode are retried when a checksum fails (a writer may be mid-flush); HDF5's
+// default of 100 attempts, with its back-off, keeps a damaged file busy for minutes. A few attempts cover a
+// live writer.
 constexpr unsigned kMetadataReadAttempts = 4;
 
-// How a dataset of rows is stored. Raw: contiguous and allocated when created, so the writer puts rows straight
-// into their place in the file and HDF5's metadata never changes. Compressed: shuffle + deflate(1) chunks, only
-// in a finished file rewritten by compress_in_place().
+// How a dataset of rows is stored. Raw: contiguous and allocated when created, so the writer puts rows
+// straight into their place in the file and HDF5's metadata never changes. Compressed: shuffle + deflate(1)
+// chunks, only in a finished file rewritten by compress_in_place().
 enum class RowStorage { Raw, Compressed };
 
 // "[2, 3]" and "a, b" (or "none") for messages.

@@ -57,7 +57,8 @@ class WriterLock {
     if (!lock.try_lock(F_RDLCK)) {
       const int err = errno;
       lock.release();
-      if (err != EAGAIN && err != EACCES) throw InputError(shown + ": cannot lock (" + std::strerror(err) + ")");
+      if (err != EAGAIN && err != EACCES)
+        throw InputError(shown + ": cannot lock (" + std::strerror(err) + ")");
     }
     return lock;
   }
@@ -76,7 +77,8 @@ class WriterLock {
   int fd() const { return fd_; }  // opened read-write by acquire(): the writer writes rows through it
   // True when `path` names the locked file (same device and inode).
   bool names(const std::string& path) const {
-    struct stat a {}, b {};
+    struct stat a {
+    }, b{};
     return fd_ >= 0 && ::fstat(fd_, &a) == 0 && ::lstat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
            a.st_ino == b.st_ino;
   }

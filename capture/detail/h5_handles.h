@@ -90,8 +90,8 @@ std::recursive_mutex& library_mutex();
 
 // HDF5 registers its own shutdown (H5close) with atexit. After a close that failed (a write error such as a
 // full disk) that shutdown crashes inside HDF5 1.10 (H5F__close_cb on the half-closed file). Every file resid
-// opens is closed by its Handle, and a writer's file is crash-safe anyway, so the shutdown is skipped. Must run
-// before HDF5 initializes, i.e. before the first HDF5 call, which is always made under a Call.
+// opens is closed by its Handle, and a writer's file is crash-safe anyway, so the shutdown is skipped. Must
+// run before HDF5 initializes, i.e. before the first HDF5 call, which is always made under a Call.
 struct NoExitCleanup {
   NoExitCleanup() {
     static const bool once = (H5dont_atexit(), true);

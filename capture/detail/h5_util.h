@@ -1,6 +1,6 @@
 // HDF5 helpers shared by the activation file's schema, writer and reader: every failure becomes a FormatError
-// naming the file, attributes are written and read with their types checked, datasets opened by path. Internal to
-// resid::capture (public headers never mention hid_t).
+// naming the file, attributes are written and read with their types checked, datasets opened by path.
+// Internal to resid::capture (public headers never mention hid_t).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -43,8 +43,7 @@ std::vector<char> pack_class_names(const std::vector<std::string>& names, size_t
 
 h5::Handle utf8_string_type(const std::string& path);
 
-void write_string_attr(hid_t obj, const std::string& name, const std::string& value,
-                       const std::string& path);
+void write_string_attr(hid_t obj, const std::string& name, const std::string& value, const std::string& path);
 
 void write_int_attr(hid_t obj, const std::string& name, int64_t value, const std::string& path);
 

@@ -415,7 +415,6 @@ LoadedModel load_llama2c(const std::string& path) {
 
 namespace {
 
-
 void check_writable(const std::string& path, const Config& c, const TransformerWeights& w, Llama2cVersion v,
                     int group_size) {
   try {

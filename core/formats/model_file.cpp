@@ -25,8 +25,8 @@ bool sniff_safetensors(const uint8_t* head, size_t size) {
 std::string find_tokenizer_beside(const std::string& model_path, int vocab_size) {
   const fs::path dir = fs::path(model_path).parent_path();
   const std::string v = std::to_string(vocab_size);
-  for (const std::string& name : std::vector<std::string>{"tok" + v + ".model", "tok" + v + ".bin", "tokenizer.model",
-                                 "tokenizer.bin"}) {
+  for (const std::string& name : std::vector<std::string>{"tok" + v + ".model", "tok" + v + ".bin",
+                                                          "tokenizer.model", "tokenizer.bin"}) {
     const fs::path candidate = dir / name;
     if (fs::is_regular_file(candidate)) return candidate.string();
   }
@@ -43,7 +43,8 @@ ModelFormat detect_format(const std::string& path) {
   if (sniff_gguf(file->data(), n)) return ModelFormat::Gguf;
   if (sniff_safetensors(file->data(), n)) return ModelFormat::Safetensors;
   if (sniff_llama2c(file->data(), n)) return ModelFormat::Llama2c;
-  throw FormatError(path, "not a model file resid knows (GGUF, safetensors, Hugging Face directory, llama2.c .bin)");
+  throw FormatError(
+      path, "not a model file resid knows (GGUF, safetensors, Hugging Face directory, llama2.c .bin)");
 }
 
 LoadedModel load_model(const std::string& path, const LoadOptions& options) {
@@ -56,7 +57,8 @@ LoadedModel load_model(const std::string& path, const LoadOptions& options) {
       model = load_llama2c(path);
       break;
     case ModelFormat::Safetensors:
-      model = (fs::is_directory(path) || path.ends_with(".json")) ? load_hf_checkpoint(path) : load_safetensors_file(path);
+      model = (fs::is_directory(path) || path.ends_with(".json")) ? load_hf_checkpoint(path)
+                                                                  : load_safetensors_file(path);
       break;
   }
   if (!options.tokenizer_path.empty()) {
@@ -71,13 +73,15 @@ LoadedModel load_model(const std::string& path, const LoadOptions& options) {
       model.notes.push_back("tokenizer found beside the model: " + model.tokenizer->describe());
     }
   }
-  if (model.tokenizer && model.transformer && model.tokenizer->vocab_size() != model.transformer->config().d_vocab) {
+  if (model.tokenizer && model.transformer &&
+      model.tokenizer->vocab_size() != model.transformer->config().d_vocab) {
     const std::string pieces = std::to_string(model.tokenizer->vocab_size()) + " pieces";
     const std::string d_vocab = "d_vocab = " + std::to_string(model.transformer->config().d_vocab);
     if (model.tokenizer_path.empty())
-      throw FormatError(path, "embedded tokenizer has " + pieces + " but the model's vocabulary is " + d_vocab);
-    throw FormatError(model.tokenizer_path, "tokenizer has " + pieces + " but the vocabulary of the model " + path +
-                                          " is " + d_vocab);
+      throw FormatError(path,
+                        "embedded tokenizer has " + pieces + " but the model's vocabulary is " + d_vocab);
+    throw FormatError(model.tokenizer_path, "tokenizer has " + pieces + " but the vocabulary of the model " +
+                                                path + " is " + d_vocab);
   }
   return model;
 }

@@ -26,7 +26,8 @@ std::string dtypes_of(const std::vector<TensorRecord>& records);
 struct LoadedModel {
   std::string path;
   ModelFormat format;
-  std::string format_detail;  // "llama2.c legacy", "llama2.c v1 (fp32)", "GGUF v3", "safetensors (2 shards)"...
+  std::string
+      format_detail;  // "llama2.c legacy", "llama2.c v1 (fp32)", "GGUF v3", "safetensors (2 shards)"...
   std::shared_ptr<const Transformer> transformer;  // set for Llama-family checkpoints
   std::shared_ptr<const Mlp> mlp;                  // set for plain MLP checkpoints
   std::shared_ptr<const Tokenizer> tokenizer;      // null when none was found

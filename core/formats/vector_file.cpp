@@ -69,7 +69,8 @@ class NpyHeaderParser {
  private:
   char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
   void skip_space() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r')) ++pos_;
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r'))
+      ++pos_;
   }
   void expect(char c) {
     if (peek() != c) fail(std::string("expected '") + c + "'");
@@ -110,7 +111,8 @@ std::vector<uint64_t> parse_shape(const std::string& tuple, const std::string& p
     s.remove_prefix(static_cast<size_t>(stop - s.data()));
     while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
     if (s.empty()) break;
-    if (s.front() != ',') throw FormatError(path, ".npy header: shape " + printable(tuple) + ") is not a tuple of sizes");
+    if (s.front() != ',')
+      throw FormatError(path, ".npy header: shape " + printable(tuple) + ") is not a tuple of sizes");
     s.remove_prefix(1);
   }
   return dims;
@@ -130,19 +132,25 @@ std::vector<float> parse_npy(std::string_view bytes, const std::string& path) {
   const size_t len_bytes = major == 1 ? 2 : 4;
   if (bytes.size() < 8 + len_bytes) throw FormatError(path, "truncated .npy header");
   uint64_t header_len = 0;
-  for (size_t i = 0; i < len_bytes; ++i) header_len |= uint64_t(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+  for (size_t i = 0; i < len_bytes; ++i)
+    header_len |= uint64_t(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
   const uint64_t data_start = 8 + len_bytes + header_len;
   if (data_start > bytes.size())
-    throw FormatError(path, ".npy header of " + std::to_string(header_len) + " bytes runs past the end of the file");
+    throw FormatError(
+        path, ".npy header of " + std::to_string(header_len) + " bytes runs past the end of the file");
   const auto dict = NpyHeaderParser(bytes.substr(8 + len_bytes, header_len), path).parse();
   for (const char* key : {"descr", "fortran_order", "shape"})
     if (!dict.count(key)) throw FormatError(path, std::string(".npy header has no '") + key + "'");
-  if (dict.size() != 3) throw FormatError(path, ".npy header has keys other than descr, fortran_order and shape");
+  if (dict.size() != 3)
+    throw FormatError(path, ".npy header has keys other than descr, fortran_order and shape");
   const std::string& descr = dict.at("descr");
   size_t item = 0;
-  if (descr == "<f4") item = 4;
-  else if (descr == "<f8") item = 8;
-  else throw FormatError(path, ".npy dtype '" + printable(descr) + "' is not little-endian float32 or float64");
+  if (descr == "<f4")
+    item = 4;
+  else if (descr == "<f8")
+    item = 8;
+  else
+    throw FormatError(path, ".npy dtype '" + printable(descr) + "' is not little-endian float32 or float64");
   if (dict.at("fortran_order") != "False") {
     if (dict.at("fortran_order") == "True") throw FormatError(path, "Fortran-order .npy not supported");
     throw FormatError(path, ".npy header: fortran_order must be True or False");
@@ -151,13 +159,15 @@ std::vector<float> parse_npy(std::string_view bytes, const std::string& path) {
   if (shape.empty() || shape[0] != '(') throw FormatError(path, ".npy header: shape must be a tuple");
   const std::vector<uint64_t> dims = parse_shape(shape, path);
   if (dims.size() != 1)
-    throw FormatError(path, ".npy shape " + shape_text(dims) + " is not 1-D (a vector file holds one vector)");
+    throw FormatError(path,
+                      ".npy shape " + shape_text(dims) + " is not 1-D (a vector file holds one vector)");
   const uint64_t n = dims[0];
   const uint64_t data_bytes = bytes.size() - data_start;
   if (n > data_bytes / item || n * item != data_bytes)
-    throw FormatError(path, ".npy shape " + shape_text(dims) + " of " + descr + " needs " +
-                                (n > UINT64_MAX / item ? std::string("more than 2^64") : std::to_string(n * item)) +
-                                " bytes of data but the file has " + std::to_string(data_bytes));
+    throw FormatError(path,
+                      ".npy shape " + shape_text(dims) + " of " + descr + " needs " +
+                          (n > UINT64_MAX / item ? std::string("more than 2^64") : std::to_string(n * item)) +
+                          " bytes of data but the file has " + std::to_string(data_bytes));
   std::vector<float> out(n);
   const char* data = bytes.data() + data_start;
   if (n == 0) {
@@ -205,8 +215,8 @@ std::vector<float> parse_text(std::string_view bytes, const std::string& path) {
 }  // namespace
 
 std::vector<float> parse_vector_file(std::string_view bytes, const std::string& path) {
-  std::vector<float> out = bytes.substr(0, kNpyMagic.size()) == kNpyMagic ? parse_npy(bytes, path)
-                                                                           : parse_text(bytes, path);
+  std::vector<float> out =
+      bytes.substr(0, kNpyMagic.size()) == kNpyMagic ? parse_npy(bytes, path) : parse_text(bytes, path);
   if (out.empty()) throw FormatError(path, "no values in vector file");
   for (float v : out)
     if (!std::isfinite(v)) throw FormatError(path, "vector holds NaN or infinity");

@@ -156,8 +156,8 @@ Rows make_rows(const Layout& layout, std::vector<LabelColumn>& labels, int64_t f
   return b;
 }
 
-// The label columns with every class rows [0, rows) use, in first-seen order: what a capture's first pass over
-// its dataset gives the writer.
+// The label columns with every class rows [0, rows) use, in first-seen order: what a capture's first pass
+// over its dataset gives the writer.
 std::vector<LabelColumn> full_labels(const Layout& layout, int64_t rows) {
   std::vector<LabelColumn> labels = layout.labels;
   make_rows(layout, labels, 0, rows, false);
@@ -442,7 +442,8 @@ TEST(ActivationFile, ClassListsAreFixedWhenTheFileIsCreated) {
               std::string::npos);
     w->discard();
   }
-  auto w = ActivationFileWriter::create(dir.file("a.h5"), layout.info, layout.hooks, labels, with_rows({}, 10));
+  auto w =
+      ActivationFileWriter::create(dir.file("a.h5"), layout.info, layout.hooks, labels, with_rows({}, 10));
   const Rows b = make_rows(layout, labels, 0, 10, false);
   w->append(10, b.tokens.data(), b.lengths.data(), b.sequence, b.token, b.act_ptrs());
   // A known class renamed, a class added, a class missing: the lists must be the file's.
@@ -466,10 +467,12 @@ TEST(ActivationFile, RowCountIsFixedWhenTheFileIsCreated) {
   const Layout layout = make_layout();
   std::vector<LabelColumn> labels = full_labels(layout, 8);
   EXPECT_NE(input_error_of([&] {
-              ActivationFileWriter::create(dir.file("a.h5"), layout.info, layout.hooks, labels, WriterOptions{});
+              ActivationFileWriter::create(dir.file("a.h5"), layout.info, layout.hooks, labels,
+                                           WriterOptions{});
             }).find("number of rows"),
             std::string::npos);
-  auto w = ActivationFileWriter::create(dir.file("a.h5"), layout.info, layout.hooks, labels, with_rows({}, 5));
+  auto w =
+      ActivationFileWriter::create(dir.file("a.h5"), layout.info, layout.hooks, labels, with_rows({}, 5));
   const Rows b = make_rows(layout, labels, 0, 8, false);
   EXPECT_NE(input_error_of([&] {
               w->append(8, b.tokens.data(), b.lengths.data(), b.sequence, b.token, b.act_ptrs());
@@ -477,7 +480,8 @@ TEST(ActivationFile, RowCountIsFixedWhenTheFileIsCreated) {
             std::string::npos);
   const Rows four = make_rows(layout, labels, 0, 4, false);
   w->append(4, four.tokens.data(), four.lengths.data(), four.sequence, four.token, four.act_ptrs());
-  EXPECT_NE(input_error_of([&] { w->finish(labels); }).find("finished after 4 of the 5 rows"), std::string::npos);
+  EXPECT_NE(input_error_of([&] { w->finish(labels); }).find("finished after 4 of the 5 rows"),
+            std::string::npos);
   EXPECT_FALSE(read_activation_summary(dir.file("a.h5")).complete);
   // Every dataset is allocated at its final size when the file is created; committed_rows says how many
   // rows are valid.
@@ -604,8 +608,9 @@ TEST(ActivationFile, ReaderReadsOneSnapshotOfTheCommittedRows) {
   EXPECT_EQ(reader.rows(), 8);                          // its snapshot
   EXPECT_EQ(ActivationReader(path).rows(), 20);         // a new reader sees the new commit
   std::vector<float> acts;
-  EXPECT_NE(input_error_of([&] { reader.read_rows("blocks.0.hook_resid_post", 4, 5, &acts); }).find("8 committed"),
-            std::string::npos);
+  EXPECT_NE(
+      input_error_of([&] { reader.read_rows("blocks.0.hook_resid_post", 4, 5, &acts); }).find("8 committed"),
+      std::string::npos);
   reader.read_rows("blocks.1.mlp.hook_post", 2, 6, &acts);
   EXPECT_EQ(acts, read_activation_rows(path, "blocks.1.mlp.hook_post", 2, 6));
   EXPECT_EQ(reader.row_shape("blocks.1.mlp.hook_post"), layout.hooks[1].row_shape);
@@ -615,8 +620,9 @@ TEST(ActivationFile, ReaderReadsOneSnapshotOfTheCommittedRows) {
   std::vector<double> values;
   reader.read_labels("score", 0, 8, &values);
   EXPECT_EQ(values, make_rows(layout, labels, 0, 8, false).sequence[0]);
-  EXPECT_NE(input_error_of([&] { reader.read_rows("nope", 0, 1, &acts); }).find("no activations of hook nope"),
-            std::string::npos);
+  EXPECT_NE(
+      input_error_of([&] { reader.read_rows("nope", 0, 1, &acts); }).find("no activations of hook nope"),
+      std::string::npos);
   EXPECT_NE(input_error_of([&] { reader.read_labels("nope", 0, 1, &values); }).find("no label column nope"),
             std::string::npos);
   w->finish(labels);
@@ -660,7 +666,8 @@ TEST_P(Resume, EqualsAnUninterruptedRun) {
 
   // A different row count is refused before anything is written.
   EXPECT_NE(input_error_of([&] {
-              ActivationFileWriter::resume(resumed, layout.info, layout.hooks, labels, with_rows(options, total + 1));
+              ActivationFileWriter::resume(resumed, layout.info, layout.hooks, labels,
+                                           with_rows(options, total + 1));
             }).find("created for 57 rows"),
             std::string::npos);
   auto w = ActivationFileWriter::resume(resumed, layout.info, layout.hooks, labels, options);

@@ -1,4 +1,5 @@
-// `resid capture` end to end, through the real binary: the file it writes, SIGKILL at a random moment followed by
+// `resid capture` end to end, through the real binary: the file it writes, SIGKILL at a random moment
+// followed by
 // --resume giving datasets identical to an uninterrupted run, and one-line errors with exit code 2.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -38,8 +39,19 @@ struct CaptureFixture : ::testing::Test {
   }
 
   std::vector<std::string> capture_args(const std::string& out) const {
-    return {testing::resid_binary(), "capture", model, data, "--hooks", "blocks.*.hook_resid_post", "blocks.0.mlp.hook_post",
-            "-o", out, "--max-tokens", "48", "--batch-size", "3"};
+    return {testing::resid_binary(),
+            "capture",
+            model,
+            data,
+            "--hooks",
+            "blocks.*.hook_resid_post",
+            "blocks.0.mlp.hook_post",
+            "-o",
+            out,
+            "--max-tokens",
+            "48",
+            "--batch-size",
+            "3"};
   }
 };
 

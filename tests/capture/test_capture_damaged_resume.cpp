@@ -24,7 +24,8 @@ std::vector<char> read_bytes(const std::string& path) {
 }
 
 void write_bytes(const std::string& path, const std::vector<char>& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 // Every dataset of `a` and `b` has the same shape, type and bytes (attributes, e.g. `created`, may differ).
@@ -34,7 +35,8 @@ bool same_datasets(const std::string& a, const std::string& b, std::string* why)
   for (const std::string& name : names) {
     std::vector<int64_t> sa, sb;
     std::string ta, tb;
-    if (read_stored_dataset(a, name, &sa, &ta) != read_stored_dataset(b, name, &sb, &tb) || sa != sb || ta != tb)
+    if (read_stored_dataset(a, name, &sa, &ta) != read_stored_dataset(b, name, &sb, &tb) || sa != sb ||
+        ta != tb)
       return *why = name + " differs", false;
   }
   return true;
@@ -68,8 +70,18 @@ TEST_P(DamagedResume, SeededMutationsFailClearlyOrResumeIdentically) {
     }
   }
   auto plain_args = [&](const std::string& out) {
-    std::vector<std::string> a{testing::resid_binary(), "capture", model, data, "--hooks",
-                               "blocks.*.hook_resid_post", "-o", out, "--max-tokens", "12", "--batch-size", "2"};
+    std::vector<std::string> a{testing::resid_binary(),
+                               "capture",
+                               model,
+                               data,
+                               "--hooks",
+                               "blocks.*.hook_resid_post",
+                               "-o",
+                               out,
+                               "--max-tokens",
+                               "12",
+                               "--batch-size",
+                               "2"};
     a.insert(a.end(), GetParam().flags.begin(), GetParam().flags.end());
     return a;
   };

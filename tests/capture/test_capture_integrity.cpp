@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <iostream>
 #include <fstream>
+#include <iostream>
 #include <random>
 
 #include "capture/activation_file.h"
@@ -53,8 +53,18 @@ struct Integrity : ::testing::Test {
     write_token_file(data, kRows, c.d_vocab, 9);
   }
   std::vector<std::string> args(const std::string& out, const std::string& dataset = "") const {
-    return {testing::resid_binary(), "capture", model, dataset.empty() ? data : dataset, "--hooks",
-            "blocks.*.hook_resid_post", "-o", out, "--max-tokens", "16", "--batch-size", "4"};
+    return {testing::resid_binary(),
+            "capture",
+            model,
+            dataset.empty() ? data : dataset,
+            "--hooks",
+            "blocks.*.hook_resid_post",
+            "-o",
+            out,
+            "--max-tokens",
+            "16",
+            "--batch-size",
+            "4"};
   }
   int files_in_dir() const {
     int n = 0;
@@ -81,7 +91,8 @@ int64_t committed_or_zero(const std::string& path) {
 // while the previous batch is being written, like a file that changed under a running capture.
 class FailsOnSecondPass final : public Dataset {
  public:
-  FailsOnSecondPass(std::unique_ptr<Dataset> inner, int fail_at) : inner_(std::move(inner)), fail_at_(fail_at) {}
+  FailsOnSecondPass(std::unique_ptr<Dataset> inner, int fail_at)
+      : inner_(std::move(inner)), fail_at_(fail_at) {}
   bool next(Example& out) override {
     if (first_pass_done_ && index_ == fail_at_) throw InputError("data.tokens:9: the file changed");
     const bool got = inner_->next(out);
@@ -122,8 +133,8 @@ TEST_F(Integrity, DatasetErrorWhileABatchIsWrittenCommitsOnlyIntactRows) {
     options.remove_failed_output = false;  // this test inspects what the failed run leaves
     ActivationFileInfo info;
     info.dataset_path = good;
-    return capture_activations(*m.transformer, CapturePlan::resolve(m.transformer->config(), options), *dataset,
-                               out, info, options);
+    return capture_activations(*m.transformer, CapturePlan::resolve(m.transformer->config(), options),
+                               *dataset, out, info, options);
   };
   const std::string reference = dir.file("reference.h5");
   capture(reference, 8, -1);
@@ -168,8 +179,10 @@ TEST_F(Integrity, BadExampleIsFoundBeforeTheFileIsCreated) {
   ActivationFileInfo info;
   info.dataset_path = bad;
   const std::string out = dir.file("out.h5");
-  EXPECT_CONTAINS(testing::error_of<InputError>([&] { capture_activations(*m.transformer, CapturePlan::resolve(m.transformer->config(), options),
-                                                                      *dataset, out, info, options);
+  EXPECT_CONTAINS(testing::error_of<InputError>([&] {
+                    capture_activations(*m.transformer,
+                                        CapturePlan::resolve(m.transformer->config(), options), *dataset, out,
+                                        info, options);
                   }),
                   ":9:");
   EXPECT_FALSE(fs::exists(out)) << "the first pass should have refused the dataset before creating the file";
@@ -293,8 +306,8 @@ TEST_F(Integrity, RacingForceCapturesExactlyOneSucceeds) {
   const std::string out = dir.file("out.h5");
   std::string err;
   ASSERT_EQ(run(args(out), &err), 0) << err;
-  // Long enough (several seconds: a commit per row) that the two runs overlap; runs that do not overlap may both
-  // succeed.
+  // Long enough (several seconds: a commit per row) that the two runs overlap; runs that do not overlap may
+  // both succeed.
   write_token_file(data, 3000, testing::tiny_config().d_vocab, 9);
   for (int trial = 0; trial < 2; ++trial) {
     std::vector<std::string> a = args(out);
@@ -371,9 +384,20 @@ struct SharedResume : Integrity {
 TEST_F(SharedResume, ResumeRefusesChangedDatasetOptionsTokenizerAndLabels) {
   if (shared_model.empty() || sample.empty()) GTEST_SKIP() << "../shared stories260K or tinystories absent";
   const std::string out = dir.file("out.h5");
-  const std::vector<std::string> windows = {testing::resid_binary(), "capture", shared_model, sample,
-                                            "--kind", "windows", "--max-tokens", "32", "--hooks",
-                                            "blocks.0.hook_resid_post", "--batch-size", "1", "-o", out};
+  const std::vector<std::string> windows = {testing::resid_binary(),
+                                            "capture",
+                                            shared_model,
+                                            sample,
+                                            "--kind",
+                                            "windows",
+                                            "--max-tokens",
+                                            "32",
+                                            "--hooks",
+                                            "blocks.0.hook_resid_post",
+                                            "--batch-size",
+                                            "1",
+                                            "-o",
+                                            out};
   ASSERT_TRUE(killed_capture(windows, out));
   std::string err;
   auto refused = [&](std::vector<std::string> a, const std::string& what) {
@@ -416,10 +440,23 @@ TEST_F(SharedResume, ResumeRefusesChangedDatasetOptionsTokenizerAndLabels) {
         l << (n++ % 3 ? "calm" : "busy") << "\n";
       }
   }
-  const std::vector<std::string> labeled = {testing::resid_binary(), "capture", shared_model, lines, "--kind",
-                                            "text", "--truncate", "--max-tokens", "32", "--hooks",
-                                            "blocks.0.hook_resid_post", "--batch-size", "1",
-                                            "--labels", "mood=" + labels, "-o", out};
+  const std::vector<std::string> labeled = {testing::resid_binary(),
+                                            "capture",
+                                            shared_model,
+                                            lines,
+                                            "--kind",
+                                            "text",
+                                            "--truncate",
+                                            "--max-tokens",
+                                            "32",
+                                            "--hooks",
+                                            "blocks.0.hook_resid_post",
+                                            "--batch-size",
+                                            "1",
+                                            "--labels",
+                                            "mood=" + labels,
+                                            "-o",
+                                            out};
   ASSERT_TRUE(killed_capture(labeled, out));
   {
     std::fstream f(labels, std::ios::in | std::ios::out);
@@ -451,7 +488,7 @@ TEST(Xxh64, KnownValues) {
   std::string s;
   for (int i = 0; i < 100; ++i) s.push_back(static_cast<char>(i * 37 + 11));
   EXPECT_EQ(xxh64("abc", 3), 0x44BC2CF5AD770999ULL);
-  EXPECT_EQ(xxh64(s.data(), 100), 0x4826E367566EA023ULL);         // the 32-byte stripes and every tail step
+  EXPECT_EQ(xxh64(s.data(), 100), 0x4826E367566EA023ULL);  // the 32-byte stripes and every tail step
   EXPECT_EQ(xxh64(s.data(), 100, 2654435761), 0xD57C2EA757C17569ULL);
   EXPECT_EQ(xxh64(s.data(), 37), 0x5F313A6790502101ULL);
 }

@@ -55,15 +55,18 @@ TEST(CapturePlan, ErrorsNameTheFieldNotAFlag) {
   CaptureOptions o = options_with({"hook_embed"});
   o.n_pos = c.n_ctx + 1;
   const std::string big = testing::error_of<InputError>([&] { CapturePlan::resolve(c, o); });
-  EXPECT_EQ(big, "n_pos " + std::to_string(c.n_ctx + 1) + " exceeds the model's n_ctx = " + std::to_string(c.n_ctx));
+  EXPECT_EQ(big, "n_pos " + std::to_string(c.n_ctx + 1) +
+                     " exceeds the model's n_ctx = " + std::to_string(c.n_ctx));
   o.n_pos = -1;
   EXPECT_CONTAINS(testing::error_of<InputError>([&] { CapturePlan::resolve(c, o); }), "n_pos -1 is negative");
   o.n_pos = 0;
   o.batch_size = 0;
-  EXPECT_CONTAINS(testing::error_of<InputError>([&] { CapturePlan::resolve(c, o); }), "batch_size 0 is below 1");
+  EXPECT_CONTAINS(testing::error_of<InputError>([&] { CapturePlan::resolve(c, o); }),
+                  "batch_size 0 is below 1");
   o.batch_size = 1;
   o.hook_patterns.clear();
-  EXPECT_CONTAINS(testing::error_of<InputError>([&] { CapturePlan::resolve(c, o); }), "hook_patterns: no hooks");
+  EXPECT_CONTAINS(testing::error_of<InputError>([&] { CapturePlan::resolve(c, o); }),
+                  "hook_patterns: no hooks");
   o.hook_patterns = {"blocks.0.attn.hook_pattern"};
   o.positions = PositionSpec::parse("mean");
   EXPECT_CONTAINS(testing::error_of<InputError>([&] { CapturePlan::resolve(c, o); }), "is an attention map");

@@ -31,11 +31,34 @@ TEST(SigkillResume, TwentyKillsWithLabelsRulesLastPositionBfloat16) {
       }
   }
   auto args = [&](const std::string& out) {
-    return std::vector<std::string>{testing::resid_binary(), "capture", model, lines, "--kind", "text",
-                                    "--truncate", "--max-tokens", "48", "--hooks", "blocks.*.hook_resid_post",
-                                    "blocks.1.mlp.hook_post", "--labels", "genre=" + labels, "--rule",
-                                    "in_quotes", "--rule", "starts_word", "--positions", "last", "--dtype",
-                                    "bfloat16", "--batch-size", "3", "--max-rows", "90", "-o", out};
+    return std::vector<std::string>{testing::resid_binary(),
+                                    "capture",
+                                    model,
+                                    lines,
+                                    "--kind",
+                                    "text",
+                                    "--truncate",
+                                    "--max-tokens",
+                                    "48",
+                                    "--hooks",
+                                    "blocks.*.hook_resid_post",
+                                    "blocks.1.mlp.hook_post",
+                                    "--labels",
+                                    "genre=" + labels,
+                                    "--rule",
+                                    "in_quotes",
+                                    "--rule",
+                                    "starts_word",
+                                    "--positions",
+                                    "last",
+                                    "--dtype",
+                                    "bfloat16",
+                                    "--batch-size",
+                                    "3",
+                                    "--max-rows",
+                                    "90",
+                                    "-o",
+                                    out};
   };
   const std::string reference = dir.file("reference.h5");
   std::string err;

@@ -1,5 +1,5 @@
-// The dead-neuron census (census/): hand-traced counts, padding masked, batch-size independence, models built in
-// memory with known dead neurons, the capture-file path, the statistics file, and the real checkpoints in
+// The dead-neuron census (census/): hand-traced counts, padding masked, batch-size independence, models built
+// in memory with known dead neurons, the capture-file path, the statistics file, and the real checkpoints in
 // ../shared.
 #include <gtest/gtest.h>
 
@@ -26,9 +26,8 @@ using testing::TempDir;
 
 TEST(LayerCensus, CountsMeansAndMaxByHand) {
   LayerCensus l(0, "blocks.0.mlp.hook_post", 3);
-  const std::vector<float> rows = {1, 0, -1,   // [3 tokens, 3 neurons]
-                                   2, 0, 0.5f,
-                                   0, 0, 3};
+  const std::vector<float> rows = {1, 0, -1,  // [3 tokens, 3 neurons]
+                                   2, 0, 0.5f, 0, 0, 3};
   l.add_rows(rows.data(), 3, 0.0);
   EXPECT_EQ(l.n_tokens, 3);
   EXPECT_EQ(l.fires, (std::vector<int64_t>{2, 0, 2}));  // 0 is not > 0
@@ -52,8 +51,7 @@ TEST(LayerCensus, CountsMeansAndMaxByHand) {
 TEST(LayerCensus, PaddedPositionsAreNotCounted) {
   LayerCensus l(0, "h", 2);
   // [batch 2, pos 3, width 2]; sequence 0 has 1 real token, sequence 1 has 3. Pads hold 100.
-  std::vector<float> act = {1, -1, 100, 100, 100, 100,
-                            -1, 2, 3, 4, -5, -6};
+  std::vector<float> act = {1, -1, 100, 100, 100, 100, -1, 2, 3, 4, -5, -6};
   const std::vector<int> lengths = {1, 3};
   ActivationView view{{HookSite::MlpPost, 0}, act.data(), {2, 3, 2}, &lengths, 0};
   l.add(view, 0.0);
@@ -158,8 +156,8 @@ Tensor with_zero_row(const Tensor& t, int64_t row) {
   return Tensor::owned(t.shape, std::move(v));
 }
 
-// A seeded tiny model whose neuron 5 of layer 0 and 7 of layer 1 can never fire: their gate (or up, for a plain
-// FFN) row is zero, so the hooked value is exactly 0.
+// A seeded tiny model whose neuron 5 of layer 0 and 7 of layer 1 can never fire: their gate (or up, for a
+// plain FFN) row is zero, so the hooked value is exactly 0.
 Transformer model_with_dead_neurons(bool gated) {
   Config c = testing::tiny_config();
   c.gated_mlp = gated;
@@ -203,8 +201,8 @@ struct TokenData {
 };
 
 // The census recomputed the slow way: one sequence per forward, activations copied out, counted here.
-std::vector<std::vector<int64_t>> brute_force_fires(const Transformer& model, const TokenData& data, HookSite site,
-                                                    double threshold) {
+std::vector<std::vector<int64_t>> brute_force_fires(const Transformer& model, const TokenData& data,
+                                                    HookSite site, double threshold) {
   const Config& c = model.config();
   std::vector<std::vector<int64_t>> fires(c.n_layers, std::vector<int64_t>(c.d_mlp, 0));
   for (const auto& ids : data.rows) {
@@ -220,8 +218,8 @@ std::vector<std::vector<int64_t>> brute_force_fires(const Transformer& model, co
   return fires;
 }
 
-// Counts may differ by one where a value lies within float rounding of the threshold: the batched forward runs the
-// same arithmetic on differently shaped buffers, which is not promised to be bit-identical.
+// Counts may differ by one where a value lies within float rounding of the threshold: the batched forward
+// runs the same arithmetic on differently shaped buffers, which is not promised to be bit-identical.
 void expect_same_counts(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
   ASSERT_EQ(a.size(), b.size());
   int64_t differing = 0;
@@ -314,7 +312,8 @@ struct CaptureFixture : ::testing::Test {
     model.transformer = std::make_shared<Transformer>(model_with_dead_neurons(true));
     data = std::make_unique<TokenData>(30, model.transformer->config().d_vocab);
   }
-  std::string capture(const std::vector<std::string>& hooks, const std::string& positions, const std::string& name) {
+  std::string capture(const std::vector<std::string>& hooks, const std::string& positions,
+                      const std::string& name) {
     const std::string out = dir.file(name);
     CaptureOptions o;
     o.hook_patterns = hooks;
@@ -349,7 +348,8 @@ TEST_F(CaptureFixture, CensusOfACaptureEqualsTheCensusOfTheForward) {
 TEST_F(CaptureFixture, CaptureWithoutTheNeededHooksIsOneLineError) {
   const std::string acts = capture({"blocks.*.hook_resid_post", "blocks.*.mlp.hook_post"}, "all", "resid.h5");
   const std::string msg = error_of<InputError>([&] { census_of_capture(acts, {}); });
-  EXPECT_CONTAINS(msg, acts + ": holds no blocks.*.mlp.hook_pre hooks; the census of this SwiGLU model needs them");
+  EXPECT_CONTAINS(
+      msg, acts + ": holds no blocks.*.mlp.hook_pre hooks; the census of this SwiGLU model needs them");
   EXPECT_EQ(msg.find('\n'), std::string::npos);
 
   const std::string mean = capture({"blocks.*.mlp.hook_pre"}, "mean", "mean.h5");
@@ -432,8 +432,8 @@ TEST(RealModels, Stories260kCensusPerLayer) {
     EXPECT_GT(l.n_tokens, 1000);
     // A trained SwiGLU layer's gates are not all negative: most neurons fire somewhere in 100 stories.
     EXPECT_LT(l.dead_ids().size(), 172u / 2);
-    std::printf("[ census ] stories260K %s: %zu dead, %lld rare (<1e-3)\n", l.hook.c_str(), l.dead_ids().size(),
-                (long long)l.rare_count(1e-3));
+    std::printf("[ census ] stories260K %s: %zu dead, %lld rare (<1e-3)\n", l.hook.c_str(),
+                l.dead_ids().size(), (long long)l.rare_count(1e-3));
   }
 }
 

@@ -45,8 +45,8 @@ struct CensusCli : ::testing::Test {
   std::string images = dir.file("images.idx.gz"), labels = dir.file("labels.idx");
 
   void SetUp() override {
-    // 2 pixels -> 3 ReLU -> 2 classes; neuron 1 has bias -100 and never fires (tests/census/test_census.cpp traces
-    // the same network by hand).
+    // 2 pixels -> 3 ReLU -> 2 classes; neuron 1 has bias -100 and never fires (tests/census/test_census.cpp
+    // traces the same network by hand).
     std::vector<Linear> layers;
     layers.push_back({Tensor::owned({3, 2}, {1, 1, 0, 0, 1, 0}), Tensor::owned({3}, {0, -100, -0.5f})});
     layers.push_back({Tensor::owned({2, 3}, {1, 0, 0, 0, 0, 1}), Tensor::owned({2}, {0, 0})});
@@ -61,12 +61,12 @@ TEST_F(CensusCli, MlpTableJsonAndStatisticsFile) {
   ASSERT_EQ(table.status, 0) << table.err;
   EXPECT_CONTAINS(table.out, "firing rule: a neuron fires when blocks.L.mlp.hook_post > 0");
   EXPECT_CONTAINS(table.out, "accuracy: 0.7500 (3 of 4 correct)");
-  EXPECT_CONTAINS(table.out, "layer 0: 1\n");  // the dead ids
+  EXPECT_CONTAINS(table.out, "layer 0: 1\n");   // the dead ids
   EXPECT_TRUE(table.err.empty()) << table.err;  // no progress bar off a terminal
 
   const std::string out = dir.file("census.h5");
-  const testing::CliRun r = run_resid({"census", mlp, "--images", images, "--labels", labels, "--json", "-o", out,
-                                       "--batch-size", "3", "--rare", "0.6", "--threshold", "0.25"});
+  const testing::CliRun r = run_resid({"census", mlp, "--images", images, "--labels", labels, "--json", "-o",
+                                       out, "--batch-size", "3", "--rare", "0.6", "--threshold", "0.25"});
   ASSERT_EQ(r.status, 0) << r.err;
   const json j = json::parse(r.out);
   EXPECT_EQ(j["firing_rule"], "post_activation");
@@ -123,8 +123,8 @@ TEST_F(CensusCli, LanguageModelAndCapture) {
   EXPECT_EQ(jd["layers"][1]["hook"], "blocks.1.mlp.hook_pre");
 
   const std::string acts = dir.file("acts.h5");
-  ASSERT_EQ(run_resid({"capture", model, data, "--hooks", "blocks.*.mlp.hook_pre", "-o", acts, "--max-tokens", "24",
-                       "--batch-size", "4"})
+  ASSERT_EQ(run_resid({"capture", model, data, "--hooks", "blocks.*.mlp.hook_pre", "-o", acts, "--max-tokens",
+                       "24", "--batch-size", "4"})
                 .status,
             0);
   const testing::CliRun stored = run_resid({"census", "--capture", acts, "--json"});
@@ -140,12 +140,14 @@ TEST_F(CensusCli, LanguageModelAndCapture) {
                        "--max-tokens", "24"})
                 .status,
             0);
-  expect_one_line_error({"census", "--capture", resid_only}, {resid_only, "holds no blocks.*.mlp.hook_pre hooks"});
+  expect_one_line_error({"census", "--capture", resid_only},
+                        {resid_only, "holds no blocks.*.mlp.hook_pre hooks"});
   expect_one_line_error({"census", model, "--images", images}, {"--images/--labels are for plain MLPs"});
 }
 
 TEST_F(CensusCli, BadInputIsOneLineWithExitCode2) {
-  expect_one_line_error({"census", mlp, "--images", images, "--threshold", "abc"}, {"--threshold 'abc' is not a number"});
+  expect_one_line_error({"census", mlp, "--images", images, "--threshold", "abc"},
+                        {"--threshold 'abc' is not a number"});
   expect_one_line_error({"census", mlp, "--images", images, "--threshold", "0.5x"}, {"--threshold '0.5x'"});
   expect_one_line_error({"census", mlp, "--images", images, "--rare", "1e-5,2"}, {"--rare has 2"});
   expect_one_line_error({"census", mlp}, {"give its input images with --images"});
@@ -162,7 +164,8 @@ TEST_F(CensusCli, BadInputIsOneLineWithExitCode2) {
   expect_one_line_error({"census", mlp, "--images", images, "--labels", three},
                         {three + ": has 3 labels but " + images + " has 4 images"});
   write_idx(bad, u8({4, 3}, std::vector<uint8_t>(12, 1)), false);
-  expect_one_line_error({"census", mlp, "--images", bad}, {"images have 3 pixels but the MLP takes 2 inputs"});
+  expect_one_line_error({"census", mlp, "--images", bad},
+                        {"images have 3 pixels but the MLP takes 2 inputs"});
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
-// The `resid` binary end to end: every subcommand is started as a separate process (fork + execve) with its stdout,
-// stderr and exit status captured, and what it prints is parsed and checked — help texts, `resid demo`'s residual
-// norm table (recomputed here through the library), `resid info --json`, logits of `resid run --json --all-logits`
-// against third-party reference logits, greedy text against llama2.c's run.c, the hook table, interventions given
-// on the command line, and the contract for bad input: exit code 2 and exactly one line on stderr naming the problem.
+// The `resid` binary end to end: every subcommand is started as a separate process (fork + execve) with its
+// stdout, stderr and exit status captured, and what it prints is parsed and checked — help texts, `resid
+// demo`'s residual norm table (recomputed here through the library), `resid info --json`, logits of `resid
+// run --json --all-logits` against third-party reference logits, greedy text against llama2.c's run.c, the
+// hook table, interventions given on the command line, and the contract for bad input: exit code 2 and
+// exactly one line on stderr naming the problem.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -48,8 +49,8 @@ std::string describe(const std::vector<std::string>& args) {
   return s;
 }
 
-// Runs `resid args...`; `env` entries ("NAME=value") override the inherited environment. A `deadline_seconds` > 0
-// kills the child after that long (timed_out), so a hang fails the test.
+// Runs `resid args...`; `env` entries ("NAME=value") override the inherited environment. A `deadline_seconds`
+// > 0 kills the child after that long (timed_out), so a hang fails the test.
 CliRun resid_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
                  unsigned deadline_seconds = 0) {
   testing::RunOptions options;
@@ -73,7 +74,8 @@ void expect_one_line_error(const std::vector<std::string>& args, const std::vect
   EXPECT_TRUE(r.out.empty()) << "stdout: " << r.out.substr(0, 300);
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_TRUE(r.err.ends_with("\n")) << r.err;
-  for (const std::string& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << "'" << n << "' not in: " << r.err;
+  for (const std::string& n : needles)
+    EXPECT_NE(r.err.find(n), std::string::npos) << "'" << n << "' not in: " << r.err;
 }
 
 json parse_json(const CliRun& r) {
@@ -99,7 +101,8 @@ float max_abs_diff(const std::vector<std::vector<float>>& a, const std::vector<s
   float m = 0;
   for (size_t p = 0; p < std::min(a.size(), b.size()); ++p) {
     EXPECT_EQ(a[p].size(), b[p].size());
-    for (size_t v = 0; v < std::min(a[p].size(), b[p].size()); ++v) m = std::max(m, std::abs(a[p][v] - b[p][v]));
+    for (size_t v = 0; v < std::min(a[p].size(), b[p].size()); ++v)
+      m = std::max(m, std::abs(a[p][v] - b[p][v]));
   }
   return m;
 }
@@ -112,9 +115,9 @@ std::vector<std::vector<float>> run_logits(const std::vector<std::string>& args)
   return logits_of(parse_json(resid_cli(full)));
 }
 
-// Two `resid run --json --all-logits` outputs describe the same computation: the same tokens and bit-identical logits
-// at every position, the same top-k ids, logits and probabilities (softmax is a pure function of the logits: see
-// ProbabilitiesArePureFunctionOfLogits).
+// Two `resid run --json --all-logits` outputs describe the same computation: the same tokens and
+// bit-identical logits at every position, the same top-k ids, logits and probabilities (softmax is a pure
+// function of the logits: see ProbabilitiesArePureFunctionOfLogits).
 void expect_same_run(const CliRun& a, const CliRun& b) {
   ASSERT_EQ(a.status, 0) << a.err;
   ASSERT_EQ(b.status, 0) << b.err;
@@ -154,8 +157,8 @@ int64_t numel(const json& shape) {
 
 // The parameter count of a Llama config, computed here from the JSON config (independently of Config).
 int64_t llama_parameters(const json& c) {
-  const int64_t dm = c["d_model"], nh = c["n_heads"], nkv = c["n_kv_heads"], dh = c["d_head"], dmlp = c["d_mlp"],
-                vocab = c["d_vocab"], layers = c["n_layers"];
+  const int64_t dm = c["d_model"], nh = c["n_heads"], nkv = c["n_kv_heads"], dh = c["d_head"],
+                dmlp = c["d_mlp"], vocab = c["d_vocab"], layers = c["n_layers"];
   const int64_t attn = dm * nh * dh /*q*/ + 2 * dm * nkv * dh /*k, v*/ + nh * dh * dm /*o*/;
   const int64_t ffn = (c["gated_mlp"].get<bool>() ? 3 : 2) * dm * dmlp;
   return vocab * dm * (c["tied_embeddings"].get<bool>() ? 1 : 2) + layers * (attn + ffn + 2 * dm) + dm;
@@ -164,7 +167,8 @@ int64_t llama_parameters(const json& c) {
 // ---------------------------------------------------------------------------------------------------------------
 // Help and command dispatch
 
-const std::vector<std::string> kCommands = {"demo", "info", "run", "generate", "hooks", "capture", "probe", "census"};
+const std::vector<std::string> kCommands = {"demo",  "info",    "run",   "generate",
+                                            "hooks", "capture", "probe", "census"};
 
 TEST(CliHelp, BinaryExists) {
   ASSERT_TRUE(fs::is_regular_file(testing::resid_binary()))
@@ -212,19 +216,19 @@ TEST(CliHelp, EachSubcommandHelpPrintsItsOptions) {
       {"demo", {"--out", "--prompt", "--seed"}},
       {"info", {"--model", "--json"}},
       {"run",
-       {"--model", "--prompt", "--tokens", "--no-bos", "--top-k", "--json", "--all-logits", "--ablate", "--mean-ablate",
-        "--steer", "--patch", "--patch-prompt", "--patch-tokens"}},
+       {"--model", "--prompt", "--tokens", "--no-bos", "--top-k", "--json", "--all-logits", "--ablate",
+        "--mean-ablate", "--steer", "--patch", "--patch-prompt", "--patch-tokens"}},
       {"generate", {"--model", "--prompt", "--steps", "--temperature", "--top-p", "--seed", "--quiet"}},
       {"hooks", {"--model", "--hooks"}},
       {"capture",
-       {"--model", "--dataset", "--hooks", "--output", "--kind", "--text-field", "--label-field", "--labels", "--rule",
-        "--window", "--no-bos", "--truncate", "--max-tokens", "--positions", "--dtype", "--compress", "--batch-size",
-        "--max-rows", "--resume", "--force"}},
+       {"--model",  "--dataset",  "--hooks",      "--output",   "--kind",     "--text-field", "--label-field",
+        "--labels", "--rule",     "--window",     "--no-bos",   "--truncate", "--max-tokens", "--positions",
+        "--dtype",  "--compress", "--batch-size", "--max-rows", "--resume",   "--force"}},
       {"probe", {}},  // subcommands with their own options: tests/probes/test_probe_cli.cpp
       {"census",
-       {"--model", "--dataset", "--capture", "--images", "--labels", "--threshold", "--rare", "--json", "--output",
-        "--show-ids", "--kind", "--text-field", "--window", "--no-bos", "--truncate", "--max-tokens", "--batch-size",
-        "--max-rows"}},
+       {"--model", "--dataset", "--capture", "--images", "--labels", "--threshold", "--rare", "--json",
+        "--output", "--show-ids", "--kind", "--text-field", "--window", "--no-bos", "--truncate",
+        "--max-tokens", "--batch-size", "--max-rows"}},
   };
   for (const std::string& cmd : kCommands) {
     for (const std::string flag : {"--help", "-h"}) {
@@ -234,7 +238,8 @@ TEST(CliHelp, EachSubcommandHelpPrintsItsOptions) {
       EXPECT_EQ(r.err, "");
       EXPECT_TRUE(r.out.starts_with("usage: resid " + cmd)) << r.out;
       std::vector<std::string> expected = options.at(cmd);
-      if (cmd != "demo" && cmd != "probe") expected.insert(expected.end(), model_opts.begin(), model_opts.end());
+      if (cmd != "demo" && cmd != "probe")
+        expected.insert(expected.end(), model_opts.begin(), model_opts.end());
       for (const std::string& o : expected) {
         // As an option line of boost's table: "  --name ..." or "  -o [ --name ] ...".
         const std::regex line("(^|\\n)  (-[a-z] \\[ )?" + o + "( |\\n)");
@@ -306,21 +311,23 @@ TEST_F(DemoModel, PrintsResidualNormTableForEveryResidPost) {
   const auto rows = norm_table(demo.out);
   ASSERT_EQ(rows.size(), static_cast<size_t>(n_layers + 1)) << demo.out;
   EXPECT_EQ(rows[0].first, "hook_embed");
-  for (int l = 0; l < n_layers; ++l) EXPECT_EQ(rows[l + 1].first, "blocks." + std::to_string(l) + ".hook_resid_post");
+  for (int l = 0; l < n_layers; ++l)
+    EXPECT_EQ(rows[l + 1].first, "blocks." + std::to_string(l) + ".hook_resid_post");
   for (const auto& [name, value] : rows) {
     EXPECT_TRUE(std::isfinite(value)) << name;
     EXPECT_GT(value, 0.0) << name;
   }
 
-  // The same norms, recomputed through the library from the GGUF the demo left behind: the last position of the
-  // prompt the demo reports.
+  // The same norms, recomputed through the library from the GGUF the demo left behind: the last position of
+  // the prompt the demo reports.
   const LoadedModel m = load_model(model);
   ASSERT_TRUE(m.transformer && m.tokenizer);
   std::vector<int32_t> ids;
   for (int id : m.tokenizer->encode("Once upon a time", true)) ids.push_back(id);
   {
     std::smatch mt;
-    ASSERT_TRUE(std::regex_search(demo.out, mt, std::regex(R"(== the prompt "Once upon a time" is (\d+) tokens:(.*)\n)")))
+    ASSERT_TRUE(std::regex_search(demo.out, mt,
+                                  std::regex(R"(== the prompt "Once upon a time" is (\d+) tokens:(.*)\n)")))
         << demo.out;
     EXPECT_EQ(std::stoul(mt[1]), ids.size());
     std::string pieces;
@@ -353,7 +360,8 @@ TEST_F(DemoModel, OutDirHoldsAGgufThatInfoDescribes) {
   EXPECT_EQ(j["format"], "GGUF v3");
   EXPECT_EQ(j["path"], model);
   // The demo's own description of the model it wrote:
-  //   "  GGUF v3, d_model 64, n_layers 4, n_heads 4 (n_kv_heads 2), d_mlp 172, d_vocab 370, 229184 parameters"
+  //   "  GGUF v3, d_model 64, n_layers 4, n_heads 4 (n_kv_heads 2), d_mlp 172, d_vocab 370, 229184
+  //   parameters"
   std::smatch m;
   ASSERT_TRUE(std::regex_search(
       demo.out, m,
@@ -383,7 +391,8 @@ TEST_F(DemoModel, OutDirHoldsAGgufThatInfoDescribes) {
 TEST_F(DemoModel, ArgmaxLineAgreesWithRun) {
   std::smatch m;
   ASSERT_TRUE(std::regex_search(demo.out, m, std::regex(R"(  argmax: (\S+)\n)"))) << demo.out;
-  const json j = parse_json(resid_cli({"run", model, "--prompt", "Once upon a time", "--json", "--top-k", "1"}));
+  const json j =
+      parse_json(resid_cli({"run", model, "--prompt", "Once upon a time", "--json", "--top-k", "1"}));
   ASSERT_TRUE(j.contains("positions"));
   EXPECT_EQ(j["positions"].back()["top"][0]["piece"], m[1].str());
 }
@@ -430,16 +439,19 @@ TEST_F(DemoModel, AblateMlpPostChangesLogitsFromThatPositionOn) {
   for (size_t p = 0; p + 1 < base.size(); ++p) EXPECT_EQ(last[p], base[p]) << "position " << p;
   EXPECT_NE(last.back(), base.back());
   // Two neurons only: a smaller change than ablating all of them.
-  const auto two = run_logits(cat({"run", model, "--ablate", "blocks.0.mlp.hook_post:neuron=5,17"}, kDemoTokens));
+  const auto two =
+      run_logits(cat({"run", model, "--ablate", "blocks.0.mlp.hook_post:neuron=5,17"}, kDemoTokens));
   EXPECT_GT(max_abs_diff(base, two), 0.0f);
   EXPECT_LT(max_abs_diff(base, two), max_abs_diff(base, ablated));
 }
 
 TEST_F(DemoModel, MeanAblateWithZerosEqualsZeroAblation) {
   const std::string zeros = numbers_file(dir->file("zeros64.txt"), 64, 0.0f);
-  const CliRun zero = resid_cli(cat({"run", model, "--json", "--all-logits", "--ablate", "blocks.1.hook_attn_out"}, kDemoTokens));
+  const CliRun zero = resid_cli(
+      cat({"run", model, "--json", "--all-logits", "--ablate", "blocks.1.hook_attn_out"}, kDemoTokens));
   const CliRun mean = resid_cli(
-      cat({"run", model, "--json", "--all-logits", "--mean-ablate", "blocks.1.hook_attn_out=" + zeros}, kDemoTokens));
+      cat({"run", model, "--json", "--all-logits", "--mean-ablate", "blocks.1.hook_attn_out=" + zeros},
+          kDemoTokens));
   expect_same_run(zero, mean);
 }
 
@@ -448,14 +460,16 @@ TEST_F(DemoModel, SteerByZeroVectorOrZeroScaleChangesNothing) {
   const std::string ones = numbers_file(dir->file("ones64.txt"), 64, 1.0f);
   const CliRun base = resid_cli(cat({"run", model, "--json", "--all-logits"}, kDemoTokens));
   ASSERT_EQ(base.status, 0) << base.err;
-  for (const std::string& spec : {"blocks.*.hook_resid_post=" + zeros + "*0", "blocks.*.hook_resid_post=" + zeros,
-                                  "hook_embed=" + ones + "*0"}) {
-    const CliRun steered = resid_cli(cat({"run", model, "--json", "--all-logits", "--steer", spec}, kDemoTokens));
+  for (const std::string& spec : {"blocks.*.hook_resid_post=" + zeros + "*0",
+                                  "blocks.*.hook_resid_post=" + zeros, "hook_embed=" + ones + "*0"}) {
+    const CliRun steered =
+        resid_cli(cat({"run", model, "--json", "--all-logits", "--steer", spec}, kDemoTokens));
     SCOPED_TRACE(spec);
     expect_same_run(steered, base);  // every logit bit for bit
   }
   // A real steering vector does change the logits, and only from the steered position on.
-  const auto steered = run_logits(cat({"run", model, "--steer", "blocks.1.hook_resid_post=" + ones + "*4:pos=3"}, kDemoTokens));
+  const auto steered = run_logits(
+      cat({"run", model, "--steer", "blocks.1.hook_resid_post=" + ones + "*4:pos=3"}, kDemoTokens));
   const auto plain = logits_of(parse_json(base));
   ASSERT_EQ(steered.size(), plain.size());
   for (size_t p = 0; p < 3; ++p) EXPECT_EQ(steered[p], plain[p]) << p;
@@ -467,10 +481,13 @@ TEST_F(DemoModel, PatchEmbedFromOtherRunReproducesItsLogits) {
   const auto logits_a = run_logits({"run", model, "--tokens", a});
   const auto logits_b = run_logits({"run", model, "--tokens", b});
   ASSERT_GT(max_abs_diff(logits_a, logits_b), 1e-3f);
-  const auto patched = run_logits({"run", model, "--tokens", b, "--patch", "hook_embed", "--patch-tokens", a});
+  const auto patched =
+      run_logits({"run", model, "--tokens", b, "--patch", "hook_embed", "--patch-tokens", a});
   EXPECT_EQ(patched, logits_a);  // exactly: the rest of the forward is the same computation
-  // Patching every resid_pre of block 0 at position 1 only: position 1 then follows run A, position 0 is shared.
-  const auto pos1 = run_logits({"run", model, "--tokens", b, "--patch", "blocks.0.hook_resid_pre:pos=1", "--patch-tokens", a});
+  // Patching every resid_pre of block 0 at position 1 only: position 1 then follows run A, position 0 is
+  // shared.
+  const auto pos1 = run_logits(
+      {"run", model, "--tokens", b, "--patch", "blocks.0.hook_resid_pre:pos=1", "--patch-tokens", a});
   ASSERT_EQ(pos1.size(), logits_a.size());
   EXPECT_EQ(pos1[0], logits_a[0]);
   EXPECT_EQ(pos1[1], logits_a[1]);
@@ -503,31 +520,34 @@ TEST_F(DemoModel, BadInterventionSpecsExit2WithOneLine) {
   expect_one_line_error(cat(run, {"--ablate", "hook_embed:foo=1"}), {"'foo'"});
   expect_one_line_error(cat(run, {"--ablate", "hook_embed:pos=x"}), {"'x'"});
   expect_one_line_error(cat(run, {"--ablate", "hook_embed:head=0"}), {"hook_embed", "head"});
-  expect_one_line_error(cat(run, {"--ablate", "blocks.0.mlp.hook_post:neuron=172"}), {"172", "blocks.0.mlp.hook_post"});
+  expect_one_line_error(cat(run, {"--ablate", "blocks.0.mlp.hook_post:neuron=172"}),
+                        {"172", "blocks.0.mlp.hook_post"});
   expect_one_line_error(cat(run, {"--mean-ablate", "hook_embed=" + short_vec}), {"63", "hook_embed"});
   const std::string not_numbers = dir->file("words.txt");
   write_file(not_numbers, "0 1 two 3\n");
   expect_one_line_error(cat(run, {"--steer", "hook_embed=" + not_numbers}), {not_numbers, "'two'"});
 }
 
-// Heads are validated like neurons are, rather than silently selecting nothing (a head past n_heads once exited 0
-// with unchanged logits).
+// Heads are validated like neurons are, rather than silently selecting nothing (a head past n_heads once
+// exited 0 with unchanged logits).
 TEST_F(DemoModel, AblateHeadOutOfRangeIsAnError) {
   const json info = parse_json(resid_cli({"info", model, "--json"}));
   const int n_heads = info["config"]["n_heads"];
-  expect_one_line_error(cat({"run", model, "--ablate", "blocks.0.attn.hook_z:head=" + std::to_string(n_heads)}, kDemoTokens),
-                        {"head", std::to_string(n_heads)});
+  expect_one_line_error(
+      cat({"run", model, "--ablate", "blocks.0.attn.hook_z:head=" + std::to_string(n_heads)}, kDemoTokens),
+      {"head", std::to_string(n_heads)});
 }
 
-// An identity intervention on the attention pattern (adding a zero vector) must leave the logits bit-identical, as
-// it does for every other hook: softmax rows round the same whatever their alignment (docs/numerics.md).
+// An identity intervention on the attention pattern (adding a zero vector) must leave the logits
+// bit-identical, as it does for every other hook: softmax rows round the same whatever their alignment
+// (docs/numerics.md).
 TEST_F(DemoModel, ZeroSteerOnAttentionPatternChangesNothing) {
   std::string tokens = "1";
   for (int i = 1; i < 37; ++i) tokens += "," + std::to_string(300 + i % 60);
   const std::string zeros = numbers_file(dir->file("zeros37.txt"), 37, 0.0f);  // last axis = k_pos = 37
   const CliRun base = resid_cli({"run", model, "--tokens", tokens, "--json", "--all-logits"});
-  const CliRun steered = resid_cli(
-      {"run", model, "--tokens", tokens, "--json", "--all-logits", "--steer", "blocks.*.attn.hook_pattern=" + zeros + "*0"});
+  const CliRun steered = resid_cli({"run", model, "--tokens", tokens, "--json", "--all-logits", "--steer",
+                                    "blocks.*.attn.hook_pattern=" + zeros + "*0"});
   expect_same_run(steered, base);
 }
 
@@ -535,14 +555,17 @@ TEST_F(DemoModel, ZeroSteerOnAttentionPatternChangesNothing) {
 // alignment of the vector softmax() worked on).
 TEST_F(DemoModel, ProbabilitiesArePureFunctionOfLogits) {
   const std::string zeros = numbers_file(dir->file("zeros64.txt"), 64, 0.0f);
-  const CliRun zero = resid_cli(cat({"run", model, "--json", "--all-logits", "--ablate", "blocks.1.hook_attn_out"}, kDemoTokens));
+  const CliRun zero = resid_cli(
+      cat({"run", model, "--json", "--all-logits", "--ablate", "blocks.1.hook_attn_out"}, kDemoTokens));
   const CliRun mean = resid_cli(
-      cat({"run", model, "--json", "--all-logits", "--mean-ablate", "blocks.1.hook_attn_out=" + zeros}, kDemoTokens));
+      cat({"run", model, "--json", "--all-logits", "--mean-ablate", "blocks.1.hook_attn_out=" + zeros},
+          kDemoTokens));
   ASSERT_EQ(zero.status, 0) << zero.err;
   EXPECT_TRUE(zero.out == mean.out) << "same logits, different JSON";
 }
 
-// A bad --out is a user error (exit 2, one line), not an internal error (a filesystem_error once escaped as exit 3).
+// A bad --out is a user error (exit 2, one line), not an internal error (a filesystem_error once escaped as
+// exit 3).
 TEST_F(DemoModel, DemoOutOntoAFileIsAnInputError) {
   const std::string file = dir->file("a-file");
   write_file(file, "x");
@@ -568,15 +591,18 @@ TEST_F(DemoModel, BadTokensExit2WithOneLine) {
 // Bad model files. A GGUF cut at many places, random bytes, a missing path: every command that loads a model
 // exits 2 with one line naming the file.
 std::vector<std::vector<std::string>> loading_commands(const std::string& path) {
-  return {{"info", path}, {"info", path, "--json"}, {"run", path, "--tokens", "1,2"}, {"generate", path, "--steps", "4"},
+  return {{"info", path},
+          {"info", path, "--json"},
+          {"run", path, "--tokens", "1,2"},
+          {"generate", path, "--steps", "4"},
           {"hooks", path}};
 }
 
 TEST_F(DemoModel, CutGgufExits2NamingTheFile) {
   const std::string bytes = slurp(model);
   ASSERT_GT(bytes.size(), 1000u);
-  for (size_t cut : {size_t(0), size_t(3), size_t(4), size_t(8), size_t(16), size_t(24), size_t(100), size_t(1000),
-                     bytes.size() / 2, bytes.size() - 1}) {
+  for (size_t cut : {size_t(0), size_t(3), size_t(4), size_t(8), size_t(16), size_t(24), size_t(100),
+                     size_t(1000), bytes.size() / 2, bytes.size() - 1}) {
     const std::string path = dir->file("cut" + std::to_string(cut) + ".gguf");
     write_file(path, bytes.substr(0, cut));
     for (const auto& args : loading_commands(path)) expect_one_line_error(args, {path});
@@ -589,7 +615,8 @@ TEST_F(DemoModel, RandomBytesAndMissingPathExit2NamingTheFile) {
   for (char& ch : noise) ch = static_cast<char>(rng() & 0xff);
   const std::string random_path = dir->file("random.bin");
   write_file(random_path, noise);
-  for (const auto& args : loading_commands(random_path)) expect_one_line_error(args, {random_path, "not a model file"});
+  for (const auto& args : loading_commands(random_path))
+    expect_one_line_error(args, {random_path, "not a model file"});
   // Random bytes behind a valid GGUF magic and version.
   const std::string fake_gguf = dir->file("fake.gguf");
   write_file(fake_gguf, slurp(model).substr(0, 8) + noise);
@@ -620,8 +647,9 @@ TEST(CliStories260K, InfoJsonConfigAndParameterCount) {
   EXPECT_EQ(j["format"], "llama2.c legacy");
   EXPECT_EQ(j["ffn"], "SwiGLU");
   const json& c = j["config"];
-  // The header documented in ../shared/README.md: dim 64, hidden 172, 5 layers, 8 heads, 4 KV heads, vocab 512
-  // shared with the classifier, seq_len 512; head size dim / n_heads; RMSNorm eps 1e-5; RoPE base 10000, adjacent pairs.
+  // The header documented in ../shared/README.md: dim 64, hidden 172, 5 layers, 8 heads, 4 KV heads, vocab
+  // 512 shared with the classifier, seq_len 512; head size dim / n_heads; RMSNorm eps 1e-5; RoPE base 10000,
+  // adjacent pairs.
   EXPECT_EQ(c["d_model"], 64);
   EXPECT_EQ(c["d_mlp"], 172);
   EXPECT_EQ(c["n_layers"], 5);
@@ -637,8 +665,8 @@ TEST(CliStories260K, InfoJsonConfigAndParameterCount) {
   EXPECT_NEAR(c["eps"].get<double>(), 1e-5, 1e-10);
   EXPECT_EQ(c["rotary_base"].get<double>(), 10000.0);
 
-  // Three independent accounts of the parameter count must agree: the formula over the config, the tensor table,
-  // and the file size (a 7 x int32 header, the float32 weights, then the skipped freq_cis tables
+  // Three independent accounts of the parameter count must agree: the formula over the config, the tensor
+  // table, and the file size (a 7 x int32 header, the float32 weights, then the skipped freq_cis tables
   // [seq_len, head_size / 2] real and imaginary).
   const int64_t params = j["parameters"];
   EXPECT_EQ(params, 260032);
@@ -654,8 +682,10 @@ TEST(CliStories260K, InfoJsonConfigAndParameterCount) {
   const CliRun text = resid_cli({"info", path});
   ASSERT_EQ(text.status, 0) << text.err;
   EXPECT_NE(text.out.find("\nparameters 260032\n"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("d_model 64  n_layers 5  n_heads 8  n_kv_heads 4  d_head 8  d_mlp 172  d_vocab 512  n_ctx 512"),
-            std::string::npos)
+  EXPECT_NE(
+      text.out.find(
+          "d_model 64  n_layers 5  n_heads 8  n_kv_heads 4  d_head 8  d_mlp 172  d_vocab 512  n_ctx 512"),
+      std::string::npos)
       << text.out;
   EXPECT_NE(text.out.find("tied embeddings"), std::string::npos);
 }
@@ -668,7 +698,7 @@ TEST(CliStories260K, InfoJsonOfTheGgufConversion) {
   EXPECT_EQ(c["d_model"], 64);
   EXPECT_EQ(c["n_layers"], 5);
   EXPECT_EQ(c["n_kv_heads"], 4);
-  EXPECT_EQ(c["n_ctx"], 128);  // the converter's default context_length
+  EXPECT_EQ(c["n_ctx"], 128);                      // the converter's default context_length
   EXPECT_FALSE(c["tied_embeddings"].get<bool>());  // llama.cpp's converter writes output.weight separately
   int64_t from_tensors = 0;
   for (const json& t : j["tensors"]) from_tensors += numel(t["shape"]);
@@ -708,7 +738,8 @@ TEST(CliStories260K, RunAllLogitsMatchesReference) {
       const int argmax = static_cast<int>(std::max_element(got[p].begin(), got[p].end()) - got[p].begin());
       EXPECT_EQ(top[0]["id"], argmax) << p;
       EXPECT_EQ(top[0]["logit"].get<float>(), got[p][argmax]);
-      for (size_t k = 1; k < top.size(); ++k) EXPECT_GE(top[k - 1]["prob"].get<float>(), top[k]["prob"].get<float>());
+      for (size_t k = 1; k < top.size(); ++k)
+        EXPECT_GE(top[k - 1]["prob"].get<float>(), top[k]["prob"].get<float>());
     }
   }
 }
@@ -733,13 +764,14 @@ TEST(CliStories260K, RunPromptPredictsTimeAfterA) {
   ASSERT_EQ(text.status, 0) << text.err;
   const std::vector<std::string> lines = lines_of(text.out);
   ASSERT_EQ(lines.size(), 6u) << text.out;
-  EXPECT_TRUE(std::regex_search(lines[4], std::regex(R"(^ +3 +261 +'\xE2\x96\x81a' +'\xE2\x96\x81time' 0\.9\d\d$)")))
+  EXPECT_TRUE(
+      std::regex_search(lines[4], std::regex(R"(^ +3 +261 +'\xE2\x96\x81a' +'\xE2\x96\x81time' 0\.9\d\d$)")))
       << lines[4];
 }
 
-// The reference text is run.c's greedy output from BOS for 120 steps: 120 tokens, then run.c's final "\n" (the file
-// is 310 bytes ending in "but\n"). `resid generate --steps 120` reproduces it byte for byte; with --steps 256 the
-// same 309 characters are followed by more text.
+// The reference text is run.c's greedy output from BOS for 120 steps: 120 tokens, then run.c's final "\n"
+// (the file is 310 bytes ending in "but\n"). `resid generate --steps 120` reproduces it byte for byte; with
+// --steps 256 the same 309 characters are followed by more text.
 TEST(CliStories260K, GenerateGreedyMatchesRunC) {
   RESID_REQUIRE_SHARED(path, kStories);
   RESID_REQUIRE_SHARED(gguf, kStoriesGguf);
@@ -764,7 +796,8 @@ TEST(CliStories260K, GenerateGreedyMatchesRunC) {
     EXPECT_GT(full.out.size(), reference.size());
     EXPECT_TRUE(full.out.ends_with("\n"));
     const int expected_tokens = model == path ? 256 : 128;
-    EXPECT_NE(full.err.find("generated " + std::to_string(expected_tokens) + " tokens"), std::string::npos) << full.err;
+    EXPECT_NE(full.err.find("generated " + std::to_string(expected_tokens) + " tokens"), std::string::npos)
+        << full.err;
     EXPECT_EQ(resid_cli({"generate", model}).out, full.out);  // --steps 256 is the default
     const CliRun quiet = resid_cli({"generate", model, "--steps", "256", "--quiet"});
     EXPECT_EQ(quiet.out, full.out);
@@ -777,7 +810,8 @@ TEST(CliStories260K, GenerateGreedyMatchesRunC) {
 
 TEST(CliStories260K, GeneratePromptAndSampling) {
   RESID_REQUIRE_SHARED(path, kStories);
-  const CliRun greedy = resid_cli({"generate", path, "--prompt", "Once upon a time", "--steps", "40", "--quiet"});
+  const CliRun greedy =
+      resid_cli({"generate", path, "--prompt", "Once upon a time", "--steps", "40", "--quiet"});
   ASSERT_EQ(greedy.status, 0) << greedy.err;
   EXPECT_TRUE(greedy.out.starts_with("Once upon a time,")) << greedy.out;
   const auto sample = [&](const std::string& seed) {
@@ -797,7 +831,8 @@ TEST(CliStories260K, HooksListsEveryHookWithItsShape) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err, "104 hooks\n");
   const std::vector<std::string> lines = lines_of(r.out);
-  ASSERT_EQ(lines.size(), 104u);  // hook_embed, 20 per block x 5, ln_final.hook_scale/normalized, unembed.hook_out
+  ASSERT_EQ(lines.size(),
+            104u);  // hook_embed, 20 per block x 5, ln_final.hook_scale/normalized, unembed.hook_out
   std::map<std::string, std::string> shape;
   std::vector<std::string> names;
   for (const std::string& line : lines) {
@@ -811,14 +846,17 @@ TEST(CliStories260K, HooksListsEveryHookWithItsShape) {
   EXPECT_EQ(names.back(), "unembed.hook_out");
   for (int l = 0; l < 5; ++l) {
     const std::string b = "blocks." + std::to_string(l) + ".";
-    EXPECT_EQ(std::count_if(names.begin(), names.end(), [&](const std::string& n) { return n.starts_with(b); }), 20);
+    EXPECT_EQ(
+        std::count_if(names.begin(), names.end(), [&](const std::string& n) { return n.starts_with(b); }),
+        20);
     EXPECT_EQ(shape[b + "hook_resid_post"], "[batch, pos, d_model=64]");
     EXPECT_EQ(shape[b + "mlp.hook_post"], "[batch, pos, d_mlp=172]");
     EXPECT_EQ(shape[b + "attn.hook_q"], "[batch, pos, n_heads=8, d_head=8]");
     EXPECT_EQ(shape[b + "attn.hook_k"], "[batch, pos, n_kv_heads=4, d_head=8]");
     EXPECT_EQ(shape[b + "attn.hook_pattern"], "[batch, n_heads=8, q_pos, k_pos]");
   }
-  for (const std::string n : {"hook_embed", "ln_final.hook_normalized", "unembed.hook_out"}) EXPECT_TRUE(shape.count(n)) << n;
+  for (const std::string n : {"hook_embed", "ln_final.hook_normalized", "unembed.hook_out"})
+    EXPECT_TRUE(shape.count(n)) << n;
 
   const CliRun post = resid_cli({"hooks", path, "--hooks", "blocks.*.hook_resid_post"});
   ASSERT_EQ(post.status, 0) << post.err;
@@ -826,9 +864,12 @@ TEST(CliStories260K, HooksListsEveryHookWithItsShape) {
   const std::vector<std::string> post_lines = lines_of(post.out);
   ASSERT_EQ(post_lines.size(), 5u);
   for (int l = 0; l < 5; ++l)
-    EXPECT_EQ(post_lines[l], lines[std::find(names.begin(), names.end(), "blocks." + std::to_string(l) + ".hook_resid_post") -
-                                   names.begin()]);
-  const CliRun several = resid_cli({"hooks", path, "--hooks", "blocks.*.hook_resid_post", "blocks.1-3.mlp.hook_post"});
+    EXPECT_EQ(
+        post_lines[l],
+        lines[std::find(names.begin(), names.end(), "blocks." + std::to_string(l) + ".hook_resid_post") -
+              names.begin()]);
+  const CliRun several =
+      resid_cli({"hooks", path, "--hooks", "blocks.*.hook_resid_post", "blocks.1-3.mlp.hook_post"});
   ASSERT_EQ(several.status, 0) << several.err;
   EXPECT_EQ(lines_of(several.out).size(), 8u);
   expect_one_line_error({"hooks", path, "--hooks", "nope"}, {"'nope'", "hook_embed"});
@@ -840,17 +881,22 @@ TEST(CliStories260K, InterventionsOnARealModel) {
   const std::vector<std::string> a = {"--tokens", "1,403,407,261,378"}, b = {"--tokens", "1,385,407,261,378"};
   const auto base = run_logits(cat({"run", path}, a));
   ASSERT_EQ(base.size(), 5u);
-  EXPECT_GT(max_abs_diff(base, run_logits(cat({"run", path, "--ablate", "blocks.0.mlp.hook_post"}, a))), 1e-3f);
+  EXPECT_GT(max_abs_diff(base, run_logits(cat({"run", path, "--ablate", "blocks.0.mlp.hook_post"}, a))),
+            1e-3f);
   const std::string zeros = numbers_file(tmp.file("zeros.txt"), 64, 0.0f);
   const CliRun plain = resid_cli(cat({"run", path, "--json", "--all-logits"}, a));
-  const CliRun steered = resid_cli(cat({"run", path, "--json", "--all-logits", "--steer", "blocks.*.hook_resid_post=" + zeros + "*0"}, a));
+  const CliRun steered = resid_cli(
+      cat({"run", path, "--json", "--all-logits", "--steer", "blocks.*.hook_resid_post=" + zeros + "*0"}, a));
   expect_same_run(steered, plain);
   const auto patched = run_logits({"run", path, b[0], b[1], "--patch", "hook_embed", "--patch-tokens", a[1]});
   EXPECT_EQ(patched, base);
   // --patch-prompt encodes with BOS like --prompt: "Once upon a time" is exactly the ids of `a`.
-  EXPECT_EQ(run_logits({"run", path, b[0], b[1], "--patch", "hook_embed", "--patch-prompt", "Once upon a time"}), base);
+  EXPECT_EQ(
+      run_logits({"run", path, b[0], b[1], "--patch", "hook_embed", "--patch-prompt", "Once upon a time"}),
+      base);
   expect_one_line_error(cat({"run", path, "--ablate", "nope"}, a), {"'nope'"});
-  expect_one_line_error(cat({"run", path, "--steer", "hook_embed=" + tmp.file("missing.txt")}, a), {tmp.file("missing.txt")});
+  expect_one_line_error(cat({"run", path, "--steer", "hook_embed=" + tmp.file("missing.txt")}, a),
+                        {tmp.file("missing.txt")});
 }
 
 TEST(CliStories260K, BadTokens) {
@@ -897,7 +943,8 @@ TEST(CliStories260K, BadModelFilesExit2NamingTheFile) {
   const std::string missing = tmp.file("nonexistent.bin");
   for (const auto& args : loading_commands(missing)) expect_one_line_error(args, {missing, "no such file"});
   // A tokenizer that does not exist.
-  expect_one_line_error({"run", path, "--tokens", "1,2", "--tokenizer", tmp.file("missing.model")}, {tmp.file("missing.model")});
+  expect_one_line_error({"run", path, "--tokens", "1,2", "--tokenizer", tmp.file("missing.model")},
+                        {tmp.file("missing.model")});
 }
 
 TEST(CliMnist, InfoJsonSaysMlp) {
@@ -921,10 +968,9 @@ TEST(CliMnist, InfoJsonSaysMlp) {
   expect_one_line_error({"generate", path}, {path, "plain MLP"});
 }
 
-
 // ---------------------------------------------------------------------------------------------------------------
-// Hostile inputs (issue 7): special files, numbers out of range, ill-formed lists and files. Each exits 2 with one
-// line, promptly: the deadline turns a hang into a failure.
+// Hostile inputs (issue 7): special files, numbers out of range, ill-formed lists and files. Each exits 2
+// with one line, promptly: the deadline turns a hang into a failure.
 
 constexpr unsigned kPromptSeconds = 60;
 
@@ -935,13 +981,15 @@ std::string make_fifo(const testing::TempDir& dir, const std::string& name) {
   return path;
 }
 
-void expect_prompt_one_line_error(const std::vector<std::string>& args, const std::vector<std::string>& needles) {
+void expect_prompt_one_line_error(const std::vector<std::string>& args,
+                                  const std::vector<std::string>& needles) {
   SCOPED_TRACE(describe(args));
   const CliRun r = resid_cli(args, {}, kPromptSeconds);
   EXPECT_FALSE(r.timed_out) << "killed at the deadline";
   EXPECT_EQ(r.status, 2) << "status " << r.status << " " << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  for (const std::string& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << "'" << n << "' not in: " << r.err;
+  for (const std::string& n : needles)
+    EXPECT_NE(r.err.find(n), std::string::npos) << "'" << n << "' not in: " << r.err;
 }
 
 TEST_F(DemoModel, SpecialFilesAreRefusedNotReadForever) {
@@ -955,19 +1003,23 @@ TEST_F(DemoModel, SpecialFilesAreRefusedNotReadForever) {
                                  {fifo, "FIFO"});
   }
   // /dev/zero never ends and holds no newline.
-  expect_prompt_one_line_error({"capture", model, "/dev/zero", "--kind", "text", "--hooks", "hook_embed", "-o", out},
-                               {"/dev/zero", "character device"});
-  expect_prompt_one_line_error(cat({"run", model, "--steer", "blocks.1.hook_resid_post=/dev/zero"}, kDemoTokens),
-                               {"/dev/zero", "character device"});
-  expect_prompt_one_line_error(cat({"run", model, "--mean-ablate", "hook_embed=" + fifo}, kDemoTokens), {fifo, "FIFO"});
+  expect_prompt_one_line_error(
+      {"capture", model, "/dev/zero", "--kind", "text", "--hooks", "hook_embed", "-o", out},
+      {"/dev/zero", "character device"});
+  expect_prompt_one_line_error(
+      cat({"run", model, "--steer", "blocks.1.hook_resid_post=/dev/zero"}, kDemoTokens),
+      {"/dev/zero", "character device"});
+  expect_prompt_one_line_error(cat({"run", model, "--mean-ablate", "hook_embed=" + fifo}, kDemoTokens),
+                               {fifo, "FIFO"});
   // A label file that is a FIFO.
   const std::string data = tmp.file("d.txt");
   write_file(data, "hello\n");
-  expect_prompt_one_line_error({"capture", model, data, "--labels", "y=" + fifo, "--hooks", "hook_embed", "-o", out},
-                               {fifo, "FIFO"});
+  expect_prompt_one_line_error(
+      {"capture", model, data, "--labels", "y=" + fifo, "--hooks", "hook_embed", "-o", out}, {fifo, "FIFO"});
   // A directory where a vector file belongs was an internal error (basic_filebuf::underflow).
-  expect_prompt_one_line_error(cat({"run", model, "--steer", "hook_embed=" + tmp.path().string()}, kDemoTokens),
-                               {tmp.path().string(), "directory"});
+  expect_prompt_one_line_error(
+      cat({"run", model, "--steer", "hook_embed=" + tmp.path().string()}, kDemoTokens),
+      {tmp.path().string(), "directory"});
 }
 
 TEST_F(DemoModel, NumbersAndListsAreCheckedNotReinterpreted) {
@@ -977,7 +1029,8 @@ TEST_F(DemoModel, NumbersAndListsAreCheckedNotReinterpreted) {
   expect_one_line_error(cat(run, {"--ablate", "blocks.0-99999999999999999999.hook_resid_post"}),
                         {"99999999999999999999", "out of range"});
   // A huge but representable range is clamped to the model's layers, not expanded into billions of patterns.
-  const CliRun wide = resid_cli(cat(run, {"--ablate", "blocks.0-2000000000.hook_resid_post"}), {}, kPromptSeconds);
+  const CliRun wide =
+      resid_cli(cat(run, {"--ablate", "blocks.0-2000000000.hook_resid_post"}), {}, kPromptSeconds);
   EXPECT_EQ(wide.status, 0) << wide.err;
   // Blank token ids were read as token 0.
   expect_one_line_error({"run", model, "--tokens", " "}, {"--tokens"});
@@ -995,8 +1048,10 @@ TEST_F(DemoModel, NumbersAndListsAreCheckedNotReinterpreted) {
   for (const std::string t : {"nan", "1e-45", "-1", "inf"})
     expect_one_line_error({"generate", model, "--steps", "4", "--temperature", t}, {"--temperature"});
   for (const std::string p : {"nan", "-1", "2", "0"})
-    expect_one_line_error({"generate", model, "--steps", "4", "--temperature", "1", "--top-p", p}, {"--top-p"});
-  const CliRun ok = resid_cli({"generate", model, "--steps", "4", "--temperature", "0.001", "--top-p", "1", "--quiet"});
+    expect_one_line_error({"generate", model, "--steps", "4", "--temperature", "1", "--top-p", p},
+                          {"--top-p"});
+  const CliRun ok =
+      resid_cli({"generate", model, "--steps", "4", "--temperature", "0.001", "--top-p", "1", "--quiet"});
   EXPECT_EQ(ok.status, 0) << ok.err;
   // Negative limits were taken as "default".
   const std::string data = tmp.file("d.txt");
@@ -1007,8 +1062,9 @@ TEST_F(DemoModel, NumbersAndListsAreCheckedNotReinterpreted) {
   expect_one_line_error({"capture", model, data, "--hooks", "hook_embed", "-o", out, "--max-rows", "-1"},
                         {"--max-rows", "-1"});
   // The library names the field (n_pos, batch_size, positions, dtype); the command names the flag.
-  expect_one_line_error({"capture", model, data, "--hooks", "hook_embed", "-o", out, "--max-tokens", "100000"},
-                        {"--max-tokens 100000 exceeds the model's n_ctx"});
+  expect_one_line_error(
+      {"capture", model, data, "--hooks", "hook_embed", "-o", out, "--max-tokens", "100000"},
+      {"--max-tokens 100000 exceeds the model's n_ctx"});
   expect_one_line_error({"capture", model, data, "--hooks", "hook_embed", "-o", out, "--batch-size", "0"},
                         {"--batch-size 0 is below 1"});
   expect_one_line_error({"capture", model, data, "--hooks", "hook_embed", "-o", out, "--positions", "1,x"},
@@ -1042,8 +1098,10 @@ TEST_F(DemoModel, NpyFilesHonourTheirShape) {
   const CliRun good = resid_cli(steer("good.npy", npy("(64,)", zeros64)));
   EXPECT_EQ(good.status, 0) << good.err;
   expect_one_line_error(steer("short.npy", npy("(128,)", zeros64)), {"short.npy", "(128,)", "512", "256"});
-  expect_one_line_error(steer("huge.npy", npy("(4611686018427387904,)", zeros64)), {"huge.npy", "(4611686018427387904,)"});
-  expect_one_line_error(steer("overflow.npy", npy("(99999999999999999999999,)", zeros64)), {"overflow.npy", "shape"});
+  expect_one_line_error(steer("huge.npy", npy("(4611686018427387904,)", zeros64)),
+                        {"huge.npy", "(4611686018427387904,)"});
+  expect_one_line_error(steer("overflow.npy", npy("(99999999999999999999999,)", zeros64)),
+                        {"overflow.npy", "shape"});
   expect_one_line_error(steer("matrix.npy", npy("(2, 32)", zeros64)), {"matrix.npy", "(2, 32)", "1-D"});
   expect_one_line_error(steer("scalar.npy", npy("()", zeros64)), {"scalar.npy", "1-D"});
   expect_one_line_error(steer("int.npy", npy("(64,)", zeros64, "<i4")), {"int.npy", "<i4"});
@@ -1054,7 +1112,8 @@ TEST_F(DemoModel, NpyFilesHonourTheirShape) {
 TEST_F(DemoModel, MessagesQuotingInputStayOnOneLine) {
   testing::TempDir tmp;
   // A hook pattern and a text vector file holding control bytes: escaped, and not cut at the NUL.
-  expect_one_line_error(cat({"run", model, "--ablate", "blocks.0\nhook_x"}, kDemoTokens), {"blocks.0\\nhook_x"});
+  expect_one_line_error(cat({"run", model, "--ablate", "blocks.0\nhook_x"}, kDemoTokens),
+                        {"blocks.0\\nhook_x"});
   const std::string garbage = tmp.file("garbage.txt");
   static const char kGarbage[] = "0 1 ab\0cd\x1b[31m 3\n";
   write_file(garbage, std::string(kGarbage, sizeof kGarbage - 1));  // every byte but the literal's final NUL
@@ -1063,7 +1122,8 @@ TEST_F(DemoModel, MessagesQuotingInputStayOnOneLine) {
   // A Hugging Face config.json whose string holds a newline.
   const std::string hf = tmp.file("hf");
   fs::create_directory(hf);
-  write_file(hf + "/config.json", "{\"architectures\": [\"Llama\\nForCausalLM\"], \"hidden_act\": \"silu\\nbad\"}");
+  write_file(hf + "/config.json",
+             "{\"architectures\": [\"Llama\\nForCausalLM\"], \"hidden_act\": \"silu\\nbad\"}");
   for (const auto& args : loading_commands(hf)) {
     SCOPED_TRACE(describe(args));
     const CliRun r = resid_cli(args, {}, kPromptSeconds);
@@ -1086,14 +1146,16 @@ TEST(CliStories260K, HostileDatasetsExit2NamingFileAndLine) {
   // A class name too long for the file names the input line, not the output file.
   const std::string long_class = tmp.file("c.jsonl");
   write_file(long_class, "{\"text\": \"Once\", \"y\": \"" + std::string(300, 'x') + "\"}\n");
-  expect_one_line_error({"capture", path, long_class, "--label-field", "y", "--hooks", "hook_embed", "-o", out()},
-                        {long_class + ":1", "class name", "256"});
+  expect_one_line_error(
+      {"capture", path, long_class, "--label-field", "y", "--hooks", "hook_embed", "-o", out()},
+      {long_class + ":1", "class name", "256"});
   const std::string labels = tmp.file("labels.txt");
   write_file(labels, "a\n" + std::string(300, 'y') + "\n");
   const std::string text = tmp.file("t.txt");
   write_file(text, "Once\nTwice\n");
-  expect_one_line_error({"capture", path, text, "--labels", "y=" + labels, "--hooks", "hook_embed", "-o", out()},
-                        {labels + ":2", "class name"});
+  expect_one_line_error(
+      {"capture", path, text, "--labels", "y=" + labels, "--hooks", "hook_embed", "-o", out()},
+      {labels + ":2", "class name"});
   // One line longer than the limit.
   write_file(text, "Once\n" + std::string(2000, 'a') + "\n");
   expect_one_line_error(
@@ -1104,7 +1166,8 @@ TEST(CliStories260K, HostileDatasetsExit2NamingFileAndLine) {
 TEST(CliStories260K, TokenizerOfTheWrongSizeIsNamed) {
   RESID_REQUIRE_SHARED(path, kStories);
   RESID_REQUIRE_SHARED(big, "models/llama2-tokenizer/tokenizer.bin");
-  expect_one_line_error({"run", path, "--tokens", "1,2", "--tokenizer", big}, {big, "32000", "d_vocab = 512"});
+  expect_one_line_error({"run", path, "--tokens", "1,2", "--tokenizer", big},
+                        {big, "32000", "d_vocab = 512"});
   const CliRun r = resid_cli({"run", path, "--tokens", "1,2", "--tokenizer", big});
   EXPECT_TRUE(r.err.find(big) < r.err.find(path)) << "the tokenizer comes first: " << r.err;
 }
@@ -1127,8 +1190,8 @@ TEST(CliStories260K, TruncatingAHugeLineUsesBoundedMemory) {
   while (line.size() < (10u << 20)) line += story;
   const std::string huge = tmp.file("huge.txt");
   write_file(huge, "Once upon a time\n" + line + "\n");
-  const CliRun r = resid_cli({"capture", path, huge, "--kind", "text", "--truncate", "--max-tokens", "64", "--hooks",
-                              "hook_embed", "-o", tmp.file("out.h5")},
+  const CliRun r = resid_cli({"capture", path, huge, "--kind", "text", "--truncate", "--max-tokens", "64",
+                              "--hooks", "hook_embed", "-o", tmp.file("out.h5")},
                              {}, 300);
   ASSERT_EQ(r.status, 0) << r.err;
   const double peak = peak_rss_of(r.err);

@@ -52,8 +52,9 @@ TEST(Activations, SoftmaxIsExactOnExtremeInputs) {
   for (float v : same) EXPECT_FLOAT_EQ(v, 0.25f);
 }
 
-// Extreme inputs: the mathematical limit, exactly, on every SIMD width (docs/numerics.md). Each value is placed at
-// every offset of a 67-element array so it meets the vectorised body and the scalar head/tail alike.
+// Extreme inputs: the mathematical limit, exactly, on every SIMD width (docs/numerics.md). Each value is
+// placed at every offset of a 67-element array so it meets the vectorised body and the scalar head/tail
+// alike.
 constexpr float kInf = INFINITY;
 const float kNaN = std::nanf("");
 

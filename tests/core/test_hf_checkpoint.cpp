@@ -20,8 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using testing::TempDir;
 using testing::error_of;
+using testing::TempDir;
 using testing::tiny_config;
 
 const std::vector<int32_t> kTokens = {1, 17, 42, 99, 3, 127, 64, 8, 8, 55, 0, 101};
@@ -136,20 +136,21 @@ void expect_round_trip(const Config& config, uint64_t seed) {
   EXPECT_TRUE(same_bits(lw.unembed, w.unembed));
 
   // Logits: the weights are the same numbers, but W_q/W_k now have their rows in another order, and a GEMM's
-  // summation order for an output column depends on where that column falls in the SIMD register blocking (which
-  // depends on the vector width): on AVX2 a few q/k elements round differently (observed: 1.19e-7 on the logits).
-  // docs/numerics.md: across q/k layouts the guarantee is |diff| <= 1e-5 * max(1, max |logit|), float rounding of
-  // a d_model-term dot product carried through the layers with ample margin.
+  // summation order for an output column depends on where that column falls in the SIMD register blocking
+  // (which depends on the vector width): on AVX2 a few q/k elements round differently (observed: 1.19e-7 on
+  // the logits). docs/numerics.md: across q/k layouts the guarantee is |diff| <= 1e-5 * max(1, max |logit|),
+  // float rounding of a d_model-term dot product carried through the layers with ample margin.
   const RowMatrix a = logits_of(original), b = logits_of(*loaded.transformer);
   const float scale = std::max(1.0f, a.cwiseAbs().maxCoeff());
   EXPECT_LE(max_abs_diff(a, b), 1e-5f * scale) << "F32 round trip across q/k layouts";
 
-  // Within one layout the guarantee is bit-identity, on every instruction set: saving the loaded (rotate-half)
-  // model again and loading it back repeats the same computation.
+  // Within one layout the guarantee is bit-identity, on every instruction set: saving the loaded
+  // (rotate-half) model again and loading it back repeats the same computation.
   TempDir again;
   save_hf_checkpoint(again.path().string(), lc, lw);
   const LoadedModel reloaded = load_hf_checkpoint(again.path().string());
-  EXPECT_TRUE(logits_of(*reloaded.transformer) == b) << "same-layout round trip must give bit-identical logits";
+  EXPECT_TRUE(logits_of(*reloaded.transformer) == b)
+      << "same-layout round trip must give bit-identical logits";
 }
 
 TEST(HfCheckpoint, F32RoundTripUntied) {

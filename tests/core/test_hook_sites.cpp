@@ -39,28 +39,41 @@ TEST(HookSites, TransformerLensNames) {
   EXPECT_FALSE(parse_hook_name("blocks.1.hook_embed", 12).has_value());
 }
 
-
-// Every site's shape from its row of axes equals the shape the old per-site switch returned, written out here for
-// a config whose sizes are all different (batch 2, pos 5).
+// Every site's shape from its row of axes equals the shape the old per-site switch returned, written out here
+// for a config whose sizes are all different (batch 2, pos 5).
 TEST(HookSites, DerivedShapesEqualTheOldHardCodedShapes) {
-  const Config c = testing::tiny_config();  // d_model 64, n_heads 4, n_kv_heads 2, d_head 16, d_mlp 96, d_vocab 128
+  const Config c =
+      testing::tiny_config();  // d_model 64, n_heads 4, n_kv_heads 2, d_head 16, d_mlp 96, d_vocab 128
   using S = std::vector<int64_t>;
   const std::map<HookSite, S> expected = {
-      {HookSite::Embed, S{2, 5, 64}},           {HookSite::ResidPre, S{2, 5, 64}},
-      {HookSite::Ln1Scale, S{2, 5, 1}},         {HookSite::Ln1Normalized, S{2, 5, 64}},
-      {HookSite::AttnQ, S{2, 5, 4, 16}},        {HookSite::AttnK, S{2, 5, 2, 16}},
-      {HookSite::AttnV, S{2, 5, 2, 16}},        {HookSite::AttnRotQ, S{2, 5, 4, 16}},
-      {HookSite::AttnRotK, S{2, 5, 2, 16}},     {HookSite::AttnScores, S{2, 4, 5, 5}},
-      {HookSite::AttnPattern, S{2, 4, 5, 5}},   {HookSite::AttnZ, S{2, 5, 4, 16}},
-      {HookSite::AttnOut, S{2, 5, 64}},         {HookSite::ResidMid, S{2, 5, 64}},
-      {HookSite::Ln2Scale, S{2, 5, 1}},         {HookSite::Ln2Normalized, S{2, 5, 64}},
-      {HookSite::MlpPre, S{2, 5, 96}},          {HookSite::MlpPreLinear, S{2, 5, 96}},
-      {HookSite::MlpPost, S{2, 5, 96}},         {HookSite::MlpOut, S{2, 5, 64}},
-      {HookSite::ResidPost, S{2, 5, 64}},       {HookSite::LnFinalScale, S{2, 5, 1}},
-      {HookSite::LnFinalNormalized, S{2, 5, 64}}, {HookSite::UnembedOut, S{2, 5, 128}},
+      {HookSite::Embed, S{2, 5, 64}},
+      {HookSite::ResidPre, S{2, 5, 64}},
+      {HookSite::Ln1Scale, S{2, 5, 1}},
+      {HookSite::Ln1Normalized, S{2, 5, 64}},
+      {HookSite::AttnQ, S{2, 5, 4, 16}},
+      {HookSite::AttnK, S{2, 5, 2, 16}},
+      {HookSite::AttnV, S{2, 5, 2, 16}},
+      {HookSite::AttnRotQ, S{2, 5, 4, 16}},
+      {HookSite::AttnRotK, S{2, 5, 2, 16}},
+      {HookSite::AttnScores, S{2, 4, 5, 5}},
+      {HookSite::AttnPattern, S{2, 4, 5, 5}},
+      {HookSite::AttnZ, S{2, 5, 4, 16}},
+      {HookSite::AttnOut, S{2, 5, 64}},
+      {HookSite::ResidMid, S{2, 5, 64}},
+      {HookSite::Ln2Scale, S{2, 5, 1}},
+      {HookSite::Ln2Normalized, S{2, 5, 64}},
+      {HookSite::MlpPre, S{2, 5, 96}},
+      {HookSite::MlpPreLinear, S{2, 5, 96}},
+      {HookSite::MlpPost, S{2, 5, 96}},
+      {HookSite::MlpOut, S{2, 5, 64}},
+      {HookSite::ResidPost, S{2, 5, 64}},
+      {HookSite::LnFinalScale, S{2, 5, 1}},
+      {HookSite::LnFinalNormalized, S{2, 5, 64}},
+      {HookSite::UnembedOut, S{2, 5, 128}},
   };
   ASSERT_EQ(expected.size(), static_cast<size_t>(HookSite::Count));
-  for (const auto& [site, shape] : expected) EXPECT_EQ(hook_shape(c, site, 2, 5), shape) << hook_name(site, 0);
+  for (const auto& [site, shape] : expected)
+    EXPECT_EQ(hook_shape(c, site, 2, 5), shape) << hook_name(site, 0);
 }
 
 TEST(HookSites, TableRowsAreInEnumOrder) {

@@ -1,6 +1,7 @@
-// Inputs as a user's bad day brings them (issue 7): special files refused before they are opened, vector files
-// (.npy and text) held to their declared shape, sampling parameters and layer ranges checked, and quoted input
-// escaped so every message stays one line.
+// Inputs as a user's bad day brings them (issue 7): special files refused before they are opened, vector
+// files
+// (.npy and text) held to their declared shape, sampling parameters and layer ranges checked, and quoted
+// input escaped so every message stays one line.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -43,11 +44,14 @@ TEST(RequireRegularFile, NamesTheKindOfFile) {
   const std::string fifo = make_fifo(dir);
   EXPECT_EQ(error_of<InputError>([&] { require_regular_file(fifo, "the dataset file"); }),
             fifo + ": the dataset file is a FIFO (named pipe), not a regular file");
-  EXPECT_CONTAINS(error_of<InputError>([&] { require_regular_file(dir.path().string(), "x"); }), "a directory");
-  EXPECT_CONTAINS(error_of<InputError>([&] { require_regular_file("/dev/zero", "x"); }), "a character device");
+  EXPECT_CONTAINS(error_of<InputError>([&] { require_regular_file(dir.path().string(), "x"); }),
+                  "a directory");
+  EXPECT_CONTAINS(error_of<InputError>([&] { require_regular_file("/dev/zero", "x"); }),
+                  "a character device");
   write_bytes(dir.file("plain"), "x");
   EXPECT_NO_THROW(require_regular_file(dir.file("plain"), "x"));
-  EXPECT_NO_THROW(require_regular_file(dir.file("missing"), "x"));  // the caller's open() names a missing file
+  EXPECT_NO_THROW(
+      require_regular_file(dir.file("missing"), "x"));  // the caller's open() names a missing file
 }
 
 // Opening a FIFO without O_NONBLOCK waited for a writer forever: `resid info FIFO`, `--tokenizer FIFO`.
@@ -96,7 +100,8 @@ TEST(VectorFile, NpyFloat32AndFloat64) {
             (std::vector<float>{0.25f, -4}));
   // Version 2 (a 4-byte header length) says the same.
   std::string v1 = npy("(1,)", f32s({7}));
-  std::string v2 = std::string("\x93NUMPY\x02\x00", 8) + v1.substr(8, 2) + std::string(2, '\0') + v1.substr(10);
+  std::string v2 =
+      std::string("\x93NUMPY\x02\x00", 8) + v1.substr(8, 2) + std::string(2, '\0') + v1.substr(10);
   EXPECT_EQ(parse_vector_file(v2, "v.npy"), (std::vector<float>{7}));
 }
 
@@ -106,21 +111,25 @@ TEST(VectorFile, NpyShapeMustMatchTheData) {
   EXPECT_CONTAINS(error_of<FormatError>([&] { parse_vector_file(npy("(128,)", zeros64), "a.npy"); }),
                   "a.npy: .npy shape (128,) of <f4 needs 512 bytes of data but the file has 256");
   EXPECT_CONTAINS(error_of<FormatError>([&] { parse_vector_file(npy("(32,)", zeros64), "a.npy"); }), "(32,)");
-  EXPECT_CONTAINS(error_of<FormatError>([&] { parse_vector_file(npy("(4611686018427387904,)", zeros64), "a.npy"); }),
-                  "more than 2^64");
-  EXPECT_CONTAINS(error_of<FormatError>([&] { parse_vector_file(npy("(99999999999999999999999,)", zeros64), "a.npy"); }),
-                  "not a tuple of sizes");
+  EXPECT_CONTAINS(
+      error_of<FormatError>([&] { parse_vector_file(npy("(4611686018427387904,)", zeros64), "a.npy"); }),
+      "more than 2^64");
+  EXPECT_CONTAINS(
+      error_of<FormatError>([&] { parse_vector_file(npy("(99999999999999999999999,)", zeros64), "a.npy"); }),
+      "not a tuple of sizes");
   EXPECT_CONTAINS(error_of<FormatError>([&] { parse_vector_file(npy("(2, 32)", zeros64), "a.npy"); }),
                   "shape (2, 32) is not 1-D");
   EXPECT_CONTAINS(error_of<FormatError>([&] { parse_vector_file(npy("()", zeros64), "a.npy"); }), "not 1-D");
-  EXPECT_CONTAINS(error_of<FormatError>([&] { parse_vector_file(npy("(64,)", zeros64, "<f4", "True"), "a.npy"); }),
-                  "Fortran");
-  EXPECT_CONTAINS(error_of<FormatError>([&] { parse_vector_file(npy("(64,)", zeros64, ">f4"), "a.npy"); }), ">f4");
+  EXPECT_CONTAINS(
+      error_of<FormatError>([&] { parse_vector_file(npy("(64,)", zeros64, "<f4", "True"), "a.npy"); }),
+      "Fortran");
+  EXPECT_CONTAINS(error_of<FormatError>([&] { parse_vector_file(npy("(64,)", zeros64, ">f4"), "a.npy"); }),
+                  ">f4");
   EXPECT_CONTAINS(error_of<FormatError>([&] { parse_vector_file(npy("(-1,)", zeros64), "a.npy"); }), "shape");
   EXPECT_CONTAINS(error_of<FormatError>([&] { parse_vector_file(npy("(0,)", ""), "a.npy"); }), "no values");
   // Headers that are not the dict numpy writes.
-  for (const std::string bad : {std::string("\x93NUMPY\x01\x00\x40\x00{", 11), std::string("\x93NUMPY\x09\x00", 8),
-                                std::string("\x93NUMPY", 6)})
+  for (const std::string bad : {std::string("\x93NUMPY\x01\x00\x40\x00{", 11),
+                                std::string("\x93NUMPY\x09\x00", 8), std::string("\x93NUMPY", 6)})
     EXPECT_CONTAINS(error_of<FormatError>([&] { parse_vector_file(bad, "a.npy"); }), "a.npy");
   std::string no_shape = npy("(1,)", f32s({1}));
   no_shape.replace(no_shape.find("'shape'"), 7, "'shapf'");
@@ -153,7 +162,8 @@ TEST(Sampler, RefusesParametersThatGiveGarbage) {
 TEST(HookSelector, LayerRangesOutOfIntRangeAreInputErrors) {
   const Config c = testing::tiny_config();
   EXPECT_CONTAINS(error_of<InputError>([&] {
-                    HookSelector::select(c, std::vector<std::string>{"blocks.0-99999999999999999999.hook_resid_post"});
+                    HookSelector::select(
+                        c, std::vector<std::string>{"blocks.0-99999999999999999999.hook_resid_post"});
                   }),
                   "99999999999999999999 is out of range");
   // A range past the model's layers selects the layers there are.

@@ -16,8 +16,8 @@
 namespace resid {
 namespace {
 
-using testing::TempDir;
 using testing::error_of;
+using testing::TempDir;
 
 TEST(MnistMlp, RealModelClassifiesTheRealTestSet) {
   RESID_REQUIRE_SHARED(model_path, "models/mnist-mlp/mnist_mlp.safetensors");

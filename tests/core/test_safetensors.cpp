@@ -13,8 +13,8 @@
 namespace resid {
 namespace {
 
-using testing::TempDir;
 using testing::error_of;
+using testing::TempDir;
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -304,7 +304,8 @@ TEST(Safetensors, TruncatedAndCorruptedFilesNeverCrash) {
   }
 }
 
-// Two tensors sharing bytes would alias each other's weights (issue 7); the reference implementation refuses them.
+// Two tensors sharing bytes would alias each other's weights (issue 7); the reference implementation refuses
+// them.
 TEST(Safetensors, OverlappingDataOffsetsAreRefused) {
   TempDir dir;
   const std::string path = dir.file("overlap.safetensors");

@@ -1,4 +1,5 @@
-// The CPU guard (cpu_guard/): a binary built for instruction sets the CPU lacks stops with one line and exit code 2.
+// The CPU guard (cpu_guard/): a binary built for instruction sets the CPU lacks stops with one line and exit
+// code 2.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -24,7 +25,9 @@ std::vector<std::string> split_words(const std::string& s) {
 
 TEST(CpuGuard, CompiledFeaturesFollowTheBuildFlags) {
   const std::vector<std::string> compiled = split_words(compiled_cpu_features());
-  auto has = [&](const char* name) { return std::find(compiled.begin(), compiled.end(), name) != compiled.end(); };
+  auto has = [&](const char* name) {
+    return std::find(compiled.begin(), compiled.end(), name) != compiled.end();
+  };
 #ifdef __AVX2__
   EXPECT_TRUE(has("avx2"));
 #else
@@ -41,14 +44,16 @@ TEST(CpuGuard, CompiledFeaturesFollowTheBuildFlags) {
 
 TEST(CpuGuard, BinaryOnACpuWithoutItsInstructionSetsSaysRebuildInOneLine) {
   const std::vector<std::string> compiled = split_words(compiled_cpu_features());
-  if (compiled.empty()) GTEST_SKIP() << "built for baseline x86-64: there is nothing the guard could find missing";
+  if (compiled.empty())
+    GTEST_SKIP() << "built for baseline x86-64: there is nothing the guard could find missing";
   const std::string feature = compiled.back();  // e.g. avx512vl on an AVX-512 build, fma on x86-64-v3
   TempDir dir;
   const std::string err = dir.file("stderr.txt");
-  const std::string command = "RESID_CPU_GUARD_PRETEND_MISSING='" + feature + "' '" + testing::resid_binary() +
-                              "' --help >/dev/null 2>'" + err + "'";
+  const std::string command = "RESID_CPU_GUARD_PRETEND_MISSING='" + feature + "' '" +
+                              testing::resid_binary() + "' --help >/dev/null 2>'" + err + "'";
   const int status = std::system(command.c_str());
-  ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal: the guard must stop the binary before any instruction";
+  ASSERT_TRUE(WIFEXITED(status))
+      << "killed by a signal: the guard must stop the binary before any instruction";
   EXPECT_EQ(WEXITSTATUS(status), 2);
   std::ifstream in(err);
   std::string first, second;

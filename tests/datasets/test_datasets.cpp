@@ -828,7 +828,8 @@ TEST_F(DatasetsTest, OneLineCannotTakeUnboundedMemory) {
   // The same for a file with no line end at all, and for the quick count at open.
   write_file(path, std::string(5000, 'x'));
   o.label_files.clear();
-  EXPECT_CONTAINS(input_error([&] { open_dataset(o, tok.get())->count_examples(); }), path + ":1: line is longer");
+  EXPECT_CONTAINS(input_error([&] { open_dataset(o, tok.get())->count_examples(); }),
+                  path + ":1: line is longer");
   // Lines bigger than the reader's 64 KiB block still come back whole.
   write_file(path, std::string(200000, 'x') + "\nthe cat\n");
   o.max_line_bytes = 200000;
@@ -841,8 +842,8 @@ TEST_F(DatasetsTest, OneLineCannotTakeUnboundedMemory) {
   EXPECT_FALSE(r.next(line));
 }
 
-// Truncation tokenises a prefix of a long line, not the whole line; the kept tokens must be the ones whole-line
-// tokenisation keeps.
+// Truncation tokenises a prefix of a long line, not the whole line; the kept tokens must be the ones
+// whole-line tokenisation keeps.
 TEST_F(DatasetsTest, TruncatedLongLineKeepsTheSameTokens) {
   std::string line;
   const char* words[] = {"the", "cat", "sat", "walked", "dog", "\"Hi,\"", "she", "said.", "xyz", "12"};
@@ -882,13 +883,15 @@ TEST_F(DatasetsTest, JsonlNumberOverflowNamesFileAndLine) {
 TEST_F(DatasetsTest, TooLongClassNamesNameTheInputLine) {
   const std::string long_name(257, 'x');
   const std::string jsonl = dir.file("d.jsonl");
-  write_file(jsonl, "{\"text\": \"the cat\", \"y\": \"a\"}\n{\"text\": \"the\", \"y\": \"" + long_name + "\"}\n");
+  write_file(jsonl,
+             "{\"text\": \"the cat\", \"y\": \"a\"}\n{\"text\": \"the\", \"y\": \"" + long_name + "\"}\n");
   DatasetOptions o = options_for(jsonl);
   o.label_fields = {"y"};
   auto d = open_dataset(o, tok.get());
   Example e;
   ASSERT_TRUE(d->next(e));
-  EXPECT_CONTAINS(input_error([&] { d->next(e); }), jsonl + ":2: class name of label column \"y\" is longer than 256");
+  EXPECT_CONTAINS(input_error([&] { d->next(e); }),
+                  jsonl + ":2: class name of label column \"y\" is longer than 256");
   const std::string tags = dir.file("d.tags");
   write_file(tags, "the/DT cat/" + long_name + "\n");
   auto t = open_dataset(options_for(tags), tok.get());

@@ -1,5 +1,6 @@
-// The IDX reader (datasets/idx_file.h) and image sets (datasets/image_set.h): files written by the test, plain and
-// gzip, every element type, the bad headers a corrupt download produces, and the real MNIST test set.
+// The IDX reader (datasets/idx_file.h) and image sets (datasets/image_set.h): files written by the test,
+// plain and gzip, every element type, the bad headers a corrupt download produces, and the real MNIST test
+// set.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -87,11 +88,15 @@ TEST(IdxFile, BadFilesNameThePathAndTheProblem) {
       {"zero dimensions", {0, 0, 0x08, 0}, "not an IDX file: magic 0x00000800"},
       {"shorter than a magic", {0, 0}, "truncated: 2 bytes"},
       {"ends inside the dimensions", {0, 0, 8, 3, 0, 0, 0, 2, 0, 0}, "ends inside them"},
-      {"truncated elements", {0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3}, "declares 2 x 3 unsigned byte elements (6 bytes) but the file holds only 3"},
+      {"truncated elements",
+       {0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3},
+       "declares 2 x 3 unsigned byte elements (6 bytes) but the file holds only 3"},
       {"bytes after the elements", {0, 0, 8, 1, 0, 0, 0, 1, 7, 8}, "has bytes after the 1 elements"},
       // 65535^3 bytes is 2.8e14: refused from the header, before any allocation.
       {"absurd dimensions", {0, 0, 8, 3, 0, 0, 0xFF, 0xFF, 0, 0, 0xFF, 0xFF, 0, 0, 0xFF, 0xFF}, "byte limit"},
-      {"corrupt gzip", {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4}, "corrupt gzip data"},
+      {"corrupt gzip",
+       {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4},
+       "corrupt gzip data"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.label);
@@ -118,7 +123,8 @@ TEST(IdxFile, TruncatedGzipStreamIsAnError) {
   write_bytes(path, bytes);
   const std::string msg = error_of<FormatError>([&] { read_idx(path); });
   EXPECT_CONTAINS(msg, path);
-  EXPECT_TRUE(msg.find("truncated") != std::string::npos || msg.find("corrupt gzip") != std::string::npos) << msg;
+  EXPECT_TRUE(msg.find("truncated") != std::string::npos || msg.find("corrupt gzip") != std::string::npos)
+      << msg;
 }
 
 TEST(ImageSet, PixelsAreScaledToUnitRangeAndLabelsMatch) {
@@ -146,7 +152,8 @@ TEST(ImageSet, LabelCountDifferingFromImageCountNamesBothFiles) {
   EXPECT_CONTAINS(msg, labels + ": has 2 labels but " + images + " has 3 images");
 
   write_idx(labels, u8({3, 1}, {0, 1, 2}), false);
-  EXPECT_CONTAINS(error_of<FormatError>([&] { read_idx_images(images, labels); }), "labels must be one-dimensional");
+  EXPECT_CONTAINS(error_of<FormatError>([&] { read_idx_images(images, labels); }),
+                  "labels must be one-dimensional");
   write_idx(images, u8({6}, {1, 2, 3, 4, 5, 6}), false);
   EXPECT_CONTAINS(error_of<FormatError>([&] { read_idx_images(images); }), "has 1 dimension");
 }
@@ -166,7 +173,8 @@ TEST(ImageSet, RealMnistTestSet) {
     ASSERT_LE(l, 9);
     ++per_class[l];
   }
-  for (int c = 0; c < 10; ++c) EXPECT_GT(per_class[c], 800) << "class " << c;  // MNIST's classes are 892..1135
+  for (int c = 0; c < 10; ++c)
+    EXPECT_GT(per_class[c], 800) << "class " << c;  // MNIST's classes are 892..1135
 }
 
 }  // namespace

@@ -17,7 +17,9 @@
 namespace resid {
 namespace {
 
-std::vector<int32_t> tokens(std::initializer_list<int32_t> ids) { return ids; }
+std::vector<int32_t> tokens(std::initializer_list<int32_t> ids) {
+  return ids;
+}
 
 struct Fixture : ::testing::Test {
   Config c = testing::tiny_config();
@@ -85,7 +87,8 @@ TEST_F(Fixture, PatchingEveryHookFromAIntoBReproducesA) {
     HookSet patch;
     patch.add(p, patch_from(cache.at(p)));
     const RowMatrix patched = run(b, &patch);
-    if (p.site == HookSite::Embed || p.site == HookSite::UnembedOut) EXPECT_EQ(patched, logits_a) << hook_name(p.site, p.layer);
+    if (p.site == HookSite::Embed || p.site == HookSite::UnembedOut)
+      EXPECT_EQ(patched, logits_a) << hook_name(p.site, p.layer);
   }
   HookSet all;
   for (const HookPointId& p : points) all.add(p, patch_from(cache.at(p)));
@@ -97,7 +100,8 @@ TEST_F(Fixture, ZeroAblatingMlpPostEqualsZeroedDownProjection) {
   ablate.add({HookSite::MlpPost, 1}, zero_ablation());
   const RowMatrix ablated = run(a, &ablate);
   TransformerWeights w = model.weights();
-  w.layers[1].w_down = Tensor::owned(w.layers[1].w_down.shape, std::vector<float>(w.layers[1].w_down.numel(), 0.0f));
+  w.layers[1].w_down =
+      Tensor::owned(w.layers[1].w_down.shape, std::vector<float>(w.layers[1].w_down.numel(), 0.0f));
   const Transformer zeroed(c, w);
   EXPECT_LT((ablated - zeroed.forward(a)).cwiseAbs().maxCoeff(), 1e-6);
   EXPECT_GT((ablated - run(a)).cwiseAbs().maxCoeff(), 1e-3);  // and it did change something
@@ -109,7 +113,8 @@ TEST_F(Fixture, ZeroSteeringChangesNothingAndNonZeroDoes) {
   zero.add({HookSite::ResidPost, 0}, steering(std::vector<float>(c.d_model, 0.0f), 5.0f));
   EXPECT_EQ(run(a, &zero), clean);
   HookSet steer;
-  steer.add({HookSite::ResidPost, 0}, steering(std::vector<float>(c.d_model, 0.5f), 2.0f, {.positions = {3}}));
+  steer.add({HookSite::ResidPost, 0},
+            steering(std::vector<float>(c.d_model, 0.5f), 2.0f, {.positions = {3}}));
   const RowMatrix steered = run(a, &steer);
   // Positions before 3 are untouched (causal), 3 and later change.
   EXPECT_EQ(steered.topRows(3), clean.topRows(3));
@@ -128,8 +133,10 @@ TEST_F(Fixture, HeadAndNeuronSelection) {
     for (int h = 0; h < 4; ++h)
       for (int d = 0; d < 16; ++d) {
         const float v = z.values[((pos * 4) + h) * 16 + d];
-        if (h == 2) EXPECT_EQ(v, 0.0f);
-        else EXPECT_NE(v, 0.0f);
+        if (h == 2)
+          EXPECT_EQ(v, 0.0f);
+        else
+          EXPECT_NE(v, 0.0f);
       }
   const StoredActivation& post = cache.at({HookSite::MlpPost, 0});  // [1, 7, 96]
   EXPECT_EQ(post.values[6 * 96 + 0], 0.0f);
@@ -159,22 +166,39 @@ TEST_F(Fixture, MeanAblationUsesTheCapturedMean) {
 
 // The strings `resid hooks` printed before the shapes came from the table's axes.
 TEST_F(Fixture, DescribedShapesEqualTheOldStrings) {
-  const std::string model = "[batch, pos, d_model=64]", scale = "[batch, pos, 1]", mlp = "[batch, pos, d_mlp=96]";
+  const std::string model = "[batch, pos, d_model=64]", scale = "[batch, pos, 1]",
+                    mlp = "[batch, pos, d_mlp=96]";
   const std::string q = "[batch, pos, n_heads=4, d_head=16]", kv = "[batch, pos, n_kv_heads=2, d_head=16]";
   const std::string map = "[batch, n_heads=4, q_pos, k_pos]";
   const std::map<HookSite, std::string> expected = {
-      {HookSite::Embed, model},        {HookSite::ResidPre, model},    {HookSite::Ln1Scale, scale},
-      {HookSite::Ln1Normalized, model}, {HookSite::AttnQ, q},           {HookSite::AttnK, kv},
-      {HookSite::AttnV, kv},           {HookSite::AttnRotQ, q},        {HookSite::AttnRotK, kv},
-      {HookSite::AttnScores, map},     {HookSite::AttnPattern, map},   {HookSite::AttnZ, q},
-      {HookSite::AttnOut, model},      {HookSite::ResidMid, model},    {HookSite::Ln2Scale, scale},
-      {HookSite::Ln2Normalized, model}, {HookSite::MlpPre, mlp},        {HookSite::MlpPreLinear, mlp},
-      {HookSite::MlpPost, mlp},        {HookSite::MlpOut, model},      {HookSite::ResidPost, model},
-      {HookSite::LnFinalScale, scale}, {HookSite::LnFinalNormalized, model},
+      {HookSite::Embed, model},
+      {HookSite::ResidPre, model},
+      {HookSite::Ln1Scale, scale},
+      {HookSite::Ln1Normalized, model},
+      {HookSite::AttnQ, q},
+      {HookSite::AttnK, kv},
+      {HookSite::AttnV, kv},
+      {HookSite::AttnRotQ, q},
+      {HookSite::AttnRotK, kv},
+      {HookSite::AttnScores, map},
+      {HookSite::AttnPattern, map},
+      {HookSite::AttnZ, q},
+      {HookSite::AttnOut, model},
+      {HookSite::ResidMid, model},
+      {HookSite::Ln2Scale, scale},
+      {HookSite::Ln2Normalized, model},
+      {HookSite::MlpPre, mlp},
+      {HookSite::MlpPreLinear, mlp},
+      {HookSite::MlpPost, mlp},
+      {HookSite::MlpOut, model},
+      {HookSite::ResidPost, model},
+      {HookSite::LnFinalScale, scale},
+      {HookSite::LnFinalNormalized, model},
       {HookSite::UnembedOut, "[batch, pos, d_vocab=128]"},
   };
   ASSERT_EQ(expected.size(), static_cast<size_t>(HookSite::Count));
-  for (const auto& [site, text] : expected) EXPECT_EQ(describe_hook_shape(c, site), text) << hook_name(site, 0);
+  for (const auto& [site, text] : expected)
+    EXPECT_EQ(describe_hook_shape(c, site), text) << hook_name(site, 0);
 }
 
 // Positions select q_pos and heads select the head axis of an attention map (axes from the table).
@@ -192,8 +216,10 @@ TEST_F(Fixture, SelectingPositionsAndHeadsOfAnAttentionMap) {
     for (int q = 0; q < 7; ++q)
       for (int k = 0; k < 7; ++k) {
         const size_t i = ((h * 7) + q) * 7 + k;
-        if (h == 1 && q == 3) EXPECT_EQ(ablated.values[i], 0.0f);
-        else EXPECT_EQ(ablated.values[i], before.values[i]);
+        if (h == 1 && q == 3)
+          EXPECT_EQ(ablated.values[i], 0.0f);
+        else
+          EXPECT_EQ(ablated.values[i], before.values[i]);
       }
   EXPECT_GT(before.values[((1 * 7) + 3) * 7 + 0], 0.0f);  // the ablation did change something
   // hook_k has n_kv_heads = 2 heads: head 3 is outside it.
@@ -207,7 +233,8 @@ TEST_F(Fixture, SelectingPositionsAndHeadsOfAnAttentionMap) {
   }
 }
 
-// run_with_cache is the manual setup (cache, hook set, attach, forward) in one call: same values, bit for bit.
+// run_with_cache is the manual setup (cache, hook set, attach, forward) in one call: same values, bit for
+// bit.
 TEST_F(Fixture, RunWithCacheEqualsAManualHookSetCapture) {
   const TokenBatch padded = TokenBatch::pad({tokens({1, 2, 3}), tokens({1, 4, 5, 6, 7})});
   const std::vector<std::string> patterns = {"hook_embed", "blocks.*.attn.hook_attn_scores", "blocks.1.mlp.*",
@@ -233,14 +260,14 @@ TEST_F(Fixture, RunWithCacheEqualsAManualHookSetCapture) {
     EXPECT_EQ(got.lengths, want.lengths) << name;
     ASSERT_EQ(got.values.size(), want.values.size()) << name;
     // Same code path, so the same bytes (masked scores are -inf in both).
-    EXPECT_EQ(std::memcmp(got.values.data(), want.values.data(), got.values.size() * sizeof(float)), 0) << name;
+    EXPECT_EQ(std::memcmp(got.values.data(), want.values.data(), got.values.size() * sizeof(float)), 0)
+        << name;
   }
   // The predicate form selects the same way HookSelector does.
   const CachedRun by_predicate =
       run_with_cache(model, padded, [](const HookPointId& p, const std::string&) { return p.layer == 1; });
-  EXPECT_EQ(by_predicate.points, HookSelector::select(c, [](const HookPointId& p, const std::string&) {
-              return p.layer == 1;
-            }));
+  EXPECT_EQ(by_predicate.points,
+            HookSelector::select(c, [](const HookPointId& p, const std::string&) { return p.layer == 1; }));
   EXPECT_EQ(by_predicate.cache.size(), 20u);
 
   try {
@@ -280,8 +307,10 @@ TEST(MlpFamilyHooks, NeuronSelectionOnBatchByFeatureActivations) {
   ASSERT_EQ(got.shape, (std::vector<int64_t>{2, 5}));
   for (int b = 0; b < 2; ++b)
     for (int j = 0; j < 5; ++j) {
-      if (j == 1 || j == 4) EXPECT_EQ(got.values[b * 5 + j], 0.0f);
-      else EXPECT_EQ(got.values[b * 5 + j], want.values[b * 5 + j]);
+      if (j == 1 || j == 4)
+        EXPECT_EQ(got.values[b * 5 + j], 0.0f);
+      else
+        EXPECT_EQ(got.values[b * 5 + j], want.values[b * 5 + j]);
     }
   HookSet bad;
   bad.add({HookSite::MlpPre, 0}, zero_ablation({.positions = {}, .heads = {0}, .neurons = {}}));

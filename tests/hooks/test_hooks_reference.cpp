@@ -1,7 +1,7 @@
 // Every hook of the real stories260K checkpoint against an independent implementation: the numpy script
 // tests/reference/llama_reference.py (float64; itself checked against the third-party reference logits to
-// 1.1e-5, see tests/reference/README.md) dumps each hook for the reference prompt; here resid's value must agree
-// within 1e-4 max abs. Skips when ../shared or /usr/bin/python3 with numpy is missing.
+// 1.1e-5, see tests/reference/README.md) dumps each hook for the reference prompt; here resid's value must
+// agree within 1e-4 max abs. Skips when ../shared or /usr/bin/python3 with numpy is missing.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -32,8 +32,9 @@ TEST(HooksAgainstReference, Stories260KEveryHookWithin1e4) {
     GTEST_SKIP() << "/usr/bin/python3 with numpy not available";
   testing::TempDir dir;
   const std::string script = std::string(RESID_SOURCE_DIR) + "/tests/reference/llama_reference.py";
-  const std::string command = "/usr/bin/python3 " + script + " " + model_path + " --tokens-file " + tokens_path +
-                              " --out " + dir.path().string() + " > " + dir.file("log.txt") + " 2>&1";
+  const std::string command = "/usr/bin/python3 " + script + " " + model_path + " --tokens-file " +
+                              tokens_path + " --out " + dir.path().string() + " > " + dir.file("log.txt") +
+                              " 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0) << "reference script failed: " << command;
 
   std::ifstream manifest_file(dir.file("manifest.json"));

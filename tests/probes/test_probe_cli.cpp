@@ -1,5 +1,5 @@
-// resid probe end to end on a synthetic capture: fit (table, --json, saved probe), sweep, apply, direction, and
-// one-line errors with exit code 2.
+// resid probe end to end on a synthetic capture: fit (table, --json, saved probe), sweep, apply, direction,
+// and one-line errors with exit code 2.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -79,7 +79,9 @@ TEST_F(ProbeCli, FitSaveApplyDirection) {
 }
 
 TEST_F(ProbeCli, SweepTableAndJson) {
-  CliRun r = run("probe sweep " + acts_ + " --hooks 'blocks.*.hook_resid_post' --label quote --jobs 2 -o " + dir_.file("probes"), dir_);
+  CliRun r = run("probe sweep " + acts_ + " --hooks 'blocks.*.hook_resid_post' --label quote --jobs 2 -o " +
+                     dir_.file("probes"),
+                 dir_);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_CONTAINS(r.out, "blocks.0.hook_resid_post");
   EXPECT_CONTAINS(r.out, "selectivity");
@@ -90,8 +92,10 @@ TEST_F(ProbeCli, SweepTableAndJson) {
 }
 
 TEST_F(ProbeCli, SweepPerPosition) {
-  CliRun r = run("probe sweep " + acts_ + " --hooks blocks.1.hook_resid_post --label quote --per-position --lambda 1e-2 -o " +
-                     dir_.file("pp"), dir_);
+  CliRun r = run("probe sweep " + acts_ +
+                     " --hooks blocks.1.hook_resid_post --label quote --per-position --lambda 1e-2 -o " +
+                     dir_.file("pp"),
+                 dir_);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_CONTAINS(r.out, "blocks.1.hook_resid_post@0       skipped: ");  // BOS: no labelled examples
   EXPECT_CONTAINS(r.out, "blocks.1.hook_resid_post@3 ");
@@ -103,15 +107,16 @@ TEST_F(ProbeCli, SweepPerPosition) {
 }
 
 TEST_F(ProbeCli, EachSubcommandHelpPrintsItsOptions) {
-  const std::vector<std::string> fit_flags = {"--label", "--kind", "--lambda", "--lambdas", "--folds", "--split", "--seed",
-                                              "--reduce", "--keep-none", "--no-control", "--max-iter", "--tol",
-                                              "--memory", "--threads", "--json"};
+  const std::vector<std::string> fit_flags = {
+      "--label",     "--kind",       "--lambda",   "--lambdas", "--folds",  "--split",   "--seed", "--reduce",
+      "--keep-none", "--no-control", "--max-iter", "--tol",     "--memory", "--threads", "--json"};
   std::map<std::string, std::vector<std::string>> options = {
       {"fit", {"--acts", "--hook", "--output"}},
       {"sweep", {"--acts", "--hooks", "--jobs", "--per-position", "--output-dir"}},
       {"apply", {"--probe", "--acts", "--hook", "--other-hook", "--label", "--scores", "--json"}},
       {"direction", {"--probe", "--class", "--output"}}};
-  for (const char* sub : {"fit", "sweep"}) options[sub].insert(options[sub].end(), fit_flags.begin(), fit_flags.end());
+  for (const char* sub : {"fit", "sweep"})
+    options[sub].insert(options[sub].end(), fit_flags.begin(), fit_flags.end());
   for (const auto& [sub, flags] : options) {
     const CliRun r = run("probe " + sub + " --help", dir_);
     EXPECT_EQ(r.code, 0) << r.err;
@@ -123,7 +128,11 @@ TEST_F(ProbeCli, EachSubcommandHelpPrintsItsOptions) {
 
 TEST_F(ProbeCli, BadInputIsOneLineAndExitCodeTwo) {
   const std::string probe = dir_.file("p.safetensors");
-  ASSERT_EQ(run("probe fit " + acts_ + " --hook blocks.0.hook_resid_post --label quote --lambda 0.1 -o " + probe, dir_).code, 0);
+  ASSERT_EQ(
+      run("probe fit " + acts_ + " --hook blocks.0.hook_resid_post --label quote --lambda 0.1 -o " + probe,
+          dir_)
+          .code,
+      0);
   // A capture of another width.
   testing::SyntheticCapture wide;
   wide.d = 24;
@@ -133,11 +142,14 @@ TEST_F(ProbeCli, BadInputIsOneLineAndExitCodeTwo) {
   std::filesystem::copy_file(probe, truncated);
   std::filesystem::resize_file(truncated, std::filesystem::file_size(probe) - 7);
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"probe fit " + acts_ + " --hook blocks.7.hook_resid_post --label quote", "no hook 'blocks.7.hook_resid_post'"},
+      {"probe fit " + acts_ + " --hook blocks.7.hook_resid_post --label quote",
+       "no hook 'blocks.7.hook_resid_post'"},
       {"probe fit " + acts_ + " --hook blocks.0.hook_resid_post --label mood", "no label 'mood'"},
       {"probe fit " + acts_ + " --hook blocks.0.hook_resid_post --label quote --kind ridge", "use logistic"},
-      {"probe fit " + acts_ + " --hook blocks.0.hook_resid_post --label quote --memory lots", "--memory 'lots'"},
-      {"probe apply " + probe + " " + acts_ + " --hook blocks.1.hook_resid_post", "fitted on hook blocks.0.hook_resid_post"},
+      {"probe fit " + acts_ + " --hook blocks.0.hook_resid_post --label quote --memory lots",
+       "--memory 'lots'"},
+      {"probe apply " + probe + " " + acts_ + " --hook blocks.1.hook_resid_post",
+       "fitted on hook blocks.0.hook_resid_post"},
       {"probe apply " + probe + " " + wide_acts, "the probe has d = 16 features but " + wide_acts},
       {"probe apply " + truncated + " " + acts_, truncated + ": "},
       {"probe direction " + probe + " -o " + dir_.file("d.npy"), "give --class"},

@@ -28,7 +28,8 @@ RowMatrix features() {
   std::normal_distribution<double> normal;
   RowMatrix x(kN, kD);
   for (int64_t i = 0; i < kN; ++i)
-    for (int64_t j = 0; j < kD; ++j) x(i, j) = static_cast<float>(normal(rng) * (i % 5 == j % 5 ? 12.0 : 1.0) + 3.0 * j);
+    for (int64_t j = 0; j < kD; ++j)
+      x(i, j) = static_cast<float>(normal(rng) * (i % 5 == j % 5 ? 12.0 : 1.0) + 3.0 * j);
   return x;
 }
 
@@ -91,7 +92,8 @@ TEST(ProbeCv, RidgeFoldsUseTheirOwnStandardiser) {
       const Standardiser s = Standardiser::fit(InMemoryDesign(raw_fit));
       Eigen::MatrixXd y(static_cast<Eigen::Index>(fit_rows.size()), 1);
       for (size_t i = 0; i < fit_rows.size(); ++i) y(i, 0) = t.value[fit_rows[i]];
-      const auto stats = ridge_stats(InMemoryDesign(standardised(x, fit_rows, s)), y, std::vector<int>(y.rows(), 0), 1);
+      const auto stats =
+          ridge_stats(InMemoryDesign(standardised(x, fit_rows, s)), y, std::vector<int>(y.rows(), 0), 1);
       const LinearModel m = RidgePath(stats[0]).solve(o.grid[g]);
       const Eigen::MatrixXd pred = m.scores(InMemoryDesign(standardised(x, held[f], s)));
       double sse = 0;
@@ -132,7 +134,8 @@ TEST(ProbeCv, LogisticFoldsUseTheirOwnStandardiser) {
     const std::vector<int64_t> fit_rows = minus(train, held[f]);
     RowMatrix raw_fit(static_cast<Eigen::Index>(fit_rows.size()), kD);
     std::vector<int32_t> y;
-    for (size_t i = 0; i < fit_rows.size(); ++i) raw_fit.row(i) = x.row(fit_rows[i]), y.push_back(t.label[fit_rows[i]]);
+    for (size_t i = 0; i < fit_rows.size(); ++i)
+      raw_fit.row(i) = x.row(fit_rows[i]), y.push_back(t.label[fit_rows[i]]);
     const Standardiser s = Standardiser::fit(InMemoryDesign(raw_fit));
     LogisticOptions lo;
     lo.lambda = o.grid[0], lo.tol = o.tol, lo.max_iter = o.max_iter;

@@ -31,7 +31,8 @@ TEST(ProbePositions, OneProbePerTokenPositionOnItsOwnExamples) {
     for (int32_t off : all.offset) at_p += off == p;
     if (r[p].report.contains("skipped")) {
       // Position 0 is the BOS token, labelled "none" and dropped: no examples there.
-      if (p == 0) EXPECT_NE(r[p].report["skipped"].get<std::string>().find("no labelled examples"), std::string::npos);
+      if (p == 0)
+        EXPECT_NE(r[p].report["skipped"].get<std::string>().find("no labelled examples"), std::string::npos);
       continue;
     }
     ++fitted;
@@ -49,7 +50,8 @@ TEST(ProbePositions, SequenceLabelOnAnAllPositionsHookIsRefused) {
   resid::testing::write_synthetic_capture(path, resid::testing::SyntheticCapture());
   CaptureFitOptions o;
   o.examples.label = "topic";
-  const std::string m = resid::testing::error_of<InputError>([&] { sweep_capture_positions(path, {"blocks.0.hook_resid_post"}, o, 1); });
+  const std::string m = resid::testing::error_of<InputError>(
+      [&] { sweep_capture_positions(path, {"blocks.0.hook_resid_post"}, o, 1); });
   EXPECT_NE(m.find(path), std::string::npos);
   EXPECT_NE(m.find("per-position probes need a token label"), std::string::npos);
 }

@@ -27,7 +27,8 @@ using namespace probes;
 using testing::error_of;
 
 // Gaussian classes: class c shifts feature c by `sep`.
-void gaussian_classes(int64_t n, int64_t d, int k, float sep, uint64_t seed, RowMatrix* x, std::vector<int32_t>* y) {
+void gaussian_classes(int64_t n, int64_t d, int k, float sep, uint64_t seed, RowMatrix* x,
+                      std::vector<int32_t>* y) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> noise(0.f, 1.f);
   x->resize(n, d);
@@ -150,7 +151,8 @@ TEST(Metrics, MatchHandComputedValues) {
 }
 
 TEST(Splits, SeededAndNeverSplitASequence) {
-  const std::vector<Split> a = split_groups(100, {0.7, 0.15, 0.15}, 1), b = split_groups(100, {0.7, 0.15, 0.15}, 1),
+  const std::vector<Split> a = split_groups(100, {0.7, 0.15, 0.15}, 1),
+                           b = split_groups(100, {0.7, 0.15, 0.15}, 1),
                            c = split_groups(100, {0.7, 0.15, 0.15}, 2);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
@@ -164,7 +166,8 @@ TEST(Splits, SeededAndNeverSplitASequence) {
 TEST(ControlTask, OneLabelPerTokenWithTheRealDistribution) {
   std::vector<int32_t> keys, labels;
   std::mt19937_64 rng(9);
-  for (int i = 0; i < 20000; ++i) keys.push_back(static_cast<int32_t>(rng() % 5000)), labels.push_back(rng() % 4 == 0);
+  for (int i = 0; i < 20000; ++i)
+    keys.push_back(static_cast<int32_t>(rng() % 5000)), labels.push_back(rng() % 4 == 0);
   const std::vector<int32_t> c = control_labels(keys, labels, std::vector<bool>(keys.size(), true), 2, 7);
   std::map<int32_t, int32_t> of_key;
   int64_t ones = 0;
@@ -202,14 +205,16 @@ class CaptureProbes : public ::testing::Test {
 TEST_F(CaptureProbes, TokenProbeBeatsItsBaselinesAndLayersOrderByStrength) {
   CaptureFitOptions o = options("", "quote");
   o.fit.lambda.reset();  // cross-validated
-  const std::vector<FitResult> rs = sweep_capture(path_, match_capture_hooks(path_, {"blocks.*.hook_resid_post"}), o, 2);
+  const std::vector<FitResult> rs =
+      sweep_capture(path_, match_capture_hooks(path_, {"blocks.*.hook_resid_post"}), o, 2);
   ASSERT_EQ(rs.size(), 3u);
   for (const FitResult& r : rs) {
     EXPECT_EQ(r.report["classes"], nlohmann::json({"no", "yes"}));  // "none" (BOS) dropped
     EXPECT_GT(r.report["selectivity"].get<double>(), 0.1);
     EXPECT_NEAR(r.report["baselines"]["control"]["accuracy"].get<double>(), 0.5, 0.1);
   }
-  EXPECT_GT(rs[2].report["metrics"]["test"]["accuracy"].get<double>(), rs[0].report["metrics"]["test"]["accuracy"].get<double>());
+  EXPECT_GT(rs[2].report["metrics"]["test"]["accuracy"].get<double>(),
+            rs[0].report["metrics"]["test"]["accuracy"].get<double>());
   EXPECT_GT(rs[2].report["metrics"]["test"]["accuracy"].get<double>(), 0.95);
   EXPECT_EQ(rs[0].report["provenance"]["model_sha256"], std::string(64, 'a'));
 }
@@ -233,7 +238,8 @@ TEST_F(CaptureProbes, SequenceClassAndNumberLabels) {
 }
 
 TEST_F(CaptureProbes, StreamedFitEqualsInMemoryFit) {
-  for (ProbeKind kind : {ProbeKind::Logistic, ProbeKind::Ridge, ProbeKind::RidgeClassifier, ProbeKind::MassMean}) {
+  for (ProbeKind kind :
+       {ProbeKind::Logistic, ProbeKind::Ridge, ProbeKind::RidgeClassifier, ProbeKind::MassMean}) {
     CaptureFitOptions o = options("blocks.1.hook_resid_post", kind == ProbeKind::Ridge ? "score" : "quote");
     o.fit.kind = kind;
     o.fit.tol = 1e-7;
@@ -247,7 +253,8 @@ TEST_F(CaptureProbes, StreamedFitEqualsInMemoryFit) {
     ASSERT_TRUE(streamed.report["streamed"].get<bool>());
     const Eigen::MatrixXd& a = in_memory.probe.model.w;
     const Eigen::MatrixXd& b = streamed.probe.model.w;
-    EXPECT_LT((a - b).cwiseAbs().maxCoeff(), 1e-4 * std::max(1.0, a.cwiseAbs().maxCoeff())) << probe_kind_name(kind);
+    EXPECT_LT((a - b).cwiseAbs().maxCoeff(), 1e-4 * std::max(1.0, a.cwiseAbs().maxCoeff()))
+        << probe_kind_name(kind);
     // Same predictions; scores differ only by float rounding of differently blocked sums.
     const nlohmann::json &ma = in_memory.report["metrics"]["test"], &mb = streamed.report["metrics"]["test"];
     if (kind == ProbeKind::Ridge) {
@@ -287,7 +294,9 @@ TEST_F(CaptureProbes, ProbeFileRoundTripAndDirection) {
 }
 
 TEST_F(CaptureProbes, BadInputNamesTheFileAndTheProblem) {
-  std::string m = error_of<InputError>([&] { index_capture_examples(path_, {"blocks.9.hook_resid_post", "quote"}); });
+  std::string m = error_of<InputError>([&] {
+    index_capture_examples(path_, {"blocks.9.hook_resid_post", "quote"});
+  });
   EXPECT_CONTAINS(m, path_);
   EXPECT_CONTAINS(m, "no hook 'blocks.9.hook_resid_post'");
   m = error_of<InputError>([&] { index_capture_examples(path_, {"blocks.0.hook_resid_post", "sentiment"}); });
@@ -301,7 +310,8 @@ TEST_F(CaptureProbes, BadInputNamesTheFileAndTheProblem) {
   bad.nan_row = 17, bad.nan_pos = 2;
   const std::string nan_path = dir_.file("nan.h5");
   testing::write_synthetic_capture(nan_path, bad);
-  m = error_of<InputError>([&] { fit_capture_probe(nan_path, options("blocks.0.hook_resid_post", "quote")); });
+  m = error_of<InputError>(
+      [&] { fit_capture_probe(nan_path, options("blocks.0.hook_resid_post", "quote")); });
   EXPECT_CONTAINS(m, nan_path + ": /acts/blocks.0.hook_resid_post row 17 position 2 holds NaN");
   // Streamed too.
   CaptureFitOptions o = options("blocks.0.hook_resid_post", "quote");
@@ -322,7 +332,8 @@ TEST_F(CaptureProbes, MemoryBudgetCoversTheIndexAndIsSharedBySweepJobs) {
   const CaptureExamples ex = index_capture_examples(path_, o.examples);
   o.memory_bytes = 2 * index + 2 * ex.size() * ex.d * 4;
   EXPECT_FALSE(fit_capture_probe(path_, o).report["streamed"].get<bool>());
-  const std::vector<FitResult> two = sweep_capture(path_, {"blocks.0.hook_resid_post", "blocks.1.hook_resid_post"}, o, 2);
+  const std::vector<FitResult> two =
+      sweep_capture(path_, {"blocks.0.hook_resid_post", "blocks.1.hook_resid_post"}, o, 2);
   for (const FitResult& r : two) EXPECT_TRUE(r.report["streamed"].get<bool>());
 }
 
@@ -331,11 +342,14 @@ TEST_F(CaptureProbes, LabelRowsFewerThanActivationRows) {
     GTEST_SKIP() << "/usr/bin/python3 has no h5py (Debian package python3-h5py)";
   // Another tool shortened the label column below /committed_rows.
   // (Datasets have a fixed size, so the tool writes a shorter copy with the same attributes.)
-  const std::string cmd = "/usr/bin/python3 -c \"import h5py; f = h5py.File('" + path_ +
-                          "', 'r+'); d = f['labels/quote']; a = dict(d.attrs); x = d[:-5]; del f['labels/quote']; "
-                          "f.create_dataset('labels/quote', data=x).attrs.update(a)\"";
+  const std::string cmd =
+      "/usr/bin/python3 -c \"import h5py; f = h5py.File('" + path_ +
+      "', 'r+'); d = f['labels/quote']; a = dict(d.attrs); x = d[:-5]; del f['labels/quote']; "
+      "f.create_dataset('labels/quote', data=x).attrs.update(a)\"";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
-  const std::string m = error_of<Error>([&] { index_capture_examples(path_, {"blocks.0.hook_resid_post", "quote"}); });
+  const std::string m = error_of<Error>([&] {
+    index_capture_examples(path_, {"blocks.0.hook_resid_post", "quote"});
+  });
   EXPECT_CONTAINS(m, path_);
   EXPECT_CONTAINS(m, "/labels/quote is shorter than /committed_rows");
 }

@@ -19,7 +19,9 @@ namespace {
 
 using namespace probes;
 
-bool have_sklearn() { return std::system("/usr/bin/python3 -c 'import sklearn' >/dev/null 2>&1") == 0; }
+bool have_sklearn() {
+  return std::system("/usr/bin/python3 -c 'import sklearn' >/dev/null 2>&1") == 0;
+}
 
 // Overlapping Gaussian classes along random directions, plus uninformative features with offsets.
 void make_data(int64_t n, int64_t d, int k, uint64_t seed, RowMatrix* x, std::vector<int32_t>* y) {
@@ -31,19 +33,21 @@ void make_data(int64_t n, int64_t d, int k, uint64_t seed, RowMatrix* x, std::ve
   y->resize(n);
   for (int64_t i = 0; i < n; ++i) {
     (*y)[i] = static_cast<int32_t>(rng() % k);
-    for (int64_t j = 0; j < d; ++j) (*x)(i, j) = noise(rng) * (1.0f + j % 3) + centres((*y)[i], j) + 2.0f * (j % 5);
+    for (int64_t j = 0; j < d; ++j)
+      (*x)(i, j) = noise(rng) * (1.0f + j % 3) + centres((*y)[i], j) + 2.0f * (j % 5);
   }
 }
 
 nlohmann::json run_sklearn(const testing::TempDir& dir, const RowMatrix& xtr, const std::vector<float>& ytr,
-                           const RowMatrix& xte, const std::vector<float>& yte, const nlohmann::json& params) {
+                           const RowMatrix& xte, const std::vector<float>& yte,
+                           const nlohmann::json& params) {
   write_npy_f32(dir.file("xtr.npy"), xtr.data(), {xtr.rows(), xtr.cols()});
   write_npy_f32(dir.file("xte.npy"), xte.data(), {xte.rows(), xte.cols()});
   write_npy_f32(dir.file("ytr.npy"), ytr.data(), {int64_t(ytr.size())});
   write_npy_f32(dir.file("yte.npy"), yte.data(), {int64_t(yte.size())});
   std::ofstream(dir.file("params.json")) << params.dump();
-  const std::string cmd = "/usr/bin/python3 " RESID_SOURCE_DIR "/tests/probes/sklearn_reference.py '" +
-                          dir.path().string() + "'";
+  const std::string cmd =
+      "/usr/bin/python3 " RESID_SOURCE_DIR "/tests/probes/sklearn_reference.py '" + dir.path().string() + "'";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
   return nlohmann::json::parse(std::ifstream(dir.file("sklearn.json")));
 }
@@ -87,8 +91,9 @@ TEST_P(SklearnLogistic, SameCoefficientsAndHeldOutAccuracy) {
       norm = std::max(norm, std::abs(coef[c][j]));
     }
   EXPECT_LT(diff / norm, 1e-3) << "k = " << k << ": max |dW| " << diff << " of max |W| " << norm;
-  std::printf("k = %d: accuracy %.4f vs sklearn %.4f; coefficients max rel diff %.2e; %d vs %d iterations\n", k, acc,
-              ref["test_accuracy"].get<double>(), diff / norm, rep.iterations, ref["n_iter"].get<int>());
+  std::printf("k = %d: accuracy %.4f vs sklearn %.4f; coefficients max rel diff %.2e; %d vs %d iterations\n",
+              k, acc, ref["test_accuracy"].get<double>(), diff / norm, rep.iterations,
+              ref["n_iter"].get<int>());
 }
 
 INSTANTIATE_TEST_SUITE_P(BinaryAndTenClasses, SklearnLogistic, ::testing::Values(2, 10));
@@ -110,12 +115,15 @@ TEST(SklearnRidge, SameCoefficients) {
     y(i, 0) = yf[i];  // both sides see the same float32 targets
   }
   for (double lambda : {1e-4, 1e-1}) {
-    const LinearModel m = RidgePath(ridge_stats(InMemoryDesign(x), y, std::vector<int>(3000, 0), 1)[0]).solve(lambda);
+    const LinearModel m =
+        RidgePath(ridge_stats(InMemoryDesign(x), y, std::vector<int>(3000, 0), 1)[0]).solve(lambda);
     testing::TempDir dir;
-    const nlohmann::json ref = run_sklearn(dir, x, yf, x.topRows(1), {yf[0]}, {{"task", "ridge"}, {"alpha", lambda * 3000}});
+    const nlohmann::json ref =
+        run_sklearn(dir, x, yf, x.topRows(1), {yf[0]}, {{"task", "ridge"}, {"alpha", lambda * 3000}});
     const auto coef = ref["coef"][0].get<std::vector<double>>();
     double diff = 0, norm = 0;
-    for (size_t j = 0; j < coef.size(); ++j) diff = std::max(diff, std::abs(coef[j] - m.w(0, j))), norm = std::max(norm, std::abs(coef[j]));
+    for (size_t j = 0; j < coef.size(); ++j)
+      diff = std::max(diff, std::abs(coef[j] - m.w(0, j))), norm = std::max(norm, std::abs(coef[j]));
     EXPECT_LT(diff / norm, 1e-4) << "lambda " << lambda;
     EXPECT_NEAR(ref["intercept"][0].get<double>(), m.b[0], 1e-4 * (1 + std::abs(m.b[0])));
   }

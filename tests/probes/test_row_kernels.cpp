@@ -26,7 +26,8 @@ void check_shapes(double tol) {
         z.setConstant(Scalar(1e30));  // every entry must be written
         score_block(x.data(), m, d, w.data(), k, z.data());
         const Eigen::MatrixXd ref = x.template cast<double>() * w.template cast<double>().transpose();
-        // Float32 dot products of length d: |error| <= about d * eps * sum |x_j w_j|; tol * sqrt(d) is generous.
+        // Float32 dot products of length d: |error| <= about d * eps * sum |x_j w_j|; tol * sqrt(d) is
+        // generous.
         EXPECT_LE((z.template cast<double>() - ref).cwiseAbs().maxCoeff(), tol * std::sqrt(double(d)))
             << "m " << m << " k " << k << " d " << d;
       }
@@ -34,5 +35,9 @@ void check_shapes(double tol) {
 
 }  // namespace
 
-TEST(ProbeRowKernels, FloatScoresMatchProduct) { check_shapes<float>(1e-5); }
-TEST(ProbeRowKernels, DoubleScoresMatchProduct) { check_shapes<double>(1e-12); }
+TEST(ProbeRowKernels, FloatScoresMatchProduct) {
+  check_shapes<float>(1e-5);
+}
+TEST(ProbeRowKernels, DoubleScoresMatchProduct) {
+  check_shapes<double>(1e-12);
+}
