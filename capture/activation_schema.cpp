@@ -26,12 +26,9 @@ std::string join_names(const std::vector<std::string>& names) {
 
 const char* kind_name(LabelColumn::Kind k) {
   switch (k) {
-    case LabelColumn::Kind::SequenceNumber:
-      return "sequence_number";
-    case LabelColumn::Kind::SequenceClass:
-      return "sequence_class";
-    case LabelColumn::Kind::TokenClass:
-      return "token_class";
+    case LabelColumn::Kind::SequenceNumber: return "sequence_number";
+    case LabelColumn::Kind::SequenceClass: return "sequence_class";
+    case LabelColumn::Kind::TokenClass: return "token_class";
   }
   return "?";
 }

@@ -38,12 +38,9 @@ PositionSpec PositionSpec::parse(const std::string& text) {
 
 std::string PositionSpec::describe() const {
   switch (mode) {
-    case Mode::All:
-      return "all";
-    case Mode::Last:
-      return "last";
-    case Mode::Mean:
-      return "mean";
+    case Mode::All: return "all";
+    case Mode::Last: return "last";
+    case Mode::Mean: return "mean";
     case Mode::Indices: {
       std::string s = "indices:";
       for (size_t i = 0; i < indices.size(); ++i) s += (i ? "," : "") + std::to_string(indices[i]);
@@ -117,9 +114,7 @@ class HookRecorder {
       const int64_t P = act.shape[1];
       const float* seq = act.data + b * P * width_;
       switch (positions_.mode) {
-        case PositionSpec::Mode::All:
-          std::memcpy(row, seq, sizeof(float) * len * width_);
-          break;
+        case PositionSpec::Mode::All: std::memcpy(row, seq, sizeof(float) * len * width_); break;
         case PositionSpec::Mode::Last:
           std::memcpy(row, seq + (len - 1) * width_, sizeof(float) * width_);
           break;

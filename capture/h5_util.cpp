@@ -65,12 +65,9 @@ std::string type_name(hid_t type) {
     case H5T_FLOAT:
       if (size == 2) return H5Tget_ebias(type) == 127 ? "bfloat16" : "float16";
       return "float" + std::to_string(8 * size);
-    case H5T_INTEGER:
-      return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(8 * size);
-    case H5T_STRING:
-      return "string";
-    default:
-      return "other";
+    case H5T_INTEGER: return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(8 * size);
+    case H5T_STRING: return "string";
+    default: return "other";
   }
 }
 

@@ -12,12 +12,9 @@ StoreDType store_dtype_from_name(const std::string& name) {
 
 std::string store_dtype_name(StoreDType t) {
   switch (t) {
-    case StoreDType::F32:
-      return "float32";
-    case StoreDType::F16:
-      return "float16";
-    case StoreDType::BF16:
-      return "bfloat16";
+    case StoreDType::F32: return "float32";
+    case StoreDType::F16: return "float16";
+    case StoreDType::BF16: return "bfloat16";
   }
   return "?";
 }

@@ -9,14 +9,10 @@ namespace resid {
 
 float activate(ActFn fn, float x) {
   switch (fn) {
-    case ActFn::ReLU:
-      return relu(x);
-    case ActFn::GeLU:
-      return gelu_erf(x);
-    case ActFn::GeLUTanh:
-      return gelu_tanh(x);
-    case ActFn::SiLU:
-      return silu(x);
+    case ActFn::ReLU: return relu(x);
+    case ActFn::GeLU: return gelu_erf(x);
+    case ActFn::GeLUTanh: return gelu_tanh(x);
+    case ActFn::SiLU: return silu(x);
   }
   return x;
 }

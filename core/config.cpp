@@ -10,14 +10,10 @@ namespace resid {
 
 std::string act_fn_name(ActFn a) {
   switch (a) {
-    case ActFn::ReLU:
-      return "relu";
-    case ActFn::GeLU:
-      return "gelu";
-    case ActFn::GeLUTanh:
-      return "gelu_tanh";
-    case ActFn::SiLU:
-      return "silu";
+    case ActFn::ReLU: return "relu";
+    case ActFn::GeLU: return "gelu";
+    case ActFn::GeLUTanh: return "gelu_tanh";
+    case ActFn::SiLU: return "silu";
   }
   return "?";
 }
@@ -73,14 +69,10 @@ void Config::validate() const {
 
 std::string Config::ffn_name() const {
   switch (act_fn) {
-    case ActFn::SiLU:
-      return gated_mlp ? "SwiGLU" : "SiLU MLP";
-    case ActFn::ReLU:
-      return gated_mlp ? "ReGLU" : "ReLU MLP";
-    case ActFn::GeLU:
-      return gated_mlp ? "GeGLU" : "GELU MLP";
-    case ActFn::GeLUTanh:
-      return gated_mlp ? "GeGLU (tanh)" : "GELU (tanh) MLP";
+    case ActFn::SiLU: return gated_mlp ? "SwiGLU" : "SiLU MLP";
+    case ActFn::ReLU: return gated_mlp ? "ReGLU" : "ReLU MLP";
+    case ActFn::GeLU: return gated_mlp ? "GeGLU" : "GELU MLP";
+    case ActFn::GeLUTanh: return gated_mlp ? "GeGLU (tanh)" : "GELU (tanh) MLP";
   }
   return "?";
 }

@@ -8,20 +8,13 @@ namespace resid {
 
 std::string dtype_name(DType t) {
   switch (t) {
-    case DType::F32:
-      return "F32";
-    case DType::F16:
-      return "F16";
-    case DType::BF16:
-      return "BF16";
-    case DType::Q8_0:
-      return "Q8_0";
-    case DType::I8:
-      return "I8";
-    case DType::I32:
-      return "I32";
-    case DType::I64:
-      return "I64";
+    case DType::F32: return "F32";
+    case DType::F16: return "F16";
+    case DType::BF16: return "BF16";
+    case DType::Q8_0: return "Q8_0";
+    case DType::I8: return "I8";
+    case DType::I32: return "I32";
+    case DType::I64: return "I64";
   }
   return "?";
 }
@@ -69,17 +62,12 @@ uint16_t f32_to_f16(float f) {
 int64_t dtype_bytes(DType t, int64_t n) {
   switch (t) {
     case DType::F32:
-    case DType::I32:
-      return 4 * n;
+    case DType::I32: return 4 * n;
     case DType::F16:
-    case DType::BF16:
-      return 2 * n;
-    case DType::I8:
-      return n;
-    case DType::I64:
-      return 8 * n;
-    case DType::Q8_0:
-      return (n / 32) * 34;
+    case DType::BF16: return 2 * n;
+    case DType::I8: return n;
+    case DType::I64: return 8 * n;
+    case DType::Q8_0: return (n / 32) * 34;
   }
   return 0;
 }
@@ -87,9 +75,7 @@ int64_t dtype_bytes(DType t, int64_t n) {
 void convert_to_f32(DType t, const void* src, int64_t n, float* dst) {
   const auto* bytes = static_cast<const uint8_t*>(src);
   switch (t) {
-    case DType::F32:
-      std::memcpy(dst, src, 4 * n);
-      return;
+    case DType::F32: std::memcpy(dst, src, 4 * n); return;
     case DType::F16:
       for (int64_t i = 0; i < n; ++i) {
         uint16_t h;
@@ -114,8 +100,7 @@ void convert_to_f32(DType t, const void* src, int64_t n, float* dst) {
         for (int j = 0; j < 32; ++j) dst[32 * b + j] = scale * q[j];
       }
       return;
-    default:
-      throw Error("convert_to_f32: " + dtype_name(t) + " is not a floating-point weight type");
+    default: throw Error("convert_to_f32: " + dtype_name(t) + " is not a floating-point weight type");
   }
 }
 

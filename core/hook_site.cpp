@@ -39,28 +39,17 @@ const std::vector<HookSiteInfo> kSites = {
 
 const char* axis_name(Axis axis) {
   switch (axis) {
-    case Axis::Batch:
-      return "batch";
-    case Axis::Pos:
-      return "pos";
-    case Axis::QPos:
-      return "q_pos";
-    case Axis::KPos:
-      return "k_pos";
-    case Axis::Heads:
-      return "n_heads";
-    case Axis::KvHeads:
-      return "n_kv_heads";
-    case Axis::One:
-      return "1";
-    case Axis::DModel:
-      return "d_model";
-    case Axis::DMlp:
-      return "d_mlp";
-    case Axis::DHead:
-      return "d_head";
-    case Axis::DVocab:
-      return "d_vocab";
+    case Axis::Batch: return "batch";
+    case Axis::Pos: return "pos";
+    case Axis::QPos: return "q_pos";
+    case Axis::KPos: return "k_pos";
+    case Axis::Heads: return "n_heads";
+    case Axis::KvHeads: return "n_kv_heads";
+    case Axis::One: return "1";
+    case Axis::DModel: return "d_model";
+    case Axis::DMlp: return "d_mlp";
+    case Axis::DHead: return "d_head";
+    case Axis::DVocab: return "d_vocab";
   }
   return "?";
 }
@@ -71,26 +60,17 @@ bool axis_is_symbolic(Axis axis) {
 
 int64_t axis_size(const Config& c, Axis axis, int64_t batch, int64_t pos) {
   switch (axis) {
-    case Axis::Batch:
-      return batch;
+    case Axis::Batch: return batch;
     case Axis::Pos:
     case Axis::QPos:
-    case Axis::KPos:
-      return pos;
-    case Axis::Heads:
-      return c.n_heads;
-    case Axis::KvHeads:
-      return c.n_kv_heads;
-    case Axis::One:
-      return 1;
-    case Axis::DModel:
-      return c.d_model;
-    case Axis::DMlp:
-      return c.d_mlp;
-    case Axis::DHead:
-      return c.d_head;
-    case Axis::DVocab:
-      return c.d_vocab;
+    case Axis::KPos: return pos;
+    case Axis::Heads: return c.n_heads;
+    case Axis::KvHeads: return c.n_kv_heads;
+    case Axis::One: return 1;
+    case Axis::DModel: return c.d_model;
+    case Axis::DMlp: return c.d_mlp;
+    case Axis::DHead: return c.d_head;
+    case Axis::DVocab: return c.d_vocab;
   }
   return 0;
 }

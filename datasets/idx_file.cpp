@@ -57,18 +57,12 @@ std::string dims_string(const std::vector<int64_t>& dims) {
 
 std::string idx_type_name(IdxType t) {
   switch (t) {
-    case IdxType::U8:
-      return "unsigned byte";
-    case IdxType::I8:
-      return "signed byte";
-    case IdxType::I16:
-      return "int16";
-    case IdxType::I32:
-      return "int32";
-    case IdxType::F32:
-      return "float32";
-    case IdxType::F64:
-      return "float64";
+    case IdxType::U8: return "unsigned byte";
+    case IdxType::I8: return "signed byte";
+    case IdxType::I16: return "int16";
+    case IdxType::I32: return "int32";
+    case IdxType::F32: return "float32";
+    case IdxType::F64: return "float64";
   }
   return "?";
 }
@@ -76,15 +70,11 @@ std::string idx_type_name(IdxType t) {
 int idx_type_size(IdxType t) {
   switch (t) {
     case IdxType::U8:
-    case IdxType::I8:
-      return 1;
-    case IdxType::I16:
-      return 2;
+    case IdxType::I8: return 1;
+    case IdxType::I16: return 2;
     case IdxType::I32:
-    case IdxType::F32:
-      return 4;
-    case IdxType::F64:
-      return 8;
+    case IdxType::F32: return 4;
+    case IdxType::F64: return 8;
   }
   return 1;
 }
@@ -98,14 +88,10 @@ int64_t IdxArray::count() const {
 double IdxArray::at(int64_t i) const {
   const uint8_t* p = bytes.data() + i * idx_type_size(type);
   switch (type) {
-    case IdxType::U8:
-      return p[0];
-    case IdxType::I8:
-      return static_cast<int8_t>(p[0]);
-    case IdxType::I16:
-      return static_cast<int16_t>(uint16_t(p[0]) << 8 | p[1]);
-    case IdxType::I32:
-      return static_cast<int32_t>(be32(p));
+    case IdxType::U8: return p[0];
+    case IdxType::I8: return static_cast<int8_t>(p[0]);
+    case IdxType::I16: return static_cast<int16_t>(uint16_t(p[0]) << 8 | p[1]);
+    case IdxType::I32: return static_cast<int32_t>(be32(p));
     case IdxType::F32: {
       const uint32_t u = be32(p);
       float f;

@@ -13,12 +13,9 @@ namespace resid::probes {
 namespace {
 std::string label_kind_name(LabelColumn::Kind k) {
   switch (k) {
-    case LabelColumn::Kind::TokenClass:
-      return "token_class";
-    case LabelColumn::Kind::SequenceClass:
-      return "sequence_class";
-    case LabelColumn::Kind::SequenceNumber:
-      return "sequence_number";
+    case LabelColumn::Kind::TokenClass: return "token_class";
+    case LabelColumn::Kind::SequenceClass: return "sequence_class";
+    case LabelColumn::Kind::SequenceNumber: return "sequence_number";
   }
   return "?";
 }

@@ -31,30 +31,18 @@ std::string in_quotes(const std::string& s) {
 // llama.cpp's name for a weight role (per-layer ones follow "blk.<l>.").
 const char* gguf_role_name(WeightRole role) {
   switch (role) {
-    case WeightRole::Embed:
-      return "token_embd.weight";
-    case WeightRole::AttnNorm:
-      return "attn_norm.weight";
-    case WeightRole::Wq:
-      return "attn_q.weight";
-    case WeightRole::Wk:
-      return "attn_k.weight";
-    case WeightRole::Wv:
-      return "attn_v.weight";
-    case WeightRole::Wo:
-      return "attn_output.weight";
-    case WeightRole::FfnNorm:
-      return "ffn_norm.weight";
-    case WeightRole::Gate:
-      return "ffn_gate.weight";
-    case WeightRole::Up:
-      return "ffn_up.weight";
-    case WeightRole::Down:
-      return "ffn_down.weight";
-    case WeightRole::FinalNorm:
-      return "output_norm.weight";
-    case WeightRole::Unembed:
-      return "output.weight";
+    case WeightRole::Embed: return "token_embd.weight";
+    case WeightRole::AttnNorm: return "attn_norm.weight";
+    case WeightRole::Wq: return "attn_q.weight";
+    case WeightRole::Wk: return "attn_k.weight";
+    case WeightRole::Wv: return "attn_v.weight";
+    case WeightRole::Wo: return "attn_output.weight";
+    case WeightRole::FfnNorm: return "ffn_norm.weight";
+    case WeightRole::Gate: return "ffn_gate.weight";
+    case WeightRole::Up: return "ffn_up.weight";
+    case WeightRole::Down: return "ffn_down.weight";
+    case WeightRole::FinalNorm: return "output_norm.weight";
+    case WeightRole::Unembed: return "output.weight";
   }
   return "?";
 }
@@ -319,14 +307,10 @@ DType storage_type(const Tensor& t, DType requested) {
 
 uint32_t file_type_of(DType t) {
   switch (t) {
-    case DType::F16:
-      return kFileTypeF16;
-    case DType::BF16:
-      return kFileTypeBF16;
-    case DType::Q8_0:
-      return kFileTypeQ8_0;
-    default:
-      return kFileTypeF32;
+    case DType::F16: return kFileTypeF16;
+    case DType::BF16: return kFileTypeBF16;
+    case DType::Q8_0: return kFileTypeQ8_0;
+    default: return kFileTypeF32;
   }
 }
 

@@ -23,22 +23,17 @@ uint64_t scalar_size(GgufType t) {
   switch (t) {
     case GgufType::U8:
     case GgufType::I8:
-    case GgufType::Bool:
-      return 1;
+    case GgufType::Bool: return 1;
     case GgufType::U16:
-    case GgufType::I16:
-      return 2;
+    case GgufType::I16: return 2;
     case GgufType::U32:
     case GgufType::I32:
-    case GgufType::F32:
-      return 4;
+    case GgufType::F32: return 4;
     case GgufType::U64:
     case GgufType::I64:
-    case GgufType::F64:
-      return 8;
+    case GgufType::F64: return 8;
     case GgufType::String:
-    case GgufType::Array:
-      return 0;
+    case GgufType::Array: return 0;
   }
   return 0;
 }
@@ -56,10 +51,8 @@ bool is_integer_type(GgufType t) {
     case GgufType::U32:
     case GgufType::I32:
     case GgufType::U64:
-    case GgufType::I64:
-      return true;
-    default:
-      return false;
+    case GgufType::I64: return true;
+    default: return false;
   }
 }
 
@@ -131,42 +124,18 @@ GgufValue read_value(ByteReader& r, GgufType type, const std::string& what) {
   v.type = type;
   const char* w = what.c_str();
   switch (type) {
-    case GgufType::U8:
-      v.scalar = uint64_t{r.read<uint8_t>(w)};
-      break;
-    case GgufType::I8:
-      v.scalar = int64_t{r.read<int8_t>(w)};
-      break;
-    case GgufType::U16:
-      v.scalar = uint64_t{r.read<uint16_t>(w)};
-      break;
-    case GgufType::I16:
-      v.scalar = int64_t{r.read<int16_t>(w)};
-      break;
-    case GgufType::U32:
-      v.scalar = uint64_t{r.read<uint32_t>(w)};
-      break;
-    case GgufType::I32:
-      v.scalar = int64_t{r.read<int32_t>(w)};
-      break;
-    case GgufType::U64:
-      v.scalar = r.read<uint64_t>(w);
-      break;
-    case GgufType::I64:
-      v.scalar = r.read<int64_t>(w);
-      break;
-    case GgufType::F32:
-      v.scalar = double{r.read<float>(w)};
-      break;
-    case GgufType::F64:
-      v.scalar = r.read<double>(w);
-      break;
-    case GgufType::Bool:
-      v.scalar = r.read<uint8_t>(w) != 0;
-      break;
-    case GgufType::String:
-      v.scalar = read_string(r, what);
-      break;
+    case GgufType::U8: v.scalar = uint64_t{r.read<uint8_t>(w)}; break;
+    case GgufType::I8: v.scalar = int64_t{r.read<int8_t>(w)}; break;
+    case GgufType::U16: v.scalar = uint64_t{r.read<uint16_t>(w)}; break;
+    case GgufType::I16: v.scalar = int64_t{r.read<int16_t>(w)}; break;
+    case GgufType::U32: v.scalar = uint64_t{r.read<uint32_t>(w)}; break;
+    case GgufType::I32: v.scalar = int64_t{r.read<int32_t>(w)}; break;
+    case GgufType::U64: v.scalar = r.read<uint64_t>(w); break;
+    case GgufType::I64: v.scalar = r.read<int64_t>(w); break;
+    case GgufType::F32: v.scalar = double{r.read<float>(w)}; break;
+    case GgufType::F64: v.scalar = r.read<double>(w); break;
+    case GgufType::Bool: v.scalar = r.read<uint8_t>(w) != 0; break;
+    case GgufType::String: v.scalar = read_string(r, what); break;
     case GgufType::Array:
       v.element_type = read_type(r, what + " element");
       v.count = r.read<uint64_t>((what + " count").c_str());
@@ -180,28 +149,20 @@ GgufValue read_value(ByteReader& r, GgufType type, const std::string& what) {
 // Reads one integer array element of type t at the reader's position.
 int64_t read_integer(ByteReader& r, GgufType t) {
   switch (t) {
-    case GgufType::U8:
-      return r.read<uint8_t>("array element");
-    case GgufType::I8:
-      return r.read<int8_t>("array element");
-    case GgufType::U16:
-      return r.read<uint16_t>("array element");
-    case GgufType::I16:
-      return r.read<int16_t>("array element");
-    case GgufType::U32:
-      return r.read<uint32_t>("array element");
-    case GgufType::I32:
-      return r.read<int32_t>("array element");
-    case GgufType::I64:
-      return r.read<int64_t>("array element");
+    case GgufType::U8: return r.read<uint8_t>("array element");
+    case GgufType::I8: return r.read<int8_t>("array element");
+    case GgufType::U16: return r.read<uint16_t>("array element");
+    case GgufType::I16: return r.read<int16_t>("array element");
+    case GgufType::U32: return r.read<uint32_t>("array element");
+    case GgufType::I32: return r.read<int32_t>("array element");
+    case GgufType::I64: return r.read<int64_t>("array element");
     case GgufType::U64: {
       const uint64_t u = r.read<uint64_t>("array element");
       if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
         throw FormatError(r.file().path(), "array element " + std::to_string(u) + " does not fit in int64");
       return static_cast<int64_t>(u);
     }
-    default:
-      return 0;  // callers check the type first
+    default: return 0;  // callers check the type first
   }
 }
 
@@ -218,14 +179,10 @@ std::string gguf_printable(const std::string& s) {
 
 DType ggml_dtype(uint32_t ggml_type) {
   switch (static_cast<GgmlType>(ggml_type)) {
-    case GgmlType::F32:
-      return DType::F32;
-    case GgmlType::F16:
-      return DType::F16;
-    case GgmlType::BF16:
-      return DType::BF16;
-    case GgmlType::Q8_0:
-      return DType::Q8_0;
+    case GgmlType::F32: return DType::F32;
+    case GgmlType::F16: return DType::F16;
+    case GgmlType::BF16: return DType::BF16;
+    case GgmlType::Q8_0: return DType::Q8_0;
   }
   return DType::F32;  // unreachable for readable types
 }

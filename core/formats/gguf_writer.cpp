@@ -12,14 +12,10 @@ namespace {
 
 GgmlType ggml_type_of(DType t) {
   switch (t) {
-    case DType::F16:
-      return GgmlType::F16;
-    case DType::BF16:
-      return GgmlType::BF16;
-    case DType::Q8_0:
-      return GgmlType::Q8_0;
-    default:
-      return GgmlType::F32;
+    case DType::F16: return GgmlType::F16;
+    case DType::BF16: return GgmlType::BF16;
+    case DType::Q8_0: return GgmlType::Q8_0;
+    default: return GgmlType::F32;
   }
 }
 
@@ -59,9 +55,7 @@ void quantize_q8_0(const float* x, int64_t n, uint8_t* out) {
 std::vector<uint8_t> encode_tensor(const float* x, int64_t n, DType dtype) {
   std::vector<uint8_t> out(static_cast<size_t>(dtype_bytes(dtype, n)));
   switch (dtype) {
-    case DType::F32:
-      std::memcpy(out.data(), x, out.size());
-      break;
+    case DType::F32: std::memcpy(out.data(), x, out.size()); break;
     case DType::F16:
     case DType::BF16:
       for (int64_t i = 0; i < n; ++i) {
@@ -69,11 +63,8 @@ std::vector<uint8_t> encode_tensor(const float* x, int64_t n, DType dtype) {
         std::memcpy(out.data() + 2 * i, &h, 2);
       }
       break;
-    case DType::Q8_0:
-      quantize_q8_0(x, n, out.data());
-      break;
-    default:
-      break;  // rejected by write_gguf
+    case DType::Q8_0: quantize_q8_0(x, n, out.data()); break;
+    default: break;  // rejected by write_gguf
   }
   return out;
 }

@@ -262,26 +262,19 @@ Config config_from_hf(const json& doc, const std::string& path, std::vector<std:
 
 const char* hf_act_name(ActFn a) {
   switch (a) {
-    case ActFn::ReLU:
-      return "relu";
-    case ActFn::GeLU:
-      return "gelu";
-    case ActFn::GeLUTanh:
-      return "gelu_pytorch_tanh";
-    case ActFn::SiLU:
-      return "silu";
+    case ActFn::ReLU: return "relu";
+    case ActFn::GeLU: return "gelu";
+    case ActFn::GeLUTanh: return "gelu_pytorch_tanh";
+    case ActFn::SiLU: return "silu";
   }
   return "silu";
 }
 
 const char* torch_dtype_name(DType t) {
   switch (t) {
-    case DType::F16:
-      return "float16";
-    case DType::BF16:
-      return "bfloat16";
-    default:
-      return "float32";
+    case DType::F16: return "float16";
+    case DType::BF16: return "bfloat16";
+    default: return "float32";
   }
 }
 

@@ -50,12 +50,9 @@ struct Header {
 
 std::string version_name(Llama2cVersion v) {
   switch (v) {
-    case Llama2cVersion::Legacy:
-      return "legacy";
-    case Llama2cVersion::V1:
-      return "v1";
-    case Llama2cVersion::V2:
-      return "v2";
+    case Llama2cVersion::Legacy: return "legacy";
+    case Llama2cVersion::V1: return "v1";
+    case Llama2cVersion::V2: return "v2";
   }
   return "?";
 }
@@ -310,12 +307,9 @@ std::string check_freq_tables(const float* real, const float* imag, const Config
 
 std::string format_detail(const Header& h) {
   switch (h.version) {
-    case Llama2cVersion::Legacy:
-      return "llama2.c legacy";
-    case Llama2cVersion::V1:
-      return "llama2.c v1 (fp32)";
-    case Llama2cVersion::V2:
-      return "llama2.c v2 (Q8_0, group " + std::to_string(h.group_size) + ")";
+    case Llama2cVersion::Legacy: return "llama2.c legacy";
+    case Llama2cVersion::V1: return "llama2.c v1 (fp32)";
+    case Llama2cVersion::V2: return "llama2.c v2 (Q8_0, group " + std::to_string(h.group_size) + ")";
   }
   return "llama2.c";
 }

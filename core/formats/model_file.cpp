@@ -50,12 +50,8 @@ ModelFormat detect_format(const std::string& path) {
 LoadedModel load_model(const std::string& path, const LoadOptions& options) {
   LoadedModel model;
   switch (detect_format(path)) {
-    case ModelFormat::Gguf:
-      model = load_gguf(path);
-      break;
-    case ModelFormat::Llama2c:
-      model = load_llama2c(path);
-      break;
+    case ModelFormat::Gguf: model = load_gguf(path); break;
+    case ModelFormat::Llama2c: model = load_llama2c(path); break;
     case ModelFormat::Safetensors:
       model = (fs::is_directory(path) || path.ends_with(".json")) ? load_hf_checkpoint(path)
                                                                   : load_safetensors_file(path);

@@ -312,13 +312,11 @@ void SpmTokenizer::encode_segment(std::string_view raw, size_t base, bool space_
 std::string SpmTokenizer::decode_token(int prev, int id) const {
   check_id(id);
   switch (vocab_.types[id]) {
-    case PieceType::Control:
-      return "";
+    case PieceType::Control: return "";
     case PieceType::Byte:
       if (byte_of_id_[id] >= 0) return std::string(1, static_cast<char>(byte_of_id_[id]));
       break;
-    default:
-      break;
+    default: break;
   }
   return Tokenizer::decode_token(prev, id);
 }

@@ -77,22 +77,14 @@ float act_value(int64_t r, size_t h, int64_t e, bool specials) {
   const uint32_t x = mix((static_cast<uint64_t>(r) << 32) ^ (h << 24) ^ static_cast<uint64_t>(e));
   if (specials) {
     switch (x % 61) {
-      case 0:
-        return 70000.0f;
-      case 1:
-        return -3.1e-7f;
-      case 2:
-        return 1e-30f;
-      case 3:
-        return -0.0f;
-      case 4:
-        return 65519.0f;
-      case 5:
-        return std::bit_cast<float>(0x7fc12345u);  // quiet NaN with a payload
-      case 6:
-        return std::bit_cast<float>(0xffa00001u);  // negative signalling NaN
-      case 7:
-        return 65520.0f;  // float16's round-to-even tie into infinity
+      case 0: return 70000.0f;
+      case 1: return -3.1e-7f;
+      case 2: return 1e-30f;
+      case 3: return -0.0f;
+      case 4: return 65519.0f;
+      case 5: return std::bit_cast<float>(0x7fc12345u);  // quiet NaN with a payload
+      case 6: return std::bit_cast<float>(0xffa00001u);  // negative signalling NaN
+      case 7: return 65520.0f;                           // float16's round-to-even tie into infinity
     }
   }
   return (static_cast<float>(x >> 8) / 16777216.0f - 0.5f) * 16.0f;
@@ -194,12 +186,9 @@ void write_file(const std::string& path, const Layout& layout, const WriterOptio
 // What float32 `x` reads back as after storing it as `t`.
 float stored(StoreDType t, float x) {
   switch (t) {
-    case StoreDType::F32:
-      return x;
-    case StoreDType::F16:
-      return f16_to_f32(f32_to_f16(x));
-    case StoreDType::BF16:
-      return bf16_to_f32(f32_to_bf16(x));
+    case StoreDType::F32: return x;
+    case StoreDType::F16: return f16_to_f32(f32_to_f16(x));
+    case StoreDType::BF16: return bf16_to_f32(f32_to_bf16(x));
   }
   return x;
 }

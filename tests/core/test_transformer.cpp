@@ -35,14 +35,10 @@ Vec rmsnorm(const Vec& x, const Tensor& w, double eps) {
 
 double act(ActFn fn, double x) {
   switch (fn) {
-    case ActFn::ReLU:
-      return x > 0 ? x : 0;
-    case ActFn::SiLU:
-      return x / (1 + std::exp(-x));
-    case ActFn::GeLU:
-      return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
-    case ActFn::GeLUTanh:
-      return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+    case ActFn::ReLU: return x > 0 ? x : 0;
+    case ActFn::SiLU: return x / (1 + std::exp(-x));
+    case ActFn::GeLU: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+    case ActFn::GeLUTanh: return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
   }
   return x;
 }
