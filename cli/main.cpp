@@ -23,6 +23,7 @@ const std::vector<Command>& commands() {
       {"capture", "stream hook activations over a dataset into an HDF5 file", run_capture},
       {"probe", "linear probes on a capture: fit, sweep layers, apply, direction for --steer", run_probe},
       {"census", "dead-neuron census: how often each MLP neuron fires over a dataset, images or a capture", run_census},
+      {"report", "one self-contained HTML report: activations, census, probes, logit lens, attention, weights", run_report},
   };
   return list;
 }
