@@ -164,7 +164,7 @@ int64_t llama_parameters(const json& c) {
 // ---------------------------------------------------------------------------------------------------------------
 // Help and command dispatch
 
-const std::vector<std::string> kCommands = {"demo", "info", "run", "generate", "hooks", "capture", "probe", "census"};
+const std::vector<std::string> kCommands = {"demo", "info", "run", "generate", "hooks", "capture", "probe", "census", "report"};
 
 TEST(CliHelp, BinaryExists) {
   ASSERT_TRUE(fs::is_regular_file(testing::resid_binary()))
