@@ -118,7 +118,7 @@ Chart neuron_map_chart(const CensusResult& c, double rare_below, size_t* drawn, 
   json spec = vega_lite_spec("dead and rare neurons by id", values);
   spec["width"] = 900;
   spec["height"] = std::max<int>(80, 30 * static_cast<int>(c.layers.size()));
-  spec["params"] = {zoom_param()};
+  spec["params"] = {zoom_x_param()};
   json x = channel("neuron", "quantitative", "neuron id");
   x["scale"] = {{"domain", {0, c.layers.empty() ? 1 : c.layers.front().width()}}};
   json color = channel("status", "nominal", "status");

@@ -26,7 +26,9 @@ json tooltip(const std::string& field, const std::string& type, const std::strin
   return t;
 }
 
-json zoom_param() { return {{"name", "zoom"}, {"select", "interval"}, {"bind", "scales"}}; }
+json zoom_x_param() {
+  return {{"name", "zoom"}, {"select", {{"type", "interval"}, {"encodings", {"x"}}}}, {"bind", "scales"}};
+}
 
 std::string layer_label(int layer) { return layer < 0 ? "embed" : std::to_string(layer); }
 
