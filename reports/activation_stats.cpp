@@ -18,9 +18,9 @@ struct StatSite {
   HookSite site;
   const char* label;
 };
-constexpr StatSite kStatSites[] = {{HookSite::Embed, "embed"},          {HookSite::ResidPre, "resid_pre"},
-                                   {HookSite::ResidMid, "resid_mid"},   {HookSite::ResidPost, "resid_post"},
-                                   {HookSite::AttnOut, "attn_out"},     {HookSite::MlpOut, "mlp_out"}};
+constexpr StatSite kStatSites[] = {{HookSite::Embed, "embed"},        {HookSite::ResidPre, "resid_pre"},
+                                   {HookSite::ResidMid, "resid_mid"}, {HookSite::ResidPost, "resid_post"},
+                                   {HookSite::AttnOut, "attn_out"},   {HookSite::MlpOut, "mlp_out"}};
 
 const char* site_label(const HookDatasetSpec& spec) {
   for (const StatSite& s : kStatSites)
@@ -51,7 +51,8 @@ HookStats stats_of(const ActivationReader& r, const HookDatasetSpec& spec, const
       for (int64_t v = 0; v < vectors; ++v) {
         const float* p = x.data() + i * row_elems + v * d;
         double s = 0, sq = 0;
-        for (int64_t j = 0; j < d; ++j) s += p[j], sq += double(p[j]) * p[j], max_abs = std::max(max_abs, std::fabs(p[j]));
+        for (int64_t j = 0; j < d; ++j)
+          s += p[j], sq += double(p[j]) * p[j], max_abs = std::max(max_abs, std::fabs(p[j]));
         sum += s, sum_sq += sq, rms_sum += std::sqrt(sq / double(d));
         ++st.vectors;
       }
@@ -73,7 +74,8 @@ std::vector<HookStats> activation_stats(const ActivationReader& r) {
   for (const HookDatasetSpec& spec : r.summary().hook_specs)
     if (const char* label = site_label(spec)) out.push_back(stats_of(r, spec, label));
   if (out.empty())
-    throw InputError(r.path() + ": holds none of the hooks activation statistics read (hook_embed, "
+    throw InputError(r.path() +
+                     ": holds none of the hooks activation statistics read (hook_embed, "
                      "blocks.*.hook_resid_pre/mid/post, blocks.*.hook_attn_out, blocks.*.hook_mlp_out)");
   return out;
 }
@@ -92,16 +94,23 @@ Section activation_stats_section(const ActivationReader& r) {
   const std::vector<HookStats> stats = activation_stats(r);
   json values = json::array();
   for (const HookStats& s : stats)
-    values.push_back({{"hook", s.hook}, {"site", s.site}, {"layer", s.layer}, {"layer_label", layer_label(s.layer)},
-                      {"vectors", s.vectors}, {"mean", s.mean}, {"std", s.std}, {"rms", s.rms},
+    values.push_back({{"hook", s.hook},
+                      {"site", s.site},
+                      {"layer", s.layer},
+                      {"layer_label", layer_label(s.layer)},
+                      {"vectors", s.vectors},
+                      {"mean", s.mean},
+                      {"std", s.std},
+                      {"rms", s.rms},
                       {"max_abs", s.max_abs}});
   Section sec;
   sec.id = "activation-stats";
   sec.title = "Activation statistics by layer";
-  sec.intro = "Mean, standard deviation (over every element) and RMS norm (sqrt of the mean square of each "
-              "activation vector, averaged over vectors) of the residual stream and each sublayer's output, over "
-              "every real (non-padding) position of the capture. A residual stream whose norm explodes or "
-              "collapses with depth shows here.";
+  sec.intro =
+      "Mean, standard deviation (over every element) and RMS norm (sqrt of the mean square of each "
+      "activation vector, averaged over vectors) of the residual stream and each sublayer's output, over "
+      "every real (non-padding) position of the capture. A residual stream whose norm explodes or "
+      "collapses with depth shows here.";
   sec.sources = capture_sources(r);
   json spec = vega_lite_spec("activation statistics by layer", values);
   json x = channel("layer_label", "ordinal", "layer");

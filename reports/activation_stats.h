@@ -13,10 +13,10 @@
 namespace resid {
 
 struct HookStats {
-  std::string hook;  // "blocks.3.hook_resid_post"
-  std::string site;  // "resid_post", "attn_out", ...
-  int layer = -1;    // -1 for hook_embed
-  int64_t vectors = 0;  // activation vectors counted (real positions)
+  std::string hook;                                // "blocks.3.hook_resid_post"
+  std::string site;                                // "resid_post", "attn_out", ...
+  int layer = -1;                                  // -1 for hook_embed
+  int64_t vectors = 0;                             // activation vectors counted (real positions)
   double mean = 0, std = 0, rms = 0, max_abs = 0;  // rms: mean over vectors of sqrt(mean_j x_j^2)
 };
 

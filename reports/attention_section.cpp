@@ -18,7 +18,11 @@ Chart layer_chart(int layer, const StoredActivation& pattern, const PromptRun& r
   for (int h = 0; h < heads; ++h)
     for (int q = 0; q < n; ++q)
       for (int k = 0; k <= q; ++k)  // causal: later keys are masked to 0
-        values.push_back({{"head", h}, {"q", q}, {"k", k}, {"query", run.labels[q]}, {"key", run.labels[k]},
+        values.push_back({{"head", h},
+                          {"q", q},
+                          {"k", k},
+                          {"query", run.labels[q]},
+                          {"key", run.labels[k]},
                           {"weight", pattern.values[(size_t(h) * n + q) * n + k]}});
   json spec = vega_lite_spec("attention patterns of layer " + std::to_string(layer), values);
   const int cell = std::clamp(220 / n, 6, 18);  // pixels per token: about 220 px per head
@@ -35,16 +39,17 @@ Chart layer_chart(int layer, const StoredActivation& pattern, const PromptRun& r
   spec["facet"] = facet;
   spec["columns"] = std::max(1, std::min(heads, 1150 / (cell * n + 110)));
   spec["resolve"] = {{"axis", {{"x", "independent"}, {"y", "independent"}}}};
-  spec["spec"] = {{"width", cell * n},
-                  {"height", cell * n},
-                  {"mark", {{"type", "rect"}, {"tooltip", true}}},
-                  {"encoding",
-                   {{"x", x},
-                    {"y", y},
-                    {"color", color},
-                    {"tooltip",
-                     {tooltip("head", "ordinal", "head"), tooltip("query", "nominal", "query token"),
-                      tooltip("key", "nominal", "key token"), tooltip("weight", "quantitative", "attention", ".3f")}}}}};
+  spec["spec"] = {
+      {"width", cell * n},
+      {"height", cell * n},
+      {"mark", {{"type", "rect"}, {"tooltip", true}}},
+      {"encoding",
+       {{"x", x},
+        {"y", y},
+        {"color", color},
+        {"tooltip",
+         {tooltip("head", "ordinal", "head"), tooltip("query", "nominal", "query token"),
+          tooltip("key", "nominal", "key token"), tooltip("weight", "quantitative", "attention", ".3f")}}}}};
   return {"Layer " + std::to_string(layer), spec, ""};
 }
 
@@ -54,8 +59,9 @@ Section attention_section(const Config& config, const PromptRun& run) {
   Section sec;
   sec.id = "attention";
   sec.title = "Attention patterns";
-  sec.intro = "Softmax attention weights of every head: row = the query token attending, column = the key token "
-              "attended to (each row sums to 1; later keys are masked). Hover a cell for the tokens and weight.";
+  sec.intro =
+      "Softmax attention weights of every head: row = the query token attending, column = the key token "
+      "attended to (each row sums to 1; later keys are masked). Hover a cell for the tokens and weight.";
   for (int l = 0; l < config.n_layers; ++l)
     sec.charts.push_back(layer_chart(l, run.run.cache.at(hook_name(HookSite::AttnPattern, l)), run));
   return sec;

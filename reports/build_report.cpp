@@ -35,7 +35,8 @@ std::string now_utc() {
 std::string single_file_sha256(const LoadedModel& m) {
   const std::vector<std::string> files = model_weight_files(m);
   std::error_code ec;
-  if (files.size() == 1 && files[0] == m.path && !std::filesystem::is_directory(m.path, ec)) return sha256_file(m.path);
+  if (files.size() == 1 && files[0] == m.path && !std::filesystem::is_directory(m.path, ec))
+    return sha256_file(m.path);
   return "";
 }
 
@@ -77,8 +78,10 @@ Report build_report(const ReportInputs& in) {
   if (!in.capture.empty()) capture = std::make_unique<ActivationReader>(in.capture);
   std::optional<LoadedModel> model, mlp_model;
   if (!in.model.empty()) model = load_model(in.model, LoadOptions{in.tokenizer});
-  if (!in.mlp_weights.empty()) mlp_model = load_model(in.mlp_weights);
-  else if (model && model->mlp) mlp_model = model;
+  if (!in.mlp_weights.empty())
+    mlp_model = load_model(in.mlp_weights);
+  else if (model && model->mlp)
+    mlp_model = model;
   std::optional<CensusResult> census;
   if (!in.census.empty()) census = read_census_file(in.census);
 
@@ -92,7 +95,8 @@ Report build_report(const ReportInputs& in) {
     r.provenance.emplace_back("census", in.census);
     r.sections.push_back(census_section(*census, in.census));
   } else {
-    r.skipped.push_back({"Dead-neuron census", "no census file given (resid census ... -o census.h5 writes one)"});
+    r.skipped.push_back(
+        {"Dead-neuron census", "no census file given (resid census ... -o census.h5 writes one)"});
   }
   if (!in.probe_sweep.empty()) {
     std::vector<ExpectedModel> expected;
@@ -101,7 +105,8 @@ Report build_report(const ReportInputs& in) {
     r.provenance.emplace_back("probe sweep", in.probe_sweep);
     r.sections.push_back(probe_section(read_probe_sweep(in.probe_sweep), in.probe_sweep, expected));
   } else {
-    r.skipped.push_back({"Linear probes by layer", "no probe sweep given (resid probe sweep ... --json writes one)"});
+    r.skipped.push_back(
+        {"Linear probes by layer", "no probe sweep given (resid probe sweep ... --json writes one)"});
   }
   if (model) {
     r.provenance.emplace_back("model", in.model);
@@ -112,7 +117,8 @@ Report build_report(const ReportInputs& in) {
   }
   if (mlp_model) {
     if (!mlp_model->mlp)
-      throw InputError(mlp_model->path + ": is a language model, not a plain MLP: weight tiles draw a plain MLP's "
+      throw InputError(mlp_model->path +
+                       ": is a language model, not a plain MLP: weight tiles draw a plain MLP's "
                        "first layer");
     if (mlp_model->path != in.model) r.provenance.emplace_back("MLP weights", mlp_model->path);
     r.sections.push_back(weight_tiles_section(*mlp_model->mlp, mlp_model->path, census ? &*census : nullptr));

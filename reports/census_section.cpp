@@ -34,9 +34,13 @@ Chart dead_fraction_chart(const CensusResult& c, double rare_below) {
   json values = json::array();
   for (const LayerCensus& l : c.layers) {
     const size_t dead = l.dead_ids().size();
-    values.push_back({{"layer", l.layer}, {"hook", l.hook}, {"neurons", l.width()}, {"dead", dead},
+    values.push_back({{"layer", l.layer},
+                      {"hook", l.hook},
+                      {"neurons", l.width()},
+                      {"dead", dead},
                       {"dead_fraction", l.width() ? double(dead) / l.width() : 0.0},
-                      {"rare", l.rare_count(rare_below)}, {"tokens", l.n_tokens}});
+                      {"rare", l.rare_count(rare_below)},
+                      {"tokens", l.n_tokens}});
   }
   json spec = vega_lite_spec("dead fraction per layer", values);
   spec["width"] = std::max<int>(240, 48 * static_cast<int>(c.layers.size()));
@@ -51,18 +55,20 @@ Chart dead_fraction_chart(const CensusResult& c, double rare_below) {
   json bar = {{"mark", {{"type", "bar"}, {"color", "#cf222e"}, {"tooltip", true}}}};
   json label = {{"mark", {{"type", "text"}, {"dy", -8}, {"fontSize", 11}}},
                 {"encoding", {{"text", {{"field", "label"}, {"type", "nominal"}}}}}};
-  for (json& v : values) v["label"] = std::to_string(v["dead"].get<size_t>()) + " / " + std::to_string(v["neurons"].get<int>());
+  for (json& v : values)
+    v["label"] = std::to_string(v["dead"].get<size_t>()) + " / " + std::to_string(v["neurons"].get<int>());
   spec["data"]["values"] = values;
   spec["layer"] = {bar, label};
-  spec["encoding"] = {
-      {"x", x},
-      {"y", y},
-      {"tooltip",
-       {tooltip("hook", "nominal", "hook"), tooltip("dead", "quantitative", "dead"),
-        tooltip("neurons", "quantitative", "neurons"), tooltip("dead_fraction", "quantitative", "dead", ".2%"),
-        tooltip("rare", "quantitative", "rare (< " + fmt("%g", rare_below) + ")"),
-        tooltip("tokens", "quantitative", "tokens counted", ",")}}};
-  return {"Dead neurons per layer", spec, "A neuron is dead when it never fired over the data. Bars are labelled dead / neurons."};
+  spec["encoding"] = {{"x", x},
+                      {"y", y},
+                      {"tooltip",
+                       {tooltip("hook", "nominal", "hook"), tooltip("dead", "quantitative", "dead"),
+                        tooltip("neurons", "quantitative", "neurons"),
+                        tooltip("dead_fraction", "quantitative", "dead", ".2%"),
+                        tooltip("rare", "quantitative", "rare (< " + fmt("%g", rare_below) + ")"),
+                        tooltip("tokens", "quantitative", "tokens counted", ",")}}};
+  return {"Dead neurons per layer", spec,
+          "A neuron is dead when it never fired over the data. Bars are labelled dead / neurons."};
 }
 
 Chart histogram_chart(const CensusResult& c) {
@@ -71,10 +77,14 @@ Chart histogram_chart(const CensusResult& c) {
   for (const LayerCensus& l : c.layers) {
     const std::vector<int64_t> h = l.histogram(c.options);
     for (size_t b = 0; b < h.size(); ++b)
-      values.push_back({{"layer", l.layer}, {"bin", b}, {"from", edges[b]}, {"to", edges[b + 1]},
-                        {"bin_label", fmt("%.1f", edges[b])}, {"neurons", h[b]},
-                        {"range", (b == 0 ? std::string("< ") : "1e" + fmt("%.1f", edges[b]) + " – ") +
-                                      "1e" + fmt("%.1f", edges[b + 1])}});
+      values.push_back({{"layer", l.layer},
+                        {"bin", b},
+                        {"from", edges[b]},
+                        {"to", edges[b + 1]},
+                        {"bin_label", fmt("%.1f", edges[b])},
+                        {"neurons", h[b]},
+                        {"range", (b == 0 ? std::string("< ") : "1e" + fmt("%.1f", edges[b]) + " – ") + "1e" +
+                                      fmt("%.1f", edges[b + 1])}});
   }
   json spec = vega_lite_spec("firing-density histogram", values);
   spec["width"] = 36 * static_cast<int>(edges.size() - 1);
@@ -97,9 +107,10 @@ Chart histogram_chart(const CensusResult& c) {
                {"encoding", {{"text", channel("neurons", "quantitative", "")}}}};
   spec["encoding"] = enc;
   spec["layer"] = {rect, text};
-  return {"Firing-density histogram", spec,
-          "Alive neurons per half-decade of firing density (the fraction of tokens a neuron fires on); the first "
-          "bin also takes lower densities. Dead neurons are not in it."};
+  return {
+      "Firing-density histogram", spec,
+      "Alive neurons per half-decade of firing density (the fraction of tokens a neuron fires on); the first "
+      "bin also takes lower densities. Dead neurons are not in it."};
 }
 
 Chart neuron_map_chart(const CensusResult& c, double rare_below, size_t* drawn, size_t* total) {
@@ -111,8 +122,12 @@ Chart neuron_map_chart(const CensusResult& c, double rare_below, size_t* drawn, 
       if (!dead && !(l.density(j) < rare_below)) continue;
       ++*total;
       if (values.size() >= kMaxNeuronPoints) continue;
-      values.push_back({{"layer", l.layer}, {"neuron", j}, {"status", dead ? "dead" : "rare"},
-                        {"fires", l.fires[j]}, {"density", l.density(j)}, {"max", l.max[j]}});
+      values.push_back({{"layer", l.layer},
+                        {"neuron", j},
+                        {"status", dead ? "dead" : "rare"},
+                        {"fires", l.fires[j]},
+                        {"density", l.density(j)},
+                        {"max", l.max[j]}});
     }
   *drawn = values.size();
   json spec = vega_lite_spec("dead and rare neurons by id", values);
@@ -131,10 +146,11 @@ Chart neuron_map_chart(const CensusResult& c, double rare_below, size_t* drawn, 
       {"tooltip",
        {tooltip("layer", "ordinal", "layer"), tooltip("neuron", "quantitative", "neuron id"),
         tooltip("status", "nominal", "status"), tooltip("fires", "quantitative", "fires", ","),
-        tooltip("density", "quantitative", "density", ".3~g"), tooltip("max", "quantitative", "max value", ".3~g")}}};
+        tooltip("density", "quantitative", "density", ".3~g"),
+        tooltip("max", "quantitative", "max value", ".3~g")}}};
   return {"Dead and rare neurons by id", spec,
-          "Each tick is one neuron: dead (never fired) or rare (fired on fewer than " + fmt("%g", rare_below) +
-              " of the tokens). Drag to pan, scroll to zoom, double-click to reset."};
+          "Each tick is one neuron: dead (never fired) or rare (fired on fewer than " +
+              fmt("%g", rare_below) + " of the tokens). Drag to pan, scroll to zoom, double-click to reset."};
 }
 
 }  // namespace
@@ -150,18 +166,20 @@ Section census_section(const CensusResult& c, const std::string& path) {
                                       (c.partial ? ", an unfinished capture" : "") + ")"},
                  {"FFN", c.ffn}};
   if (c.n_labelled > 0)
-    sec.sources.emplace_back("accuracy", fmt("%.4f", c.accuracy()) + " (" + std::to_string(c.n_correct) + " of " +
-                                             std::to_string(c.n_labelled) + " correct)");
+    sec.sources.emplace_back("accuracy", fmt("%.4f", c.accuracy()) + " (" + std::to_string(c.n_correct) +
+                                             " of " + std::to_string(c.n_labelled) + " correct)");
   const double rare_below = largest_rare_density(c);
   sec.charts.push_back(dead_fraction_chart(c, rare_below));
   sec.charts.push_back(histogram_chart(c));
   size_t drawn = 0, total = 0;
   Chart map = neuron_map_chart(c, rare_below, &drawn, &total);
-  if (total == 0) sec.notes.push_back("No neuron is dead or rare (below " + fmt("%g", rare_below) + ") in any layer.");
-  else sec.charts.push_back(std::move(map));
+  if (total == 0)
+    sec.notes.push_back("No neuron is dead or rare (below " + fmt("%g", rare_below) + ") in any layer.");
+  else
+    sec.charts.push_back(std::move(map));
   if (drawn < total)
-    sec.notes.push_back("The neuron map draws the first " + std::to_string(drawn) + " of " + std::to_string(total) +
-                        " dead or rare neurons; the lists below are complete.");
+    sec.notes.push_back("The neuron map draws the first " + std::to_string(drawn) + " of " +
+                        std::to_string(total) + " dead or rare neurons; the lists below are complete.");
   for (const LayerCensus& l : c.layers) {
     std::vector<int32_t> rare;
     for (int j = 0; j < l.width(); ++j)

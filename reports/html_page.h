@@ -1,8 +1,9 @@
-// Rendering a Report as one self-contained HTML page: styles, the embedded vega / vega-lite / vega-embed builds,
-// every chart's spec and the script that embeds them are all inlined, so the page opens offline in any browser.
-// The page marks itself for tests: <body data-charts="N" data-rendered="N" data-status="ok"> once every
-// vega-embed promise resolved, and <html data-errors="K"> plus <pre id="report-errors"> listing every console
-// error, warning, exception and rejected promise. "report.html?section=ID" shows one section alone.
+// Rendering a Report as one self-contained HTML page: styles, the embedded vega / vega-lite / vega-embed
+// builds, every chart's spec and the script that embeds them are all inlined, so the page opens offline in
+// any browser. The page marks itself for tests: <body data-charts="N" data-rendered="N" data-status="ok">
+// once every vega-embed promise resolved, and <html data-errors="K"> plus <pre id="report-errors"> listing
+// every console error, warning, exception and rejected promise. "report.html?section=ID" shows one section
+// alone.
 #pragma once
 #include <string>
 

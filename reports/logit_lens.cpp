@@ -15,13 +15,13 @@ using nlohmann::json;
 namespace {
 
 // One residual stream [n_pos, d_model] through ln_final and the unembedding, one cell per position.
-void lens_row(const Transformer& model, const StoredActivation& resid, int layer, const std::vector<int32_t>& tokens,
-              std::vector<LensCell>* out) {
+void lens_row(const Transformer& model, const StoredActivation& resid, int layer,
+              const std::vector<int32_t>& tokens, std::vector<LensCell>* out) {
   const Config& c = model.config();
   const int n = static_cast<int>(tokens.size());
   const RowMatrix x = ConstMatrixMap(resid.values.data(), n, c.d_model);  // [n_pos, d_model]
-  Eigen::VectorXf scale;                                                 // [n_pos]
-  RowMatrix normed;                                                      // [n_pos, d_model]
+  Eigen::VectorXf scale;                                                  // [n_pos]
+  RowMatrix normed;                                                       // [n_pos, d_model]
   rms_scale(x, c.eps, scale);
   rms_normalize(x, scale, normed);
   apply_norm_weight(normed, model.weights().final_norm);
@@ -31,8 +31,9 @@ void lens_row(const Transformer& model, const StoredActivation& resid, int layer
     Eigen::Index top = 0;
     const float max = row.maxCoeff(&top);
     const double z = (row.array() - max).exp().cast<double>().sum();
-    LensCell cell{layer, p, static_cast<int>(top), static_cast<float>(1.0 / z),
-                  std::numeric_limits<float>::quiet_NaN(), -1};
+    LensCell cell{
+        layer, p, static_cast<int>(top), static_cast<float>(1.0 / z), std::numeric_limits<float>::quiet_NaN(),
+        -1};
     if (p + 1 < n) {
       const float next = row(tokens[p + 1]);
       cell.next_prob = static_cast<float>(std::exp(double(next - max)) / z);
@@ -55,9 +56,13 @@ std::vector<LensCell> logit_lens(const Transformer& model, const PromptRun& run)
 Section logit_lens_section(const Transformer& model, const Tokenizer& tokenizer, const PromptRun& run) {
   json values = json::array();
   for (const LensCell& c : logit_lens(model, run)) {
-    json v = {{"layer", c.layer}, {"layer_label", c.layer < 0 ? "embed" : "after block " + std::to_string(c.layer)},
-              {"pos", c.position}, {"input", run.labels[c.position]}, {"top", tokenizer.piece(c.top_id)},
-              {"top_id", c.top_id}, {"prob", c.top_prob}};
+    json v = {{"layer", c.layer},
+              {"layer_label", c.layer < 0 ? "embed" : "after block " + std::to_string(c.layer)},
+              {"pos", c.position},
+              {"input", run.labels[c.position]},
+              {"top", tokenizer.piece(c.top_id)},
+              {"top_id", c.top_id},
+              {"prob", c.top_prob}};
     if (c.next_rank > 0) {
       v["next"] = tokenizer.piece(run.tokens[c.position + 1]);
       v["next_prob"] = c.next_prob;
@@ -67,7 +72,7 @@ Section logit_lens_section(const Transformer& model, const Tokenizer& tokenizer,
   }
   const int n = static_cast<int>(run.tokens.size());
   json spec = vega_lite_spec("logit lens", values);
-  spec["width"] = std::min(64 * n, 1000);
+  spec["width"] = std::min(64 * n, 880);  // leaves room for the axis and legend in the page
   spec["height"] = 30 * (model.config().n_layers + 1);
   json x = channel("input", "ordinal", "input token (position and piece)");
   x["sort"] = {{"field", "pos"}, {"op", "min"}};
@@ -87,17 +92,20 @@ Section logit_lens_section(const Transformer& model, const Tokenizer& tokenizer,
                    tooltip("next", "nominal", "actual next token"),
                    tooltip("next_prob", "quantitative", "its probability", ".3~g"),
                    tooltip("next_rank", "quantitative", "its rank")}}}}};
-  json text = {{"mark", {{"type", "text"}, {"fontSize", 11}, {"limit", 60}}},
-               {"encoding",
-                {{"text", channel("top", "nominal", "")},
-                 {"color", {{"condition", {{"test", "datum.prob > 0.55"}, {"value", "white"}}}, {"value", "black"}}}}}};
+  json text = {
+      {"mark", {{"type", "text"}, {"fontSize", 11}, {"limit", 60}}},
+      {"encoding",
+       {{"text", channel("top", "nominal", "")},
+        {"color",
+         {{"condition", {{"test", "datum.prob > 0.55"}, {"value", "white"}}}, {"value", "black"}}}}}};
   spec["layer"] = {rect, text};
   Section sec;
   sec.id = "logit-lens";
   sec.title = "Logit lens";
-  sec.intro = "The final norm and the unembedding applied to the residual stream after every block (and to the "
-              "embedding): each cell is that layer's most likely next token at that position, coloured by its "
-              "probability. The last row is the model's own prediction.";
+  sec.intro =
+      "The final norm and the unembedding applied to the residual stream after every block (and to the "
+      "embedding): each cell is that layer's most likely next token at that position, coloured by its "
+      "probability. The last row is the model's own prediction.";
   sec.charts.push_back({"Top next token by layer and position", spec,
                         "Hover a cell for the probability and rank of the token that actually comes next."});
   return sec;

@@ -12,7 +12,7 @@
 namespace resid {
 
 struct LensCell {
-  int layer;      // -1: the embedding (blocks.0.hook_resid_pre); L: after block L
+  int layer;  // -1: the embedding (blocks.0.hook_resid_pre); L: after block L
   int position;
   int top_id;
   float top_prob;
@@ -20,7 +20,8 @@ struct LensCell {
   int next_rank;    // its rank among all tokens, 1 = top (-1 at the last position)
 };
 
-// [(n_layers + 1) * n_pos] cells, layer-major, embedding first. The last layer's row equals the model's output.
+// [(n_layers + 1) * n_pos] cells, layer-major, embedding first. The last layer's row equals the model's
+// output.
 std::vector<LensCell> logit_lens(const Transformer& model, const PromptRun& run);
 
 Section logit_lens_section(const Transformer& model, const Tokenizer& tokenizer, const PromptRun& run);

@@ -32,8 +32,8 @@ std::string encode_png_rgb(int width, int height, const std::vector<uint8_t>& rg
   }
   uLongf packed_size = compressBound(raw.size());
   std::string packed(packed_size, '\0');
-  if (compress2(reinterpret_cast<Bytef*>(packed.data()), &packed_size, reinterpret_cast<const Bytef*>(raw.data()),
-                raw.size(), 9) != Z_OK)
+  if (compress2(reinterpret_cast<Bytef*>(packed.data()), &packed_size,
+                reinterpret_cast<const Bytef*>(raw.data()), raw.size(), 9) != Z_OK)
     throw std::runtime_error("zlib compress2 failed");  // only on out of memory
   packed.resize(packed_size);
   std::string ihdr;

@@ -13,8 +13,10 @@ PromptRun run_prompt(const Transformer& model, const Tokenizer& tokenizer, const
   const int n = static_cast<int>(p.tokens.size());
   const int limit = std::min(kMaxPromptTokens, model.config().n_ctx);
   if (n > limit)
-    throw InputError("the prompt is " + std::to_string(n) + " tokens; the logit lens and attention sections take at "
-                     "most " + std::to_string(limit));
+    throw InputError("the prompt is " + std::to_string(n) +
+                     " tokens; the logit lens and attention sections take at "
+                     "most " +
+                     std::to_string(limit));
   for (int i = 0; i < n; ++i) p.labels.push_back(std::to_string(i) + " " + tokenizer.piece(p.tokens[i]));
   ForwardOptions o;
   o.logits = LogitsAt::None;

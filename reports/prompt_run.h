@@ -16,7 +16,7 @@ constexpr int kMaxPromptTokens = 64;
 struct PromptRun {
   std::vector<int32_t> tokens;      // [n_pos], BOS first
   std::vector<std::string> labels;  // [n_pos] "3 ▁Once": position and piece, unique axis labels
-  CachedRun run;                    // blocks.0.hook_resid_pre, blocks.*.hook_resid_post, blocks.*.attn.hook_pattern
+  CachedRun run;  // blocks.0.hook_resid_pre, blocks.*.hook_resid_post, blocks.*.attn.hook_pattern
 };
 
 // InputError for an empty prompt or one longer than kMaxPromptTokens or the model's n_ctx.

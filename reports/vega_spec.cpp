@@ -20,7 +20,8 @@ json channel(const std::string& field, const std::string& type, const std::strin
   return {{"field", field}, {"type", type}, {"title", title}};
 }
 
-json tooltip(const std::string& field, const std::string& type, const std::string& title, const std::string& format) {
+json tooltip(const std::string& field, const std::string& type, const std::string& title,
+             const std::string& format) {
   json t = channel(field, type, title);
   if (!format.empty()) t["format"] = format;
   return t;
@@ -30,6 +31,8 @@ json zoom_x_param() {
   return {{"name", "zoom"}, {"select", {{"type", "interval"}, {"encodings", {"x"}}}}, {"bind", "scales"}};
 }
 
-std::string layer_label(int layer) { return layer < 0 ? "embed" : std::to_string(layer); }
+std::string layer_label(int layer) {
+  return layer < 0 ? "embed" : std::to_string(layer);
+}
 
 }  // namespace resid

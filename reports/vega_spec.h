@@ -15,8 +15,8 @@ nlohmann::json channel(const std::string& field, const std::string& type, const 
 nlohmann::json tooltip(const std::string& field, const std::string& type, const std::string& title,
                        const std::string& format = "");
 
-// The interval selection bound to the scales: drag to pan, scroll to zoom, double-click to reset. Only on the x
-// axis: Vega-Lite binds continuous scales only, and the y axes here are layers (ordinal).
+// The interval selection bound to the scales: drag to pan, scroll to zoom, double-click to reset. Only on the
+// x axis: Vega-Lite binds continuous scales only, and the y axes here are layers (ordinal).
 nlohmann::json zoom_x_param();
 
 // Ordered layer labels for the x or y axis: -1 is "embed", others their number as text.

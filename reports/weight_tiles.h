@@ -1,6 +1,6 @@
-// Weight matrices as images: a plain MLP's first-layer weight vectors, one tile per hidden neuron, reshaped to
-// the input image (e.g. the MNIST MLP's 500 vectors of 784 as 28x28 tiles). With a census of the same model, dead
-// neurons are outlined.
+// Weight matrices as images: a plain MLP's first-layer weight vectors, one tile per hidden neuron, reshaped
+// to the input image (e.g. the MNIST MLP's 500 vectors of 784 as 28x28 tiles). With a census of the same
+// model, dead neurons are outlined.
 #pragma once
 #include <string>
 

@@ -1,7 +1,7 @@
 // Build tool: writes files' bytes into a C++ source defining resid::detail::web_assets() (reports/detail/
-// web_assets.h). Usage: embed_assets OUT.cpp NAME FILE [NAME FILE ...]. Bytes become string literals, printable
-// ASCII as is and everything else as 3-digit octal escapes (which, unlike \x, never swallow a following digit),
-// in lines of about 100 characters: the compiler handles megabytes of that quickly.
+// web_assets.h). Usage: embed_assets OUT.cpp NAME FILE [NAME FILE ...]. Bytes become string literals,
+// printable ASCII as is and everything else as 3-digit octal escapes (which, unlike \x, never swallow a
+// following digit), in lines of about 100 characters: the compiler handles megabytes of that quickly.
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -40,11 +40,13 @@ int main(int argc, char** argv) {
       if (line >= 100) out += "\"\n\"", line = 0;
     }
     out += "\";\n";
-    table += "      {\"" + std::string(argv[i]) + "\", std::string_view(" + var + ", " + std::to_string(bytes.size()) +
-             ")},\n";
+    table += "      {\"" + std::string(argv[i]) + "\", std::string_view(" + var + ", " +
+             std::to_string(bytes.size()) + ")},\n";
   }
-  out += "}  // namespace\n\nconst std::vector<WebAsset>& web_assets() {\n  static const std::vector<WebAsset> list = {\n" +
-         table + "  };\n  return list;\n}\n\n}  // namespace resid::detail\n";
+  out +=
+      "}  // namespace\n\nconst std::vector<WebAsset>& web_assets() {\n  static const std::vector<WebAsset> "
+      "list = {\n" +
+      table + "  };\n  return list;\n}\n\n}  // namespace resid::detail\n";
   std::ofstream f(argv[1], std::ios::binary);
   f << out;
   return f.good() ? 0 : 1;

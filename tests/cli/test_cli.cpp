@@ -225,6 +225,9 @@ TEST(CliHelp, EachSubcommandHelpPrintsItsOptions) {
        {"--model", "--dataset", "--capture", "--images", "--labels", "--threshold", "--rare", "--json", "--output",
         "--show-ids", "--kind", "--text-field", "--window", "--no-bos", "--truncate", "--max-tokens", "--batch-size",
         "--max-rows"}},
+      {"report",
+       {"--output", "--title", "--capture", "--census", "--probe-sweep", "--model", "--tokenizer", "--prompt",
+        "--mlp-weights"}},
   };
   for (const std::string& cmd : kCommands) {
     for (const std::string flag : {"--help", "-h"}) {

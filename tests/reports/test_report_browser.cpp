@@ -3,9 +3,10 @@
 // <body data-charts data-rendered data-status> and <html data-errors> with <pre id="report-errors"> (see
 // reports/html_page.h). Screenshots of each section go to <build>/tests/reports/screenshots/.
 //
-//   SyntheticInputs: a synthetic capture, a probe sweep of it, a hand-made census and a tiny MLP (no ../shared);
-//   Stories260K:     the full report: capture, census, probe sweep, logit lens and attention of stories260K;
-//   MnistPartial:    the MNIST MLP's census and weight tiles only: the other sections are listed as skipped.
+//   SyntheticInputs: a synthetic capture, a probe sweep of it, a hand-made census and a tiny MLP (no
+//   ../shared); Stories260K:     the full report: capture, census, probe sweep, logit lens and attention of
+//   stories260K; MnistPartial:    the MNIST MLP's census and weight tiles only: the other sections are listed
+//   as skipped.
 // Each skips only when Chromium is missing or cannot start here.
 #include <gtest/gtest.h>
 
@@ -25,7 +26,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::CliRun;
 
-// The Chromium binary: $RESID_CHROMIUM, else the first of chromium / chromium-browser / google-chrome on PATH.
+// The Chromium binary: $RESID_CHROMIUM, else the first of chromium / chromium-browser / google-chrome on
+// PATH.
 std::string find_chromium() {
   if (const char* e = std::getenv("RESID_CHROMIUM")) return e;
   const char* path = std::getenv("PATH");
@@ -44,7 +46,8 @@ std::string find_chromium() {
 
 class Browser {
  public:
-  explicit Browser(const testing::TempDir& dir) : binary_(find_chromium()), profile_(dir.file("chromium-profile")) {}
+  explicit Browser(const testing::TempDir& dir)
+      : binary_(find_chromium()), profile_(dir.file("chromium-profile")) {}
 
   // Why Chromium cannot be used here ("" when it can): missing, or failing to load a blank page.
   std::string unavailable() const {
@@ -60,7 +63,8 @@ class Browser {
     return run({"--virtual-time-budget=30000", "--dump-dom", "file://" + fs::absolute(html).string()});
   }
   // One section alone under the header (report.html?section=ID), as a PNG.
-  void screenshot(const std::string& html, const std::string& section, const std::string& png, int height) const {
+  void screenshot(const std::string& html, const std::string& section, const std::string& png,
+                  int height) const {
     fs::create_directories(fs::path(png).parent_path());
     fs::remove(png);
     const CliRun r = run({"--virtual-time-budget=30000", "--hide-scrollbars",
@@ -75,11 +79,17 @@ class Browser {
     const size_t end = s.find_last_not_of('\n');
     if (end == std::string::npos) return "";
     const size_t start = s.rfind('\n', end);
-    return s.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+    return s.substr(start == std::string::npos ? 0 : start + 1,
+                    end - (start == std::string::npos ? 0 : start + 1) + 1);
   }
   CliRun run(std::vector<std::string> args) const {
-    std::vector<std::string> argv = {binary_, "--headless", "--no-sandbox", "--disable-gpu",
-                                     "--disable-background-networking", "--no-first-run", "--no-default-browser-check",
+    std::vector<std::string> argv = {binary_,
+                                     "--headless",
+                                     "--no-sandbox",
+                                     "--disable-gpu",
+                                     "--disable-background-networking",
+                                     "--no-first-run",
+                                     "--no-default-browser-check",
                                      "--user-data-dir=" + profile_};
     argv.insert(argv.end(), args.begin(), args.end());
     testing::RunOptions o;
@@ -113,7 +123,9 @@ std::string expect_rendered(const Browser& browser, const std::string& html, int
 }
 
 std::string screenshot_path(const std::string& report, const std::string& section) {
-  return (fs::path(RESID_BINARY_DIR) / "tests" / "reports" / "screenshots" / (report + "-" + section + ".png")).string();
+  return (fs::path(RESID_BINARY_DIR) / "tests" / "reports" / "screenshots" /
+          (report + "-" + section + ".png"))
+      .string();
 }
 
 CliRun resid_ok(const std::vector<std::string>& args) {
@@ -136,8 +148,8 @@ TEST_F(ReportInBrowser, SyntheticInputs) {
   const CliRun sweep = resid_ok({"probe", "sweep", dir.file("acts.h5"), "--hooks", "blocks.*.hook_resid_post",
                                  "--label", "quote", "--json", "--jobs", "1"});
   std::ofstream(dir.file("sweep.json")) << sweep.out;
-  // A census of two layers of 16 neurons over 10 tokens: neuron j fires on j tokens (0 = dead, 1 = rare), and a
-  // plain MLP of 16 inputs (4x4 tiles) whose first layer those neurons are.
+  // A census of two layers of 16 neurons over 10 tokens: neuron j fires on j tokens (0 = dead, 1 = rare), and
+  // a plain MLP of 16 inputs (4x4 tiles) whose first layer those neurons are.
   CensusResult c;
   c.ffn = "ReLU MLP";
   c.source = "synthetic", c.data = "synthetic tokens";
@@ -172,18 +184,37 @@ TEST_F(ReportInBrowser, Stories260K) {
   RESID_REQUIRE_SHARED(model, "models/stories260K/stories260K.bin");
   RESID_REQUIRE_SHARED(data, "data/tinystories/tinystories_sample.txt");
   const std::string acts = dir.file("acts.h5"), census = dir.file("census.h5");
-  resid_ok({"capture", model, data, "--rule", "in_quotes", "--hooks", "hook_embed", "blocks.*.hook_resid_pre",
-            "blocks.*.hook_resid_mid", "blocks.*.hook_resid_post", "blocks.*.hook_attn_out", "blocks.*.hook_mlp_out",
-            "blocks.*.mlp.hook_pre", "--max-tokens", "96", "--truncate", "--max-rows", "200", "-o", acts});
+  resid_ok({"capture",
+            model,
+            data,
+            "--rule",
+            "in_quotes",
+            "--hooks",
+            "hook_embed",
+            "blocks.*.hook_resid_pre",
+            "blocks.*.hook_resid_mid",
+            "blocks.*.hook_resid_post",
+            "blocks.*.hook_attn_out",
+            "blocks.*.hook_mlp_out",
+            "blocks.*.mlp.hook_pre",
+            "--max-tokens",
+            "96",
+            "--truncate",
+            "--max-rows",
+            "200",
+            "-o",
+            acts});
   resid_ok({"census", "--capture", acts, "-o", census});
   const CliRun sweep = resid_ok({"probe", "sweep", acts, "--hooks", "hook_embed", "blocks.*.hook_resid_post",
                                  "--label", "in_quotes", "--json"});
   std::ofstream(dir.file("sweep.json")) << sweep.out;
   const std::string html = dir.file("stories260K.html");
-  resid_ok({"report", "-o", html, "--title", "stories260K: activations, census, probes, logit lens, attention",
-            "--capture", acts, "--census", census, "--probe-sweep", dir.file("sweep.json"), "--model", model,
-            "--prompt", "Once upon a time, Lily said \"hello\" to the cat."});
-  // activation stats 1, census 2 (no dead or rare neuron: no map), probes 2, logit lens 1, attention 5 layers.
+  resid_ok({"report", "-o", html, "--title",
+            "stories260K: activations, census, probes, logit lens, attention", "--capture", acts, "--census",
+            census, "--probe-sweep", dir.file("sweep.json"), "--model", model, "--prompt",
+            "Once upon a time, Lily said \"hello\" to the cat."});
+  // activation stats 1, census 2 (no dead or rare neuron: no map), probes 2, logit lens 1, attention 5
+  // layers.
   const std::string dom = expect_rendered(browser, html, 11);
   for (const char* id : {"activation-stats", "census", "probes", "logit-lens", "attention"})
     EXPECT_CONTAINS(dom, std::string("<section id=\"") + id + "\">");

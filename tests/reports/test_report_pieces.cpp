@@ -1,5 +1,6 @@
 // The pieces of resid::reports without a browser: escaping of what is inlined into the page, the specs each
-// section builds, the statistics they compute, section skipping, and bad input (one-line errors, no file left).
+// section builds, the statistics they compute, section skipping, and bad input (one-line errors, no file
+// left).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -39,10 +40,11 @@ void write_known_capture(const std::string& path) {
   info.model_path = "m.bin", info.model_sha256 = std::string(64, 'a'), info.positions = "all", info.n_pos = 3;
   WriterOptions wo;
   wo.rows = 2;
-  auto w = ActivationFileWriter::create(path, info, {{"blocks.0.hook_resid_post", 0, "none", {3, 2}}}, {}, wo);
+  auto w =
+      ActivationFileWriter::create(path, info, {{"blocks.0.hook_resid_post", 0, "none", {3, 2}}}, {}, wo);
   const std::vector<int32_t> tokens = {1, 2, -1, 1, 2, 3}, lengths = {2, 3};
-  const std::vector<float> acts = {1, 3, 1, 3, 1000, 1000,  // row 0: (1,3) (1,3) pad
-                                   -1, 1, -1, 1, 3, 5};     // row 1: (-1,1) (-1,1) (3,5)
+  const std::vector<float> acts = {1,  3, 1,  3, 1000, 1000,  // row 0: (1,3) (1,3) pad
+                                   -1, 1, -1, 1, 3,    5};    // row 1: (-1,1) (-1,1) (3,5)
   w->append(2, tokens.data(), lengths.data(), {}, {}, {acts.data()});
   w->finish({});
 }
@@ -66,7 +68,8 @@ TEST(ReportPage, OnePageWithLibrariesSpecsAndMarkers) {
   r.sections.push_back(s);
   r.skipped.push_back({"Other", "no input"});
   const std::string html = render_html(r);
-  // error recorder, vega, vega-lite, vega-embed, the specs and the embedding script: each closed exactly once.
+  // error recorder, vega, vega-lite, vega-embed, the specs and the embedding script: each closed exactly
+  // once.
   EXPECT_EQ(count(html, "<script"), 6u);
   EXPECT_EQ(count(html, "</script>"), 6u);
   EXPECT_CONTAINS(html, "data-charts=\"1\"");
@@ -125,7 +128,8 @@ TEST(ActivationStats, CaptureWithoutTheHooksIsAnError) {
   info.positions = "all", info.n_pos = 2;
   WriterOptions wo;
   wo.rows = 1;
-  auto w = ActivationFileWriter::create(dir.file("q.h5"), info, {{"blocks.0.attn.hook_q", 0, "none", {2, 1, 2}}}, {}, wo);
+  auto w = ActivationFileWriter::create(dir.file("q.h5"), info,
+                                        {{"blocks.0.attn.hook_q", 0, "none", {2, 1, 2}}}, {}, wo);
   const std::vector<int32_t> tokens = {1, 2}, lengths = {2};
   const std::vector<float> q(4, 0.f);
   w->append(1, tokens.data(), lengths.data(), {}, {}, {q.data()});
@@ -139,16 +143,23 @@ TEST(ActivationStats, CaptureWithoutTheHooksIsAnError) {
 }
 
 json sweep_entry(const std::string& hook, int layer, const std::string& sha) {
-  return {{"hook", hook}, {"layer", layer}, {"kind", "logistic"}, {"label_kind", "token_class"},
+  return {{"hook", hook},
+          {"layer", layer},
+          {"kind", "logistic"},
+          {"label_kind", "token_class"},
           {"metrics", {{"test", {{"n", 100}, {"accuracy", 0.9}, {"balanced_accuracy", 0.8}}}}},
           {"baselines", {{"majority", {{"accuracy", 0.7}}}, {"control", {{"accuracy", 0.85}}}}},
-          {"selectivity", 0.05}, {"provenance", {{"model_sha256", sha}, {"model_path", "m.bin"}}}};
+          {"selectivity", 0.05},
+          {"provenance", {{"model_sha256", sha}, {"model_path", "m.bin"}}}};
 }
 
 TEST(ProbeSection, AccuracyBaselinesAndSelectivityByLayer) {
-  const json sweep = {{"capture", "a.h5"}, {"label", "in_quotes"},
-                      {"probes", {sweep_entry("hook_embed", -1, "aa"), sweep_entry("blocks.0.hook_resid_post", 0, "aa"),
-                                  {{"hook", "blocks.1.hook_resid_post"}, {"skipped", "one class"}}}}};
+  const json sweep = {{"capture", "a.h5"},
+                      {"label", "in_quotes"},
+                      {"probes",
+                       {sweep_entry("hook_embed", -1, "aa"),
+                        sweep_entry("blocks.0.hook_resid_post", 0, "aa"),
+                        {{"hook", "blocks.1.hook_resid_post"}, {"skipped", "one class"}}}}};
   const Section s = probe_section(sweep, "s.json", {{"aa", "capture a.h5"}});
   ASSERT_EQ(s.charts.size(), 2u);
   const json& values = s.charts[0].spec["data"]["values"];
@@ -162,12 +173,17 @@ TEST(ProbeSection, AccuracyBaselinesAndSelectivityByLayer) {
 
 TEST(ProbeSection, SweepOfAnotherModelIsAnError) {
   const json sweep = {{"capture", "a.h5"}, {"label", "x"}, {"probes", {sweep_entry("hook_embed", -1, "aa")}}};
-  const std::string e = testing::error_of<InputError>([&] { probe_section(sweep, "s.json", {{"bb", "capture b.h5"}}); });
+  const std::string e = testing::error_of<InputError>([&] {
+    probe_section(sweep, "s.json", {{"bb", "capture b.h5"}});
+  });
   EXPECT_CONTAINS(e, "s.json: probes were fitted on a capture of another model");
   EXPECT_CONTAINS(e, "capture b.h5");
-  const json mixed = {{"capture", "a.h5"}, {"label", "x"},
-                      {"probes", {sweep_entry("hook_embed", -1, "aa"), sweep_entry("blocks.0.hook_resid_post", 0, "cc")}}};
-  EXPECT_CONTAINS(testing::error_of<InputError>([&] { probe_section(mixed, "s.json", {}); }), "mixes probes of two models");
+  const json mixed = {
+      {"capture", "a.h5"},
+      {"label", "x"},
+      {"probes", {sweep_entry("hook_embed", -1, "aa"), sweep_entry("blocks.0.hook_resid_post", 0, "cc")}}};
+  EXPECT_CONTAINS(testing::error_of<InputError>([&] { probe_section(mixed, "s.json", {}); }),
+                  "mixes probes of two models");
 }
 
 TEST(ProbeSection, FilesThatAreNotASweepAreErrors) {
@@ -176,8 +192,10 @@ TEST(ProbeSection, FilesThatAreNotASweepAreErrors) {
   std::ofstream(dir.file("text.json")) << "not json";
   EXPECT_CONTAINS(testing::error_of<InputError>([&] { read_probe_sweep(dir.file("bad.json")); }),
                   "not the output of resid probe sweep --json");
-  EXPECT_CONTAINS(testing::error_of<InputError>([&] { read_probe_sweep(dir.file("text.json")); }), "not JSON");
-  EXPECT_CONTAINS(testing::error_of<InputError>([&] { read_probe_sweep(dir.file("none.json")); }), "cannot open");
+  EXPECT_CONTAINS(testing::error_of<InputError>([&] { read_probe_sweep(dir.file("text.json")); }),
+                  "not JSON");
+  EXPECT_CONTAINS(testing::error_of<InputError>([&] { read_probe_sweep(dir.file("none.json")); }),
+                  "cannot open");
 }
 
 TEST(CensusSection, DeadAndRareNeuronsAreMappedAndListed) {
@@ -239,13 +257,17 @@ TEST(ReportCli, BadInputIsOneLineExitTwoAndNoFile) {
   testing::SyntheticCapture sc;
   testing::write_synthetic_capture(dir.file("a.h5"), sc);
   std::ofstream(dir.file("other.json"))
-      << json{{"capture", "x.h5"}, {"label", "quote"}, {"probes", {sweep_entry("hook_embed", -1, std::string(64, 'f'))}}}.dump();
+      << json{{"capture", "x.h5"},
+              {"label", "quote"},
+              {"probes", {sweep_entry("hook_embed", -1, std::string(64, 'f'))}}}
+             .dump();
   const std::string out = dir.file("r.html");
-  const testing::CliRun r =
-      testing::run_resid({"report", "-o", out, "--capture", dir.file("a.h5"), "--probe-sweep", dir.file("other.json")});
+  const testing::CliRun r = testing::run_resid(
+      {"report", "-o", out, "--capture", dir.file("a.h5"), "--probe-sweep", dir.file("other.json")});
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_CONTAINS(r.err, "resid report: error: " + dir.file("other.json") + ": probes were fitted on a capture of another model");
+  EXPECT_CONTAINS(r.err, "resid report: error: " + dir.file("other.json") +
+                             ": probes were fitted on a capture of another model");
   EXPECT_FALSE(fs::exists(out));
   for (const auto& e : fs::directory_iterator(dir.path()))
     EXPECT_EQ(e.path().filename().string().find("r.html"), std::string::npos) << "left behind: " << e.path();
