@@ -25,6 +25,9 @@ const std::vector<Command>& commands() {
       {"probe", "linear probes on a capture: fit, sweep layers, apply, direction for --steer", run_probe},
       {"census", "dead-neuron census: how often each MLP neuron fires over a dataset, images or a capture",
        run_census},
+      {"report",
+       "one self-contained HTML report: activations, census, probes, logit lens, attention, weights",
+       run_report},
   };
   return list;
 }

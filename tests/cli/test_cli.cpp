@@ -167,8 +167,8 @@ int64_t llama_parameters(const json& c) {
 // ---------------------------------------------------------------------------------------------------------------
 // Help and command dispatch
 
-const std::vector<std::string> kCommands = {"demo",  "info",    "run",   "generate",
-                                            "hooks", "capture", "probe", "census"};
+const std::vector<std::string> kCommands = {"demo",    "info",  "run",    "generate", "hooks",
+                                            "capture", "probe", "census", "report"};
 
 TEST(CliHelp, BinaryExists) {
   ASSERT_TRUE(fs::is_regular_file(testing::resid_binary()))
@@ -229,6 +229,9 @@ TEST(CliHelp, EachSubcommandHelpPrintsItsOptions) {
        {"--model", "--dataset", "--capture", "--images", "--labels", "--threshold", "--rare", "--json",
         "--output", "--show-ids", "--kind", "--text-field", "--window", "--no-bos", "--truncate",
         "--max-tokens", "--batch-size", "--max-rows"}},
+      {"report",
+       {"--output", "--title", "--capture", "--census", "--probe-sweep", "--model", "--tokenizer", "--prompt",
+        "--mlp-weights"}},
   };
   for (const std::string& cmd : kCommands) {
     for (const std::string flag : {"--help", "-h"}) {

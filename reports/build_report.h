@@ -1,0 +1,25 @@
+// Building a whole report from whichever inputs are given: each section whose input is present is rendered,
+// and each one whose input is missing is listed as skipped with the reason. Bad input (a capture without the
+// hooks a section needs, a probe sweep of another model, ...) is an error, thrown before anything is written.
+#pragma once
+#include <string>
+
+#include "reports/report.h"
+
+namespace resid {
+
+struct ReportInputs {
+  std::string title = "resid report";
+  std::string capture;      // activation file: activation statistics by layer
+  std::string census;       // census statistics file (resid census -o): the census section
+  std::string probe_sweep;  // resid probe sweep --json output: probe accuracy by layer
+  std::string model;      // with `prompt`: logit lens and attention (a plain MLP instead gives weight tiles)
+  std::string tokenizer;  // overrides the model's tokenizer discovery
+  std::string prompt;
+  std::string mlp_weights;   // a plain MLP checkpoint: first-layer weight tiles
+  std::string command_line;  // shown in the provenance table
+};
+
+Report build_report(const ReportInputs& inputs);
+
+}  // namespace resid
