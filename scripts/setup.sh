@@ -26,6 +26,9 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-(cd reports/web && npm ci --no-audit --no-fund --loglevel=error)
+# Once, and again whenever the lockfile changes: the registry is not needed on later runs.
+if [ ! -d reports/web/node_modules ] || [ reports/web/package-lock.json -nt reports/web/node_modules ]; then
+  (cd reports/web && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
+fi
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
