@@ -1,7 +1,7 @@
 // Library errors name an option by its field (n_pos, force, memory_bytes, ...); a user of the CLI typed a
-// flag
-// (--max-tokens, --force, --memory). This is the one table where both names meet: the CLI runs library calls
-// through with_flag_names, which rewrites their messages in flag names and rethrows the same error type.
+// flag (--max-tokens, --force, --memory). This is the one table where both names meet: the CLI runs library
+// calls through with_flag_names, which rewrites their messages in flag names and rethrows the same error
+// type.
 #pragma once
 #include <string>
 
@@ -11,10 +11,9 @@ namespace resid::cli {
 
 // `message` with every option field replaced by its flag. A field is replaced where it stands as a word of
 // the sentence: after the start, a space or "(", and before the end, a space or one of ")", ",", ":", ";".
-// Paths
-// ("/data/window.txt"), quoted values ('force') and key=value descriptions ("window=64") are left alone. A
-// field that is also an English word (window, positions, force) is therefore never used in another sense in a
-// library message.
+// Paths ("/data/window.txt"), quoted values ('force') and key=value descriptions ("window=64") are left
+// alone. A field that is also an English word (window, positions, force) is therefore never used in another
+// sense in a library message.
 std::string flag_names(const std::string& message);
 
 // Rethrows the resid::Error being handled, its message passed through flag_names, as the same type.

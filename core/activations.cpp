@@ -74,8 +74,7 @@ void apply_activation(ActFn fn, float* x, int64_t n) {
       return;
     case ActFn::SiLU:
       // x * sigmoid(x) = x / (1 + exp(-x)); exp(-x) = +inf for very negative x gives -0, the limit. Only x =
-      // -inf
-      // (-inf / inf) needs its limit set by hand.
+      // -inf (-inf / inf) needs its limit set by hand.
       chunked(x, n, [](ArrayMap& a) { a = (a == -kInf).select(0.0f, a / (1.0f + exp_exact(-a))); });
       return;
     case ActFn::GeLU:

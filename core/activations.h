@@ -1,9 +1,8 @@
 // The activation zoo. Scalar forms for hand-traced checks; in-place array forms for the forward pass.
 //
 // Limits are exact on every SIMD width (docs/numerics.md): Eigen's vectorised exp clamps its argument to
-// about
-// [-88.4, 88.4], so exp(-1e9) would be 2.9e-39 instead of 0 on some CPUs and exactly 0 on others. Every exp
-// here goes through exp_with_exact_limits instead: 0 below log(FLT_MIN), +inf above log(FLT_MAX). So
+// about [-88.4, 88.4], so exp(-1e9) would be 2.9e-39 instead of 0 on some CPUs and exactly 0 on others. Every
+// exp here goes through exp_with_exact_limits instead: 0 below log(FLT_MIN), +inf above log(FLT_MAX). So
 //   softmax({1e9, -1e9}) == {1, 0}, silu(-inf) == 0, gelu(-inf) == 0, sigmoid(+-inf) == 1 / 0, tanh(+-inf) ==
 //   +-1.
 // NaN propagates: an activation of NaN is NaN, and a softmax / log-softmax row holding a NaN is all NaN, so a

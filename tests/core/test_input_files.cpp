@@ -1,7 +1,6 @@
 // Inputs as a user's bad day brings them (issue 7): special files refused before they are opened, vector
-// files
-// (.npy and text) held to their declared shape, sampling parameters and layer ranges checked, and quoted
-// input escaped so every message stays one line.
+// files (.npy and text) held to their declared shape, sampling parameters and layer ranges checked, and
+// quoted input escaped so every message stays one line.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
