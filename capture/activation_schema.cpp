@@ -10,6 +10,8 @@
 #include <set>
 #include <tuple>
 
+#include "capture/detail/child_check.h"
+
 namespace resid::detail {
 
 std::string join_shape(const std::vector<int64_t>& shape) {
@@ -58,8 +60,9 @@ void require_regular_file(const std::string& path) {
   if (!S_ISREG(st.st_mode)) throw InputError(path + " is not a regular file (a device, FIFO or socket)");
 }
 
-h5::Handle open_for_read(const std::string& path) {
-  require_regular_file(path);
+namespace {
+
+h5::Handle open_unchecked(const std::string& path) {
   h5::Handle fapl =
       h5::plist_handle(check(H5Pcreate(H5P_FILE_ACCESS), path, "cannot create a property list"));
   check(H5Pset_metadata_read_attempts(fapl.get(), kMetadataReadAttempts), path, "cannot set read attempts");
@@ -70,6 +73,60 @@ h5::Handle open_for_read(const std::string& path) {
     throw FormatError(
         path, std::string("not a resid activation file (no attribute format = \"") + kFormatName + "\")");
   return file;
+}
+
+// One element of `dataset` at `row` (all other coordinates 0), read as stored: walks the chunk index (of a
+// compressed file) down to that row, which a damaged index could make HDF5 loop on.
+void read_one_element(hid_t dataset, int64_t row, const std::string& path, const std::string& name) {
+  const std::vector<hsize_t> dims = dataset_dims(dataset, path, name);
+  if (dims.empty() || row < 0 || static_cast<hsize_t>(row) >= dims[0]) return;
+  for (hsize_t d : dims)
+    if (d == 0) return;
+  h5::Handle type = h5::type_handle(check(H5Dget_type(dataset), path, "cannot read the type of " + name));
+  const H5T_class_t cls = H5Tget_class(type.get());
+  if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+    return;  // row datasets are numbers; anything else is refused later
+  const size_t bytes = H5Tget_size(type.get());
+  if (bytes == 0 || bytes > 16) return;
+  std::vector<hsize_t> start(dims.size(), 0), count(dims.size(), 1);
+  start[0] = static_cast<hsize_t>(row);
+  h5::Handle file_space =
+      h5::space_handle(check(H5Dget_space(dataset), path, "cannot read the shape of " + name));
+  check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+        path, "cannot select in " + name);
+  const hsize_t one = 1;
+  h5::Handle mem_space =
+      h5::space_handle(check(H5Screate_simple(1, &one, nullptr), path, "cannot read " + name));
+  unsigned char value[16];
+  check(H5Dread(dataset, type.get(), mem_space.get(), file_space.get(), H5P_DEFAULT, value), path,
+        "cannot read " + name);
+}
+
+// Everything open_for_read's callers read of the file's structure: the summary (every attribute they use),
+// and the first and last committed row of every row dataset.
+void read_structure(const std::string& path) {
+  h5::Handle file = open_unchecked(path);
+  const ActivationFileSummary s = summarize(file.get(), path, false);
+  std::vector<std::string> names = {"/lengths", "/tokens"};
+  for (const auto& hook : s.hooks) names.push_back("/acts/" + hook);
+  for (const auto& label : s.labels) names.push_back("/labels/" + label.name);
+  for (const auto& name : names) {
+    if (H5Lexists(file.get(), name.c_str(), H5P_DEFAULT) <= 0) continue;
+    h5::Handle ds = open_dataset(file.get(), name, path);
+    read_one_element(ds.get(), 0, path, name);
+    read_one_element(ds.get(), s.committed_rows - 1, path, name);
+  }
+}
+
+}  // namespace
+
+h5::Handle open_for_read(const std::string& path) {
+  require_regular_file(path);
+  // Only a read that finished in the child is repeated here. One that threw there throws here too: the
+  // callers read the same metadata (the summary's attributes and datasets) in the same order.
+  check_in_child(
+      path, [&] { read_structure(path); }, metadata_time_limit());
+  return open_unchecked(path);
 }
 
 int64_t product(const std::vector<int64_t>& v) {

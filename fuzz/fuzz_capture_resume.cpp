@@ -4,11 +4,14 @@
 #include <string>
 
 #include "capture/activation_file.h"
+#include "capture/detail/child_check.h"
 #include "fuzz/fuzz_capture_layout.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const resid::fuzz::CaptureLayout layout = resid::fuzz::capture_layout();
+  // A sound file's metadata reads in milliseconds; a second keeps hangs (caught in the child) cheap.
+  resid::detail::set_metadata_time_limit(std::chrono::milliseconds(1000));
   const std::string path = resid::fuzz::write_input(data, size, "resume.h5");
   resid::fuzz::expect_resid_errors_only([&] {
     resid::read_activation_summary(path);

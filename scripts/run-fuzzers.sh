@@ -10,9 +10,7 @@ seconds=${1:-30}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${RESID_FUZZ_BUILD:-$root/build-fuzz}
 shared=$root/../shared
-harnesses=(gguf llama2c safetensors hf_config tokenizer_bin npy jsonl tagged tokens text)
-# capture_resume is built but runs only when named: it finds a hang inside HDF5 (reading a variable-length string
-# attribute through a damaged global heap spins in H5C_protect), which resid cannot interrupt yet; docs/fuzzing.md.
+harnesses=(gguf llama2c safetensors hf_config tokenizer_bin npy jsonl tagged tokens text capture_resume)
 if [ "$#" -gt 1 ]; then harnesses=("${@:2}"); fi
 
 # Longest input tried: model files need room for a header, metadata and a tiny model; dataset lines do not.

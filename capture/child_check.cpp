@@ -1,0 +1,131 @@
+// capture/detail/child_check.h: fork, a pipe for the child's verdict, poll with a deadline, SIGKILL on expiry.
+#include "capture/detail/child_check.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+
+#include "core/error.h"
+
+namespace resid::detail {
+namespace {
+
+std::atomic<int64_t> g_limit_ms{-1};
+
+int64_t default_limit_ms() {
+  if (const char* env = std::getenv("RESID_METADATA_TIME_LIMIT_MS")) {
+    char* end = nullptr;
+    const long long v = std::strtoll(env, &end, 10);
+    if (end != env && *end == '\0' && v > 0) return v;
+  }
+  return 5000;
+}
+
+void write_all(int fd, const char* data, size_t n) {
+  while (n > 0) {
+    const ssize_t k = ::write(fd, data, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return;
+    data += k;
+    n -= static_cast<size_t>(k);
+  }
+}
+
+// The child: never returns. Its verdict is one byte ('O' finished, 'E' threw) and the message.
+[[noreturn]] void run_child(int fd, const std::function<void()>& read) {
+  // Dies with the caller (a SIGTERM or SIGKILL of the caller must not leave a spinning child behind).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // A crash here is an expected outcome on a damaged file, not something to leave core files about.
+  const rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  std::string verdict = "O";
+  try {
+    read();
+  } catch (const std::exception& e) {
+    verdict = std::string("E") + e.what();
+  } catch (...) {
+    verdict = "Eunknown error";
+  }
+  write_all(fd, verdict.data(), verdict.size());
+  ::_exit(0);  // no atexit handlers, no stdio flush: the caller's buffers are not the child's to write
+}
+
+}  // namespace
+
+std::chrono::milliseconds metadata_time_limit() {
+  int64_t ms = g_limit_ms.load();
+  if (ms < 0) {
+    ms = default_limit_ms();
+    g_limit_ms.store(ms);
+  }
+  return std::chrono::milliseconds(ms);
+}
+
+void set_metadata_time_limit(std::chrono::milliseconds limit) {
+  g_limit_ms.store(limit.count());
+}
+
+ChildCheckResult check_in_child(const std::string& path, const std::function<void()>& read,
+                                std::chrono::milliseconds limit) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return {};
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return {};
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    run_child(fds[1], read);
+  }
+  ::close(fds[1]);
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  std::string verdict;
+  bool eof = false;
+  while (!eof) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fds[0], POLLIN, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    char buf[4096];
+    const ssize_t k = ::read(fds[0], buf, sizeof buf);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) eof = true;
+    else verdict.append(buf, static_cast<size_t>(k));
+  }
+  ::close(fds[0]);
+  if (!eof) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  const double seconds = static_cast<double>(limit.count()) / 1000.0;
+  char limit_text[32];
+  std::snprintf(limit_text, sizeof limit_text, "%g", seconds);
+  if (!eof)
+    throw FormatError(path, std::string("damaged: reading its metadata did not finish within ") + limit_text +
+                                " s (HDF5 loops on this file)");
+  if (WIFSIGNALED(status))
+    throw FormatError(path, std::string("damaged: reading its metadata crashed HDF5 (") +
+                                strsignal(WTERMSIG(status)) + ")");
+  if (verdict.empty() || (verdict[0] != 'O' && verdict[0] != 'E'))
+    throw FormatError(path, "damaged: the check of its metadata ended without a verdict");
+  ChildCheckResult result;
+  result.threw = verdict[0] == 'E';
+  result.message = verdict.substr(1);
+  return result;
+}
+
+}  // namespace resid::detail
