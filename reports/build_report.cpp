@@ -14,6 +14,7 @@
 #include "reports/activation_stats.h"
 #include "reports/attention_section.h"
 #include "reports/census_section.h"
+#include "reports/folds_section.h"
 #include "reports/logit_lens.h"
 #include "reports/probe_section.h"
 #include "reports/weight_tiles.h"
@@ -118,12 +119,21 @@ Report build_report(const ReportInputs& in) {
   if (mlp_model) {
     if (!mlp_model->mlp)
       throw InputError(mlp_model->path +
-                       ": is a language model, not a plain MLP: weight tiles draw a plain MLP's "
-                       "first layer");
+                       ": is a language model, not a plain MLP: weight tiles and folds draw a plain MLP");
     if (mlp_model->path != in.model) r.provenance.emplace_back("MLP weights", mlp_model->path);
-    r.sections.push_back(weight_tiles_section(*mlp_model->mlp, mlp_model->path, census ? &*census : nullptr));
+    // A model of the plane gets its folds; one of images its weight tiles.
+    if (mlp_model->mlp->config().widths.front() == 2) {
+      r.sections.push_back(
+          folds_section(*mlp_model->mlp, mlp_model->path, in.plane_points, in.plane_points_source));
+      r.skipped.push_back({"First-layer weights as images", "the MLP's input is a point of the plane"});
+    } else {
+      r.sections.push_back(
+          weight_tiles_section(*mlp_model->mlp, mlp_model->path, census ? &*census : nullptr));
+      r.skipped.push_back({"Folds of the input plane", "the MLP's input is not 2-D"});
+    }
   } else {
     r.skipped.push_back({"First-layer weights as images", "no plain MLP checkpoint given"});
+    r.skipped.push_back({"Folds of the input plane", "no plain MLP checkpoint given"});
   }
   return r;
 }

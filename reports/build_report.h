@@ -4,6 +4,7 @@
 #pragma once
 #include <string>
 
+#include "reports/fold_maps.h"
 #include "reports/report.h"
 
 namespace resid {
@@ -16,7 +17,10 @@ struct ReportInputs {
   std::string model;      // with `prompt`: logit lens and attention (a plain MLP instead gives weight tiles)
   std::string tokenizer;  // overrides the model's tokenizer discovery
   std::string prompt;
-  std::string mlp_weights;   // a plain MLP checkpoint: first-layer weight tiles
+  std::string
+      mlp_weights;  // a plain MLP checkpoint: first-layer weight tiles, or folds when its input is 2-D
+  PlanePoints plane_points;  // drawn over the folds (e.g. the training set)
+  std::string plane_points_source;
   std::string command_line;  // shown in the provenance table
 };
 
