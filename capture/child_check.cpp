@@ -1,4 +1,5 @@
-// capture/detail/child_check.h: fork, a pipe for the child's verdict, poll with a deadline, SIGKILL on expiry.
+// capture/detail/child_check.h: fork, a pipe for the child's verdict, poll with a deadline, SIGKILL on
+// expiry.
 #include "capture/detail/child_check.h"
 
 #include <fcntl.h>
@@ -94,7 +95,8 @@ ChildCheckResult check_in_child(const std::string& path, const std::function<voi
   std::string verdict;
   bool eof = false;
   while (!eof) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     pollfd p{fds[0], POLLIN, 0};
     const int r = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -103,8 +105,10 @@ ChildCheckResult check_in_child(const std::string& path, const std::function<voi
     char buf[4096];
     const ssize_t k = ::read(fds[0], buf, sizeof buf);
     if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) eof = true;
-    else verdict.append(buf, static_cast<size_t>(k));
+    if (k <= 0)
+      eof = true;
+    else
+      verdict.append(buf, static_cast<size_t>(k));
   }
   ::close(fds[0]);
   if (!eof) ::kill(pid, SIGKILL);

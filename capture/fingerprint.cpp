@@ -71,8 +71,11 @@ std::string dataset_options_json(const DatasetOptions& data, const Dataset& data
 
 }  // namespace
 
-void fingerprint_inputs(const LoadedModel& model, const DatasetOptions& data, const Dataset& dataset,
-                        ActivationFileInfo* info, std::vector<std::string>* inputs) {
+namespace {
+
+// model_sha256 and model_files: the single file's sha256, or for a directory the sha256 of its weight files'
+// sha256sum lines.
+void fingerprint_model(const LoadedModel& model, ActivationFileInfo* info, std::vector<std::string>* inputs) {
   const std::vector<std::string> weights = model_weight_files(model);
   std::error_code ec;
   if (weights.size() == 1 && !fs::is_directory(model.path, ec) && weights[0] == model.path) {
@@ -89,6 +92,13 @@ void fingerprint_inputs(const LoadedModel& model, const DatasetOptions& data, co
     info->model_sha256 = sha256_bytes(info->model_files);
   }
   inputs->insert(inputs->end(), weights.begin(), weights.end());
+}
+
+}  // namespace
+
+void fingerprint_inputs(const LoadedModel& model, const DatasetOptions& data, const Dataset& dataset,
+                        ActivationFileInfo* info, std::vector<std::string>* inputs) {
+  fingerprint_model(model, info, inputs);
 
   if (!model.tokenizer) {
     info->tokenizer_sha256 = "none";
@@ -108,6 +118,22 @@ void fingerprint_inputs(const LoadedModel& model, const DatasetOptions& data, co
     const LabelFileSpec s = parse_label_file_spec(spec);
     labels[s.name] = sha256_file(s.path);
     inputs->push_back(s.path);
+  }
+  info->label_files_sha256 = labels.dump();
+}
+
+void fingerprint_vector_inputs(const LoadedModel& model, const std::string& examples_path,
+                               const std::string& labels_path, ActivationFileInfo* info,
+                               std::vector<std::string>* inputs) {
+  fingerprint_model(model, info, inputs);
+  info->tokenizer_sha256 = "none";
+  info->dataset_sha256 = sha256_file(examples_path);
+  inputs->push_back(examples_path);
+  info->dataset_options = nlohmann::json{{"kind", "idx"}}.dump();
+  nlohmann::json labels = nlohmann::json::object();
+  if (!labels_path.empty()) {
+    labels["class"] = sha256_file(labels_path);
+    inputs->push_back(labels_path);
   }
   info->label_files_sha256 = labels.dump();
 }

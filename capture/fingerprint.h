@@ -16,6 +16,12 @@ namespace resid {
 void fingerprint_inputs(const LoadedModel& model, const DatasetOptions& data, const Dataset& dataset,
                         ActivationFileInfo* info, std::vector<std::string>* inputs);
 
+// The same for a plain MLP over IDX examples (and optional IDX class labels): no tokenizer, dataset options
+// {"kind": "idx"}, the labels file as the "class" column's file.
+void fingerprint_vector_inputs(const LoadedModel& model, const std::string& examples_path,
+                               const std::string& labels_path, ActivationFileInfo* info,
+                               std::vector<std::string>* inputs);
+
 // The files of a model that determine its weights: the file itself, or for a Hugging Face checkpoint
 // config.json, model.safetensors / model.safetensors.index.json and every shard the index names.
 std::vector<std::string> model_weight_files(const LoadedModel& model);

@@ -139,15 +139,74 @@ CensusResult census_of_mlp(const Mlp& model, const ImageSet& images, const Censu
   return result;
 }
 
+namespace {
+
+// A capture of a plain MLP (capture/capture_mlp.h): rows of blocks.{i}.mlp.hook_post are [width] vectors.
+CensusResult census_of_mlp_capture(const ActivationReader& reader, const nlohmann::json& config,
+                                   const CensusRunOptions& options) {
+  const std::string& path = reader.path();
+  const ActivationFileSummary& summary = reader.summary();
+  const std::vector<int> widths = config.at("widths").get<std::vector<int>>();
+  Config plain;  // the FFN naming of a non-gated block with this activation, as census_of_mlp
+  plain.gated_mlp = false;
+  plain.act_fn = act_fn_from_name(config.at("act_fn").get<std::string>());
+  CensusResult result;
+  result.rule = FiringRule::PostActivation;
+  result.ffn = plain.ffn_name();
+  result.options = options.census;
+  result.source = path;
+  result.data = summary.info.dataset_path.empty() ? path : summary.info.dataset_path;
+  result.partial = !summary.complete;
+  std::vector<const HookDatasetSpec*> specs;
+  for (size_t i = 0; i + 2 < widths.size(); ++i) {
+    const int l = static_cast<int>(i);
+    const std::string name = hook_name(HookSite::MlpPost, l);
+    for (const HookDatasetSpec& s : summary.hook_specs) {
+      if (s.hook != name) continue;
+      if (s.row_shape != std::vector<int64_t>{widths[i + 1]})
+        throw FormatError(path, name + " has rows of shape " + shape_string(s.row_shape) + ", expected [" +
+                                    std::to_string(widths[i + 1]) + "]");
+      specs.push_back(&s);
+      result.layers.emplace_back(l, name, widths[i + 1]);
+    }
+  }
+  if (specs.empty())
+    throw InputError(path +
+                     ": holds no blocks.*.mlp.hook_post hooks; the census of this MLP needs them "
+                     "(capture them with hook_patterns 'blocks.*.mlp.hook_post')");
+  int64_t rows = summary.committed_rows;
+  if (options.max_rows > 0) rows = std::min(rows, options.max_rows);
+  const int64_t chunk =
+      std::max<int64_t>(1, (int64_t(1) << 21) / std::max<int64_t>(1, specs.front()->row_shape[0]));
+  std::vector<float> acts;  // [chunk, width]
+  for (int64_t first = 0; first < rows && !stopped(options); first += chunk) {
+    const int64_t n = std::min(chunk, rows - first);
+    for (size_t i = 0; i < specs.size(); ++i) {
+      reader.read_rows(specs[i]->hook, first, n, &acts);
+      ActivationView view{
+          {HookSite::MlpPost, result.layers[i].layer}, acts.data(), {n, specs[i]->row_shape[0]}, nullptr, 0};
+      result.layers[i].add(view, options.census.threshold);
+    }
+    result.n_examples += n;
+    if (options.on_progress) options.on_progress(result.n_examples, result.n_examples);
+  }
+  return result;
+}
+
+}  // namespace
+
 CensusResult census_of_capture(const std::string& path, const CensusRunOptions& options) {
   check_run_options(options);
   const ActivationReader reader(path);  // one open file and one committed_rows for the whole pass
   const ActivationFileSummary& summary = reader.summary();
   if (summary.info.model_config_json.empty())
     throw FormatError(path, "has no model config attribute; cannot tell which mlp hook the census needs");
+  nlohmann::json config_json;
   Config c;
   try {
-    c = Config::from_json(nlohmann::json::parse(summary.info.model_config_json));
+    config_json = nlohmann::json::parse(summary.info.model_config_json);
+    if (config_json.value("family", "") == "mlp") return census_of_mlp_capture(reader, config_json, options);
+    c = Config::from_json(config_json);
   } catch (const nlohmann::json::exception& e) {
     throw FormatError(path, std::string("model config attribute is not valid JSON (") + e.what() + ")");
   }

@@ -6,12 +6,14 @@
 #include <iostream>
 
 #include "capture/capture.h"
+#include "capture/capture_mlp.h"
 #include "capture/fingerprint.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/flag_names.h"
 #include "cli/progress.h"
 #include "core/error.h"
+#include "datasets/image_set.h"
 
 namespace resid::cli {
 
@@ -60,11 +62,48 @@ std::string utc_now() {
 }
 }  // namespace
 
+namespace {
+
+// A plain MLP over IDX examples: one row per example (capture/capture_mlp.h).
+int capture_mlp_cli(const LoadedModel& m, const std::string& examples, const std::string& labels,
+                    const std::string& out, CaptureOptions cap, const std::vector<std::string>& args) {
+  const ImageSet set = read_idx_images(examples, labels);
+  ActivationFileInfo info;
+  info.resid_version = RESID_VERSION;
+  info.model_path = std::filesystem::absolute(m.path).string();
+  info.tokenizer = "none";
+  info.dataset_path = std::filesystem::absolute(examples).string();
+  info.dataset_description = std::to_string(set.size()) + " IDX examples of " +
+                             std::to_string(set.pixels.cols()) + " features" +
+                             (labels.empty() ? "" : ", classes from " + labels);
+  fingerprint_vector_inputs(m, examples, labels, &info, &cap.writer.inputs);
+  info.command_line = "resid capture";
+  for (const std::string& a : args) info.command_line += " " + shell_quote(a);
+  info.created = utc_now();
+  cap.stop = &g_stop;
+  cap.on_start = install_stop_handlers;
+  Progress progress("capture", cap.max_rows > 0 ? std::min(cap.max_rows, set.size()) : set.size());
+  cap.on_progress = [&](int64_t rows, int64_t) { progress.update(rows, rows); };
+  const CaptureResult r = with_flag_names([&] { return capture_mlp(*m.mlp, set, {}, out, info, cap); });
+  progress.finish();
+  std::fprintf(stderr, "%s: %lld rows (%lld new) in %.2f s, peak RSS %.0f MiB%s\n", out.c_str(),
+               (long long)r.rows, (long long)r.new_rows, r.seconds, peak_rss_mib(),
+               r.complete ? "" : " (stopped early)");
+  if (!r.complete) {
+    std::fprintf(stderr, "resid capture: interrupted; %lld committed rows are kept, continue with --resume\n",
+                 (long long)r.rows);
+    return 130;
+  }
+  return 0;
+}
+
+}  // namespace
+
 int run_capture(const std::vector<std::string>& args) {
   ModelOptions model_opts;
   DatasetOptions data;
   CaptureOptions cap;
-  std::string out, positions = "all", dtype = "float32";
+  std::string out, positions = "all", dtype = "float32", idx_labels;
   int64_t max_line_bytes = 0;
   po::options_description desc("resid capture options");
   desc.add_options()("model", po::value(&model_opts.model)->required(), "model path")(
@@ -78,6 +117,8 @@ int run_capture(const std::vector<std::string>& args) {
       "label-field", po::value(&data.label_fields)->composing(), "JSONL: a label field (repeatable)")(
       "labels", po::value(&data.label_files)->composing(),
       "extra per-sequence labels NAME=FILE, one per line")(
+      "idx-labels", po::value(&idx_labels),
+      "plain MLPs: IDX class labels of the IDX examples (column 'class')")(
       "rule", po::value(&data.rules)->composing(),
       "per-token rule label: in_quotes, end_of_sentence, starts_word, is_digit, is_capitalised (repeatable)")(
       "window", po::value(&data.window)->default_value(0), "windows: tokens per window (0 = --max-tokens)")(
@@ -118,6 +159,18 @@ int run_capture(const std::vector<std::string>& args) {
   data.add_bos = !vm["no-bos"].as<bool>();
 
   const LoadedModel m = model_opts.load();
+  if (m.mlp) {
+    if (vm["max-tokens"].as<int>() != 0 || positions != "all" || !data.label_files.empty() ||
+        !data.rules.empty() || !data.label_fields.empty() || vm["kind"].as<std::string>() != "auto")
+      throw InputError(
+          m.path +
+          " is a plain MLP: its dataset is an IDX file of examples (--idx-labels for their classes); "
+          "--kind, --max-tokens, --positions, --labels, --label-field and --rule are for language "
+          "models");
+    return capture_mlp_cli(m, data.path, idx_labels, out, cap, args);
+  }
+  if (!idx_labels.empty())
+    throw InputError("--idx-labels is for plain MLPs; " + m.path + " is a language model");
   const Transformer& model = require_transformer(m);
   const CapturePlan plan = with_flag_names([&] { return CapturePlan::resolve(model.config(), cap); });
   plan.limit_dataset(data);

@@ -1,8 +1,8 @@
-// Runs a read of a possibly damaged file in a child process first, bounded in time. HDF5 1.10 can spin forever
-// on some damaged metadata (a variable-length string whose global heap is corrupt loops in H5C_protect) and
-// ignores signals while it does; no HDF5 property bounds that. The child takes the risk: if it hangs it is
-// killed after a time limit, if it crashes the crash is reported, and only a read that finished in the child
-// is repeated in the caller, which then reads the same bytes in the same order.
+// Runs a read of a possibly damaged file in a child process first, bounded in time. HDF5 1.10 can spin
+// forever on some damaged metadata (a variable-length string whose global heap is corrupt loops in
+// H5C_protect) and ignores signals while it does; no HDF5 property bounds that. The child takes the risk: if
+// it hangs it is killed after a time limit, if it crashes the crash is reported, and only a read that
+// finished in the child is repeated in the caller, which then reads the same bytes in the same order.
 #pragma once
 #include <chrono>
 #include <functional>
@@ -18,9 +18,9 @@ struct ChildCheckResult {
 
 // Runs `read` in a forked child with `limit` to finish. Throws FormatError naming `path` if the child did not
 // finish in time (it is killed) or died of a signal. When fork is impossible (no memory for the child's page
-// tables), returns an empty result and the caller reads unchecked: a hang is then possible, a wrong row is not.
-// Call it with HDF5's library mutex held (h5::Call), so no other thread of this process is inside HDF5 when
-// the child is forked.
+// tables), returns an empty result and the caller reads unchecked: a hang is then possible, a wrong row is
+// not. Call it with HDF5's library mutex held (h5::Call), so no other thread of this process is inside HDF5
+// when the child is forked.
 ChildCheckResult check_in_child(const std::string& path, const std::function<void()>& read,
                                 std::chrono::milliseconds limit);
 

@@ -13,8 +13,8 @@
 #include "capture/activation_file.h"
 #include "capture/activation_reader.h"
 #include "capture/detail/child_check.h"
-#include "core/formats/gguf.h"
 #include "core/error.h"
+#include "core/formats/gguf.h"
 #include "core/init.h"
 #include "run_resid.h"
 #include "test_support.h"
@@ -26,13 +26,14 @@ using detail::check_in_child;
 using std::chrono::milliseconds;
 
 TEST(ChildCheck, AReadThatFinishesIsReported) {
-  const detail::ChildCheckResult r = check_in_child("f.h5", [] {}, milliseconds(5000));
+  const detail::ChildCheckResult r = check_in_child(
+      "f.h5", [] {}, milliseconds(5000));
   EXPECT_FALSE(r.threw);
 }
 
 TEST(ChildCheck, AReadThatThrowsGivesItsMessage) {
-  const detail::ChildCheckResult r =
-      check_in_child("f.h5", [] { throw FormatError("f.h5", "bad attribute"); }, milliseconds(5000));
+  const detail::ChildCheckResult r = check_in_child(
+      "f.h5", [] { throw FormatError("f.h5", "bad attribute"); }, milliseconds(5000));
   EXPECT_TRUE(r.threw);
   EXPECT_EQ(r.message, "f.h5: bad attribute");
 }
@@ -43,14 +44,16 @@ TEST(ChildCheck, AReadThatHangsIsKilledAndReportedAsDamage) {
     check_in_child(
         "f.h5", [] { std::this_thread::sleep_for(std::chrono::hours(1)); }, milliseconds(200));
   });
-  EXPECT_EQ(message, "f.h5: damaged: reading its metadata did not finish within 0.2 s (HDF5 loops on this file)");
+  EXPECT_EQ(message,
+            "f.h5: damaged: reading its metadata did not finish within 0.2 s (HDF5 loops on this file)");
   // Generous: only "not an hour" matters; the limit itself is 0.2 s.
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
 }
 
 TEST(ChildCheck, AReadThatCrashesIsReportedAsDamage) {
   const std::string message = testing::error_of<FormatError>([] {
-    check_in_child("f.h5", [] { ::raise(SIGSEGV); }, milliseconds(5000));
+    check_in_child(
+        "f.h5", [] { ::raise(SIGSEGV); }, milliseconds(5000));
   });
   EXPECT_CONTAINS(message, "f.h5: damaged: reading its metadata crashed HDF5 (Segmentation fault)");
 }
@@ -86,8 +89,8 @@ class GlobalHeap : public ::testing::Test {
   }
 
   std::vector<std::string> args(const std::string& out) const {
-    return {testing::resid_binary(), "capture", model_, data_, "--hooks", "blocks.*.hook_resid_post",
-            "-o",                    out,       "--max-tokens", "8"};
+    return {testing::resid_binary(),    "capture", model_, data_,          "--hooks",
+            "blocks.*.hook_resid_post", "-o",      out,    "--max-tokens", "8"};
   }
 
   testing::TempDir dir_;
@@ -121,12 +124,12 @@ TEST_F(GlobalHeap, EveryDamagedByteIsReadOrRefusedNeverCrashesOrHangs) {
         crashed += std::string(e.what()).find("crashed HDF5") != std::string::npos;
         hung += std::string(e.what()).find("did not finish") != std::string::npos;
       }
-
     }
   }
   detail::set_metadata_time_limit(milliseconds(5000));
-  std::cout << "[          ] " << read_ok << " damaged files read, " << refused << " refused (HDF5 crashed on "
-            << crashed << " and hung on " << hung << " of them in the check)\n";
+  std::cout << "[          ] " << read_ok << " damaged files read, " << refused
+            << " refused (HDF5 crashed on " << crashed << " and hung on " << hung
+            << " of them in the check)\n";
   EXPECT_GT(refused, 0);
 }
 
