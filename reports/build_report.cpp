@@ -135,6 +135,11 @@ Report build_report(const ReportInputs& in) {
     r.skipped.push_back({"First-layer weights as images", "no plain MLP checkpoint given"});
     r.skipped.push_back({"Folds of the input plane", "no plain MLP checkpoint given"});
   }
+  if (!in.training_runs.empty())
+    r.sections.push_back(training_section(in.training_runs));
+  else
+    r.skipped.push_back(
+        {"Training and dying ReLUs", "no training history given (resid train --json writes one)"});
   return r;
 }
 

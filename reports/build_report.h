@@ -3,9 +3,11 @@
 // hooks a section needs, a probe sweep of another model, ...) is an error, thrown before anything is written.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "reports/fold_maps.h"
 #include "reports/report.h"
+#include "reports/training_section.h"
 
 namespace resid {
 
@@ -21,7 +23,8 @@ struct ReportInputs {
       mlp_weights;  // a plain MLP checkpoint: first-layer weight tiles, or folds when its input is 2-D
   PlanePoints plane_points;  // drawn over the folds (e.g. the training set)
   std::string plane_points_source;
-  std::string command_line;  // shown in the provenance table
+  std::vector<TrainingHistory> training_runs;  // loss, accuracy and dead ReLUs by epoch
+  std::string command_line;                    // shown in the provenance table
 };
 
 Report build_report(const ReportInputs& inputs);

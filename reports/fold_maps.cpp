@@ -49,7 +49,8 @@ FoldMaps fold_maps(const Mlp& mlp, const PlaneGrid& grid) {
   const int64_t cells = int64_t{grid.nx} * grid.ny;
   RowMatrix x(cells, 2);  // [cells, 2]
   for (int r = 0; r < grid.ny; ++r)
-    for (int c = 0; c < grid.nx; ++c) x(int64_t{r} * grid.nx + c, 0) = grid.x_at(c), x(int64_t{r} * grid.nx + c, 1) = grid.y_at(r);
+    for (int c = 0; c < grid.nx; ++c)
+      x(int64_t{r} * grid.nx + c, 0) = grid.x_at(c), x(int64_t{r} * grid.nx + c, 1) = grid.y_at(r);
   PatternRecorder patterns;
   const RowMatrix logits = mlp.forward(x, &patterns);  // [cells, d_out]
 
@@ -62,7 +63,8 @@ FoldMaps fold_maps(const Mlp& mlp, const PlaneGrid& grid) {
     maps.predicted[i] = static_cast<int>(k);
   }
 
-  // Region ids layer by layer: a cell's id at layer l names the pair (its id at layer l - 1, its pattern at l).
+  // Region ids layer by layer: a cell's id at layer l names the pair (its id at layer l - 1, its pattern at
+  // l).
   std::vector<int32_t> previous(cells, 0);
   for (size_t l = 0; l < patterns.layers.size(); ++l) {
     const int64_t width = patterns.widths[l];

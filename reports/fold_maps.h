@@ -1,7 +1,8 @@
 // The folds of an MLP with 2-D input, measured on a grid of the input plane. Each ReLU is on on one side of
 // a line (layer 0) or of a bent curve (deeper layers), so the set of units that are on at a point, the
-// activation pattern, is constant on regions of the plane: the network is one affine map per region. Layer l's
-// regions are those of the patterns of layers 0..l together, so every layer can only split regions further.
+// activation pattern, is constant on regions of the plane: the network is one affine map per region. Layer
+// l's regions are those of the patterns of layers 0..l together, so every layer can only split regions
+// further.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -31,9 +32,9 @@ PlaneGrid grid_around(const PlanePoints& points, int cells_per_side);
 
 struct FoldMaps {
   PlaneGrid grid;
-  std::vector<int> predicted;                 // [ny * nx]: argmax class at each cell
-  std::vector<std::vector<int32_t>> regions;  // [n_hidden][ny * nx]: region id (0, 1, ...) of layers 0..l
-  std::vector<int> region_count;              // [n_hidden]: distinct activation patterns on the grid
+  std::vector<int> predicted;                   // [ny * nx]: argmax class at each cell
+  std::vector<std::vector<int32_t>> regions;    // [n_hidden][ny * nx]: region id (0, 1, ...) of layers 0..l
+  std::vector<int> region_count;                // [n_hidden]: distinct activation patterns on the grid
   std::vector<std::vector<float>> on_fraction;  // [n_hidden][width]: share of cells where each unit is on
 };
 

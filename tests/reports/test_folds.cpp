@@ -15,9 +15,9 @@ Linear linear(int64_t d_out, int64_t d_in, std::vector<float> w, std::vector<flo
   return {Tensor::owned({d_out, d_in}, std::move(w)), Tensor::owned({d_out}, std::move(b))};
 }
 
-// Layer 0: units x > 0 and y > 0 (the two axes are its folds). Layer 1: one unit on when relu(x) + relu(y) > 1,
-// a bent fold: x + y = 1 in the positive quadrant, y = 1 left of it, x = 1 below it, nowhere in the negative
-// quadrant. Output: class 1 when layer 1's unit is on.
+// Layer 0: units x > 0 and y > 0 (the two axes are its folds). Layer 1: one unit on when relu(x) + relu(y) >
+// 1, a bent fold: x + y = 1 in the positive quadrant, y = 1 left of it, x = 1 below it, nowhere in the
+// negative quadrant. Output: class 1 when layer 1's unit is on.
 Mlp quadrant_mlp() {
   std::vector<Linear> layers;
   layers.push_back(linear(2, 2, {1, 0, 0, 1}, {0, 0}));
