@@ -137,6 +137,8 @@ json plane_chart(const std::string& description, const PlaneGrid& g, const std::
             {tooltip("class", "nominal", "class"), tooltip("x", "quantitative", "x₁", ".3f"),
              tooltip("y", "quantitative", "x₂", ".3f")}}}}});
   }
+  // Fold lines are coloured by state, points by class: two colour scales, two legends.
+  spec["resolve"] = {{"scale", {{"color", "independent"}}}, {"legend", {{"color", "independent"}}}};
   return spec;
 }
 

@@ -21,11 +21,14 @@ json run_colour(const std::vector<TrainingHistory>& runs) {
 }
 
 Chart curve_chart(const std::string& title, const std::vector<TrainingHistory>& runs, const char* field,
-                  const std::string& y_title, bool log_scale, const std::string& format, const std::string& caption) {
+                  const std::string& y_title, bool log_scale, const std::string& format,
+                  const std::string& caption) {
   json values = json::array();
   for (const TrainingHistory& r : runs)
     for (const EpochRecord& e : r.epochs) {
-      const double v = std::string(field) == "loss" ? e.loss : std::string(field) == "accuracy" ? e.accuracy : e.test_accuracy;
+      const double v = std::string(field) == "loss"       ? e.loss
+                       : std::string(field) == "accuracy" ? e.accuracy
+                                                          : e.test_accuracy;
       if (v < 0 || (log_scale && v <= 0)) continue;
       values.push_back({{"run", r.run}, {"epoch", e.epoch}, {field, v}});
     }
@@ -54,15 +57,16 @@ Section training_section(const std::vector<TrainingHistory>& runs) {
     if (r.epochs.empty()) throw InputError(r.source + ": training run '" + r.run + "' has no epochs");
     for (const EpochRecord& e : r.epochs)
       if (e.dead_fraction.size() != layers)
-        throw InputError(r.source + ": training run '" + r.run + "' has " + std::to_string(e.dead_fraction.size()) +
-                         " hidden layers at epoch " + std::to_string(e.epoch) + ", the first run " +
-                         std::to_string(layers));
+        throw InputError(r.source + ": training run '" + r.run + "' has " +
+                         std::to_string(e.dead_fraction.size()) + " hidden layers at epoch " +
+                         std::to_string(e.epoch) + ", the first run " + std::to_string(layers));
   }
   Section sec;
   sec.id = "training";
   sec.title = "Training and dying ReLUs";
   sec.intro =
-      "Loss, accuracy and dead neurons epoch by epoch. A ReLU is dead when it is off (pre-activation ≤ 0) on every "
+      "Loss, accuracy and dead neurons epoch by epoch. A ReLU is dead when it is off (pre-activation ≤ 0) on "
+      "every "
       "training example: it then passes no gradient to its weights and cannot come back. A learning rate too "
       "large kicks units into that state in the first steps; they stay dead for the rest of the run.";
   for (const TrainingHistory& r : runs) sec.sources.emplace_back(r.run, r.source);
@@ -82,7 +86,9 @@ Section training_section(const std::vector<TrainingHistory>& runs) {
   for (const TrainingHistory& r : runs)
     for (const EpochRecord& e : r.epochs)
       for (size_t l = 0; l < layers; ++l)
-        values.push_back({{"run", r.run}, {"epoch", e.epoch}, {"layer", "layer " + std::to_string(l)},
+        values.push_back({{"run", r.run},
+                          {"epoch", e.epoch},
+                          {"layer", "layer " + std::to_string(l)},
                           {"dead", e.dead_fraction[l]}});
   json spec = vega_lite_spec("dead fraction by epoch", values);
   spec["width"] = kWidth;
@@ -91,16 +97,18 @@ Section training_section(const std::vector<TrainingHistory>& runs) {
   y["axis"] = {{"format", ".0%"}};
   y["scale"] = {{"domain", {0, 1}}};
   spec["mark"] = {{"type", "line"}, {"point", true}, {"tooltip", true}};
-  spec["encoding"] = {{"x", channel("epoch", "quantitative", "epoch")},
-                      {"y", y},
-                      {"color", run_colour(runs)},
-                      {"strokeDash", channel("layer", "nominal", "hidden layer")},
-                      {"tooltip",
-                       {tooltip("run", "nominal", "run"), tooltip("layer", "nominal", "layer"),
-                        tooltip("epoch", "quantitative", "epoch"), tooltip("dead", "quantitative", "dead", ".1%")}}};
-  sec.charts.push_back({"Dead ReLUs by epoch", spec,
-                        "Fraction of each hidden layer's units that were off on every training example, after each "
-                        "epoch; one line style per layer."});
+  spec["encoding"] = {
+      {"x", channel("epoch", "quantitative", "epoch")},
+      {"y", y},
+      {"color", run_colour(runs)},
+      {"strokeDash", channel("layer", "nominal", "hidden layer")},
+      {"tooltip",
+       {tooltip("run", "nominal", "run"), tooltip("layer", "nominal", "layer"),
+        tooltip("epoch", "quantitative", "epoch"), tooltip("dead", "quantitative", "dead", ".1%")}}};
+  sec.charts.push_back(
+      {"Dead ReLUs by epoch", spec,
+       "Fraction of each hidden layer's units that were off on every training example, after each "
+       "epoch; one line style per layer."});
   return sec;
 }
 

@@ -17,7 +17,10 @@
 
 #include "census/census_file.h"
 #include "core/formats/mlp_safetensors.h"
+#include "core/init.h"
 #include "probes/synthetic_capture.h"
+#include "reports/build_report.h"
+#include "reports/html_page.h"
 #include "test_support.h"
 
 namespace resid {
@@ -222,6 +225,51 @@ TEST_F(ReportInBrowser, Stories260K) {
   browser.screenshot(html, "probes", screenshot_path("stories260K", "probes"), 1300);
   browser.screenshot(html, "logit-lens", screenshot_path("stories260K", "logit-lens"), 900);
   browser.screenshot(html, "attention", screenshot_path("stories260K", "attention"), 2000);
+}
+
+// A 2-D-input MLP's folds over points of three spiral arms, and two training histories side by side, built in
+// process (the folds and training sections).
+TEST_F(ReportInBrowser, PlaneFoldsAndTraining) {
+  Rng rng(4);
+  std::vector<Linear> layers;
+  const int widths[] = {2, 16, 16, 3};
+  for (int i = 0; i < 3; ++i) {
+    std::vector<float> b(widths[i + 1]);
+    for (float& v : b) v = static_cast<float>(rng.next_u64() % 100) / 100.f - 0.5f;
+    layers.push_back(
+        {Tensor::owned({widths[i + 1], widths[i]}, kaiming_normal(widths[i + 1], widths[i], rng)),
+         Tensor::owned({widths[i + 1]}, b)});
+  }
+  save_mlp_safetensors(dir.file("plane.safetensors"), Mlp(std::move(layers), ActFn::ReLU));
+  ReportInputs in;
+  in.title = "folds of a seeded 2-16-16-3 MLP";
+  in.mlp_weights = dir.file("plane.safetensors");
+  for (int arm = 0; arm < 3; ++arm)
+    for (int i = 0; i < 60; ++i) {
+      const float r = 0.1f + i / 60.f, t = 4.f * r + arm * 2.0944f;
+      in.plane_points.xy.push_back(r * std::cos(t));
+      in.plane_points.xy.push_back(r * std::sin(t));
+      in.plane_points.label.push_back(arm);
+    }
+  in.plane_points_source = "3 spiral arms";
+  for (const double lr : {0.05, 2.0}) {
+    TrainingHistory h;
+    h.run = "lr " + std::to_string(lr).substr(0, 4);
+    h.source = "hand-written history";
+    for (int e = 1; e <= 20; ++e)
+      h.epochs.push_back({e,
+                          (lr > 1 ? 0.9 : 1.1) / std::sqrt(double(e)),
+                          lr > 1 ? 0.55 : 0.6 + 0.02 * e,
+                          -1,
+                          {lr > 1 ? std::min(0.7, 0.3 + 0.05 * e) : 0.02, lr > 1 ? 0.5 : 0.0}});
+    in.training_runs.push_back(h);
+  }
+  const std::string html = dir.file("plane.html");
+  write_report(html, build_report(in));
+  const std::string dom = expect_rendered(browser, html, 6);  // folds: classes + 2 layers; training: 3
+  EXPECT_CONTAINS(dom, "linear regions");
+  browser.screenshot(html, "folds", screenshot_path("plane", "folds"), 1800);
+  browser.screenshot(html, "training", screenshot_path("plane", "training"), 1500);
 }
 
 TEST_F(ReportInBrowser, MnistPartial) {

@@ -94,7 +94,7 @@ TEST(ReportPage, WriteIsAtomic) {
 TEST(ReportInputs, EverySectionWithoutItsInputIsSkippedWithAReason) {
   const Report r = build_report(ReportInputs{});
   EXPECT_TRUE(r.sections.empty());
-  ASSERT_EQ(r.skipped.size(), 6u);
+  ASSERT_EQ(r.skipped.size(), 8u);
   for (const SkippedSection& s : r.skipped) EXPECT_FALSE(s.reason.empty()) << s.title;
   EXPECT_EQ(r.skipped[0].title, "Activation statistics by layer");
 }

@@ -10,8 +10,7 @@ TrainingHistory run(const std::string& name, double dead_end) {
   TrainingHistory h;
   h.run = name;
   h.source = name + ".json";
-  for (int e = 1; e <= 3; ++e)
-    h.epochs.push_back({e, 1.0 / e, 0.5 + 0.1 * e, -1, {dead_end * e / 3, 0.0}});
+  for (int e = 1; e <= 3; ++e) h.epochs.push_back({e, 1.0 / e, 0.5 + 0.1 * e, -1, {dead_end * e / 3, 0.0}});
   return h;
 }
 
@@ -33,10 +32,13 @@ TEST(TrainingSection, MismatchedRunsAreInputErrors) {
   TrainingHistory empty;
   empty.run = "x";
   empty.source = "x.json";
-  EXPECT_CONTAINS(testing::error_of<InputError>([&] { training_section({empty}); }), "x.json: training run 'x' has no epochs");
+  EXPECT_CONTAINS(testing::error_of<InputError>([&] { training_section({empty}); }),
+                  "x.json: training run 'x' has no epochs");
   TrainingHistory three = run("deep", 0.1);
   three.epochs[1].dead_fraction.push_back(0);
-  EXPECT_CONTAINS(testing::error_of<InputError>([&] { training_section({run("a", 0), three}); }),
+  EXPECT_CONTAINS(testing::error_of<InputError>([&] {
+                    training_section({run("a", 0), three});
+                  }),
                   "has 3 hidden layers at epoch 2, the first run 2");
 }
 
