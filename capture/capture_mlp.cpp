@@ -50,16 +50,18 @@ std::vector<HookPointId> select_mlp_hooks(const MlpConfig& c, const std::vector<
   return ordered;
 }
 
-CaptureResult capture_mlp(const Mlp& model, const ImageSet& data, const std::vector<VectorLabel>& extra_labels,
-                          const std::string& out_path, ActivationFileInfo info, const CaptureOptions& options) {
+CaptureResult capture_mlp(const Mlp& model, const ImageSet& data,
+                          const std::vector<VectorLabel>& extra_labels, const std::string& out_path,
+                          ActivationFileInfo info, const CaptureOptions& options) {
   const MlpConfig& c = model.config();
   const std::string& where = info.dataset_path.empty() ? data.images_path : info.dataset_path;
   if (data.pixels.cols() != c.widths.front())
-    throw InputError(where + ": examples have " + std::to_string(data.pixels.cols()) + " features but the MLP takes " +
-                     std::to_string(c.widths.front()) + " inputs");
+    throw InputError(where + ": examples have " + std::to_string(data.pixels.cols()) +
+                     " features but the MLP takes " + std::to_string(c.widths.front()) + " inputs");
   if (options.positions.mode != PositionSpec::Mode::All || options.n_pos > 1)
     throw InputError("positions: an MLP reads one vector per example; positions and n_pos do not apply");
-  if (options.batch_size < 1) throw InputError("batch_size " + std::to_string(options.batch_size) + " is below 1");
+  if (options.batch_size < 1)
+    throw InputError("batch_size " + std::to_string(options.batch_size) + " is below 1");
   const std::vector<HookPointId> points = select_mlp_hooks(c, options.hook_patterns);
   int64_t n = data.size();
   if (options.max_rows > 0) n = std::min(n, options.max_rows);
@@ -76,7 +78,8 @@ CaptureResult capture_mlp(const Mlp& model, const ImageSet& data, const std::vec
   }
   for (const VectorLabel& l : extra_labels) {
     if (l.column.kind == LabelColumn::Kind::TokenClass)
-      throw InputError("label " + l.column.name + ": an MLP's examples have one label each, not one per token");
+      throw InputError("label " + l.column.name +
+                       ": an MLP's examples have one label each, not one per token");
     if (static_cast<int64_t>(l.values.size()) != data.size())
       throw InputError("label " + l.column.name + " has " + std::to_string(l.values.size()) + " values for " +
                        std::to_string(data.size()) + " examples of " + where);
@@ -107,12 +110,14 @@ CaptureResult capture_mlp(const Mlp& model, const ImageSet& data, const std::vec
       std::vector<std::vector<float>> acts(points.size());  // per hook: [rows, width]
       HookSet hooks;
       for (size_t h = 0; h < points.size(); ++h)
-        hooks.add(points[h], [&acts, h](ActivationView& act) { acts[h].assign(act.data, act.data + act.numel()); });
+        hooks.add(points[h],
+                  [&acts, h](ActivationView& act) { acts[h].assign(act.data, act.data + act.numel()); });
       model.forward(data.pixels.middleRows(first, rows), &hooks);  // [rows, d_out]
       std::vector<int32_t> index(rows), lengths(rows, 1);  // the example's index stands in for its token
       for (int64_t r = 0; r < rows; ++r) index[r] = static_cast<int32_t>(first + r);
       std::vector<std::vector<double>> sequence_labels;
-      for (const auto& v : label_values) sequence_labels.emplace_back(v.begin() + first, v.begin() + first + rows);
+      for (const auto& v : label_values)
+        sequence_labels.emplace_back(v.begin() + first, v.begin() + first + rows);
       std::vector<const float*> act_ptrs;
       for (const auto& a : acts) act_ptrs.push_back(a.data());
       writer->append(rows, index.data(), lengths.data(), sequence_labels, {}, act_ptrs);

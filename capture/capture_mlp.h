@@ -32,9 +32,11 @@ struct VectorLabel {
 };
 
 // Writes `out_path`. The data's own labels (if any) become the SequenceClass column "class" (classes "0",
-// "1", ...). Uses options.hook_patterns, batch_size, max_rows, writer, resume, stop, on_progress and on_start;
-// positions and n_pos do not apply (InputError when set). Info's model and dataset fields are the caller's.
-CaptureResult capture_mlp(const Mlp& model, const ImageSet& data, const std::vector<VectorLabel>& extra_labels,
-                          const std::string& out_path, ActivationFileInfo info, const CaptureOptions& options);
+// "1", ...). Uses options.hook_patterns, batch_size, max_rows, writer, resume, stop, on_progress and
+// on_start; positions and n_pos do not apply (InputError when set). Info's model and dataset fields are the
+// caller's.
+CaptureResult capture_mlp(const Mlp& model, const ImageSet& data,
+                          const std::vector<VectorLabel>& extra_labels, const std::string& out_path,
+                          ActivationFileInfo info, const CaptureOptions& options);
 
 }  // namespace resid

@@ -62,7 +62,7 @@ run_harness() {
     "$build/fuzz/fuzz_$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -max_len="$(max_len "$h")" -print_final_stats=1 -artifact_prefix="$build/artifacts/$h-" "$corpus" "$seeds/$h" \
     >"$log" 2>&1 || status=$?
-  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo 0)
   echo "${runs:-0} $status" > "$build/artifacts/$h.result"
 }
 
