@@ -24,5 +24,6 @@ int run_census(const std::vector<std::string>& args);
 int run_demo(const std::vector<std::string>& args);
 int run_probe(const std::vector<std::string>& args);
 int run_report(const std::vector<std::string>& args);
+int run_train(const std::vector<std::string>& args);
 
 }  // namespace resid::cli

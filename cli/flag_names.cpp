@@ -9,7 +9,8 @@ namespace resid::cli {
 namespace {
 
 // Option struct field (CaptureOptions, WriterOptions, DatasetOptions, CensusRunOptions, CensusOptions,
-// GenerateOptions, FitOptions, CaptureFitOptions, ExampleOptions, Probe::direction) -> the flag that sets it.
+// GenerateOptions, FitOptions, CaptureFitOptions, ExampleOptions, Probe::direction,
+// TrainOptions, OptimizerOptions, PointSource, ToyOptions) -> the flag that sets it.
 constexpr std::pair<const char*, const char*> kFlags[] = {
     {"n_pos", "--max-tokens"},
     {"max_tokens", "--max-tokens"},
@@ -30,6 +31,13 @@ constexpr std::pair<const char*, const char*> kFlags[] = {
     {"reduce", "--reduce"},
     {"memory_bytes", "--memory"},
     {"cls", "--class"},
+    {"lr", "--lr"},
+    {"momentum", "--momentum"},
+    {"weight_decay", "--weight-decay"},
+    {"test_fraction", "--test-fraction"},
+    {"labels_path", "--labels"},
+    {"noise", "--noise"},
+    {"widths", "--layers"},
 };
 
 bool opens_word(const std::string& s, size_t at) {

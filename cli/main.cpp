@@ -25,6 +25,8 @@ const std::vector<Command>& commands() {
       {"probe", "linear probes on a capture: fit, sweep layers, apply, direction for --steer", run_probe},
       {"census", "dead-neuron census: how often each MLP neuron fires over a dataset, images or a capture",
        run_census},
+      {"train", "train a plain MLP on 2-D point sets, a CSV or MNIST IDX files; a .safetensors checkpoint",
+       run_train},
       {"report",
        "one self-contained HTML report: activations, census, probes, logit lens, attention, weights",
        run_report},

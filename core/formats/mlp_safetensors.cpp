@@ -139,6 +139,9 @@ LoadedModel load_mlp_safetensors(const SafetensorsFile& file) {
   } else if (linear.size() > 1) {
     model.notes.push_back("no resid_act_fn in the metadata: ReLU assumed");
   }
+  const auto summary = file.metadata().find(kMlpTrainSummaryKey);
+  if (summary != file.metadata().end())
+    model.notes.push_back("trained by resid train: " + one_line(summary->second));
   auto mlp = std::make_shared<const Mlp>(std::move(linear), act, file.path());
   model.format_detail = "safetensors MLP " + mlp_widths(mlp->config()) + " " + act_fn_name(act) + " (" +
                         dtypes_of(model.tensors) + ")";
@@ -146,7 +149,8 @@ LoadedModel load_mlp_safetensors(const SafetensorsFile& file) {
   return model;
 }
 
-void save_mlp_safetensors(const std::string& path, const Mlp& mlp) {
+void save_mlp_safetensors(const std::string& path, const Mlp& mlp,
+                          const std::map<std::string, std::string>& extra) {
   std::vector<NamedTensor> named;
   const auto& ls = mlp.layers();
   for (size_t i = 0; i < ls.size(); ++i) {
@@ -154,9 +158,12 @@ void save_mlp_safetensors(const std::string& path, const Mlp& mlp) {
     named.push_back({p + ".weight", &ls[i].weight});
     named.push_back({p + ".bias", &ls[i].bias});
   }
-  const std::map<std::string, std::string> metadata = {{"format", "pt"},
-                                                       {"resid_act_fn", act_fn_name(mlp.config().act_fn)},
-                                                       {"resid_widths", mlp_widths(mlp.config())}};
+  std::map<std::string, std::string> metadata = {{"format", "pt"},
+                                                 {"resid_act_fn", act_fn_name(mlp.config().act_fn)},
+                                                 {"resid_widths", mlp_widths(mlp.config())}};
+  for (const auto& [key, value] : extra)
+    if (!metadata.emplace(key, value).second)
+      throw InputError(path + ": metadata key '" + key + "' is written by the MLP writer itself");
   write_safetensors(path, named, metadata, DType::F32);
 }
 

@@ -168,7 +168,7 @@ int64_t llama_parameters(const json& c) {
 // Help and command dispatch
 
 const std::vector<std::string> kCommands = {"demo",    "info",  "run",    "generate", "hooks",
-                                            "capture", "probe", "census", "report"};
+                                            "capture", "probe", "census", "train",    "report"};
 
 TEST(CliHelp, BinaryExists) {
   ASSERT_TRUE(fs::is_regular_file(testing::resid_binary()))
@@ -229,6 +229,11 @@ TEST(CliHelp, EachSubcommandHelpPrintsItsOptions) {
        {"--model", "--dataset", "--capture", "--images", "--labels", "--threshold", "--rare", "--json",
         "--output", "--show-ids", "--kind", "--text-field", "--window", "--no-bos", "--truncate",
         "--max-tokens", "--batch-size", "--max-rows"}},
+      {"train", {"--data",       "--labels",        "--label-column", "--points",     "--noise",
+                 "--data-seed",  "--test-fraction", "--layers",       "--activation", "--init",
+                 "--loss",       "--optimizer",     "--lr",           "--momentum",   "--weight-decay",
+                 "--batch-size", "--epochs",        "--seed",         "--threads",    "--output",
+                 "--save-data",  "--json"}},
       {"report",
        {"--output", "--title", "--capture", "--census", "--probe-sweep", "--model", "--tokenizer", "--prompt",
         "--mlp-weights"}},
@@ -241,7 +246,7 @@ TEST(CliHelp, EachSubcommandHelpPrintsItsOptions) {
       EXPECT_EQ(r.err, "");
       EXPECT_TRUE(r.out.starts_with("usage: resid " + cmd)) << r.out;
       std::vector<std::string> expected = options.at(cmd);
-      if (cmd != "demo" && cmd != "probe")
+      if (cmd != "demo" && cmd != "probe" && cmd != "train")  // train has --threads, no tokenizer
         expected.insert(expected.end(), model_opts.begin(), model_opts.end());
       for (const std::string& o : expected) {
         // As an option line of boost's table: "  --name ..." or "  -o [ --name ] ...".
