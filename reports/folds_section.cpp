@@ -101,7 +101,7 @@ json plane_chart(const std::string& description, const PlaneGrid& g, const std::
   if (!lines.empty()) {
     json rule = {
         {"data", {{"values", lines}}},
-        {"mark", {{"type", "rule"}, {"strokeWidth", 1.5}, {"strokeDash", {4, 3}}}},
+        {"mark", {{"type", "rule"}, {"strokeWidth", 1}, {"opacity", 0.45}, {"strokeDash", {4, 3}}}},
         {"encoding",
          {{"x", x},
           {"y", y},

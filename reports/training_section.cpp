@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 
 #include "core/error.h"
 #include "reports/vega_spec.h"
@@ -50,6 +51,36 @@ Chart curve_chart(const std::string& title, const std::vector<TrainingHistory>& 
 
 }  // namespace
 
+TrainingHistory read_training_history(const std::string& path, const std::string& run) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open the training history");
+  TrainingHistory h;
+  h.run = run;
+  h.source = path;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = "line " + std::to_string(number);
+    try {
+      const json j = json::parse(line);
+      EpochRecord e;
+      e.epoch = j.at("epoch").get<int>();
+      const json& t = j.at("train");
+      e.loss = t.at("loss").get<double>();
+      e.accuracy = t.at("accuracy").get<double>();
+      e.dead_fraction = t.at("dead_fraction").get<std::vector<double>>();
+      if (j.contains("test")) e.test_accuracy = j["test"].at("accuracy").get<double>();
+      h.epochs.push_back(std::move(e));
+    } catch (const json::exception& e) {
+      throw FormatError(path,
+                        where + " is not an epoch of resid train --json (" + std::string(e.what()) + ")");
+    }
+  }
+  if (h.epochs.empty())
+    throw FormatError(path, "holds no epochs (resid train --json writes one line per epoch)");
+  return h;
+}
+
 Section training_section(const std::vector<TrainingHistory>& runs) {
   if (runs.empty()) throw InputError("training section: no training runs given");
   const size_t layers = runs.front().epochs.empty() ? 0 : runs.front().epochs.front().dead_fraction.size();
@@ -71,8 +102,9 @@ Section training_section(const std::vector<TrainingHistory>& runs) {
       "large kicks units into that state in the first steps; they stay dead for the rest of the run.";
   for (const TrainingHistory& r : runs) sec.sources.emplace_back(r.run, r.source);
 
-  sec.charts.push_back(curve_chart("Training loss", runs, "loss", "mean training loss", true, "",
-                                   "Mean loss over each epoch's mini-batches (log scale)."));
+  sec.charts.push_back(curve_chart(
+      "Training loss", runs, "loss", "mean training loss", true, "",
+      "Loss on the whole training set after each epoch (epoch 0: the initial model; log scale)."));
   sec.charts.push_back(curve_chart("Training accuracy", runs, "accuracy", "training accuracy", false, ".0%",
                                    "Accuracy on the training set after each epoch."));
   bool have_test = false;

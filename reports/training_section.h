@@ -23,6 +23,10 @@ struct TrainingHistory {
   std::vector<EpochRecord> epochs;
 };
 
+// Reads the lines `resid train --json` prints (one object per epoch: {"epoch", "train": {"loss", "accuracy",
+// "dead_fraction"}, "test": {...}}). FormatError naming the file and line for anything else.
+TrainingHistory read_training_history(const std::string& path, const std::string& run);
+
 // InputError when there are no runs, a run has no epochs, or runs of one section have different numbers of
 // hidden layers.
 Section training_section(const std::vector<TrainingHistory>& runs);

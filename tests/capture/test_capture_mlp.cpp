@@ -1,5 +1,5 @@
-// Capturing a plain MLP over vectors (capture/capture_mlp.h): rows equal an independent float64 forward, labels
-// and the index-as-token convention, hook selection, resume, and the CLI on the real MNIST MLP.
+// Capturing a plain MLP over vectors (capture/capture_mlp.h): rows equal an independent float64 forward,
+// labels and the index-as-token convention, hook selection, resume, and the CLI on the real MNIST MLP.
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -23,8 +23,9 @@ Mlp small_mlp() {
   for (int i = 0; i < 3; ++i) {
     std::vector<float> b(widths[i + 1]);
     for (float& v : b) v = static_cast<float>(rng.next_u64() % 100) / 200.f - 0.25f;
-    layers.push_back({Tensor::owned({widths[i + 1], widths[i]}, xavier_uniform(widths[i + 1], widths[i], rng)),
-                      Tensor::owned({widths[i + 1]}, b)});
+    layers.push_back(
+        {Tensor::owned({widths[i + 1], widths[i]}, xavier_uniform(widths[i + 1], widths[i], rng)),
+         Tensor::owned({widths[i + 1]}, b)});
   }
   return Mlp(std::move(layers), ActFn::ReLU);
 }
@@ -35,7 +36,8 @@ ImageSet points(int64_t n) {
   s.image_shape = {3};
   s.pixels.resize(n, 3);
   Rng rng(9);
-  for (int64_t i = 0; i < n * 3; ++i) s.pixels.data()[i] = static_cast<float>(rng.next_u64() % 2001) / 1000.f - 1.f;
+  for (int64_t i = 0; i < n * 3; ++i)
+    s.pixels.data()[i] = static_cast<float>(rng.next_u64() % 2001) / 1000.f - 1.f;
   for (int64_t i = 0; i < n; ++i) s.labels.push_back(static_cast<int32_t>(i % 3));
   return s;
 }
@@ -82,7 +84,8 @@ TEST(CaptureMlp, RowsAreTheForwardOfEachExample) {
   const ActivationReader reader(out);
   const ActivationFileSummary& s = reader.summary();
   // Forward order, whatever the order of the patterns.
-  EXPECT_EQ(s.hooks, (std::vector<std::string>{"hook_embed", "blocks.0.mlp.hook_post", "blocks.1.mlp.hook_post"}));
+  EXPECT_EQ(s.hooks,
+            (std::vector<std::string>{"hook_embed", "blocks.0.mlp.hook_post", "blocks.1.mlp.hook_post"}));
   EXPECT_EQ(s.info.n_pos, 1);
   EXPECT_EQ(reader.row_shape("blocks.1.mlp.hook_post"), std::vector<int64_t>{4});
   for (int layer = 0; layer < 2; ++layer) {
@@ -137,17 +140,19 @@ TEST(CaptureMlp, BadHooksShapesAndLabelsAreInputErrors) {
   CaptureOptions o;
   o.hook_patterns = {"blocks.*.hook_resid_post"};
   const std::string out = dir.file("x.h5");
-  EXPECT_EQ(testing::error_of<InputError>([&] { capture_mlp(mlp, data, {}, out, info(), o); }),
-            "no hook matches 'blocks.*.hook_resid_post'; this MLP's hooks are hook_embed, blocks.0.mlp.hook_pre, "
-            "blocks.0.mlp.hook_post, blocks.1.mlp.hook_pre, blocks.1.mlp.hook_post, unembed.hook_out");
+  EXPECT_EQ(
+      testing::error_of<InputError>([&] { capture_mlp(mlp, data, {}, out, info(), o); }),
+      "no hook matches 'blocks.*.hook_resid_post'; this MLP's hooks are hook_embed, blocks.0.mlp.hook_pre, "
+      "blocks.0.mlp.hook_post, blocks.1.mlp.hook_pre, blocks.1.mlp.hook_post, unembed.hook_out");
   o.hook_patterns = {"hook_embed"};
   ImageSet wide = data;
   wide.pixels.resize(6, 4);
   EXPECT_CONTAINS(testing::error_of<InputError>([&] { capture_mlp(mlp, wide, {}, out, info(), o); }),
                   "examples have 4 features but the MLP takes 3 inputs");
   VectorLabel short_label{{"arm", LabelColumn::Kind::SequenceClass, {"a", "b"}}, {0, 1}};
-  EXPECT_CONTAINS(testing::error_of<InputError>([&] { capture_mlp(mlp, data, {short_label}, out, info(), o); }),
-                  "label arm has 2 values for 6 examples");
+  EXPECT_CONTAINS(
+      testing::error_of<InputError>([&] { capture_mlp(mlp, data, {short_label}, out, info(), o); }),
+      "label arm has 2 values for 6 examples");
   CaptureOptions positions = o;
   positions.positions = PositionSpec::parse("last");
   EXPECT_CONTAINS(testing::error_of<InputError>([&] { capture_mlp(mlp, data, {}, out, info(), positions); }),
@@ -155,8 +160,8 @@ TEST(CaptureMlp, BadHooksShapesAndLabelsAreInputErrors) {
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
-// The real MNIST MLP over the MNIST test set through the CLI: the census of the capture finds the same 17 dead
-// neurons as the census of the model (tests/census pins them), and the probe sweep reads the file.
+// The real MNIST MLP over the MNIST test set through the CLI: the census of the capture finds the same 17
+// dead neurons as the census of the model (tests/census pins them), and the probe sweep reads the file.
 TEST(CaptureMlpCli, MnistCaptureFeedsCensusAndProbes) {
   RESID_REQUIRE_SHARED(mlp, "models/mnist-mlp/mnist_mlp.safetensors");
   RESID_REQUIRE_SHARED(images, "data/mnist/t10k-images-idx3-ubyte.gz");
@@ -177,8 +182,8 @@ TEST(CaptureMlpCli, MnistCaptureFeedsCensusAndProbes) {
   ASSERT_EQ(sweep.status, 0) << sweep.err;
   EXPECT_CONTAINS(sweep.out, "blocks.0.mlp.hook_post");
   // A language model's flags on an MLP are refused with one line.
-  const testing::CliRun bad = testing::run_resid({"capture", mlp, images, "--hooks", "hook_embed", "-o",
-                                                  dir.file("bad.h5"), "--positions", "last"});
+  const testing::CliRun bad = testing::run_resid(
+      {"capture", mlp, images, "--hooks", "hook_embed", "-o", dir.file("bad.h5"), "--positions", "last"});
   EXPECT_EQ(bad.status, 2);
   EXPECT_CONTAINS(bad.err, "is a plain MLP");
 }
