@@ -13,6 +13,8 @@
 #include <random>
 #include <thread>
 
+#include "core/init.h"
+
 namespace resid::testing {
 
 std::string shared_path(const std::string& relative) {
@@ -31,6 +33,19 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+Mlp seeded_mlp(const std::vector<int>& widths, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<Linear> layers;
+  for (size_t i = 0; i + 1 < widths.size(); ++i) {
+    std::vector<float> b(widths[i + 1]);
+    for (float& v : b) v = static_cast<float>(rng.next_u64() % 1000) / 1000.f - 0.5f;
+    layers.push_back(
+        {Tensor::owned({widths[i + 1], widths[i]}, kaiming_normal(widths[i + 1], widths[i], rng)),
+         Tensor::owned({widths[i + 1]}, std::move(b))});
+  }
+  return Mlp(std::move(layers), ActFn::ReLU);
 }
 
 Config tiny_config() {

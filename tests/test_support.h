@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/mlp.h"
 
 namespace resid::testing {
 
@@ -34,6 +35,9 @@ class TempDir {
 // A small Llama config with grouped KV heads, valid for every format (d_model 64, 2 layers, 4 heads, 2 KV
 // heads, d_mlp 96, vocab 128, n_ctx 64).
 Config tiny_config();
+
+// A plain ReLU MLP of these widths: He-normal weights and biases uniform in [-0.5, 0.5), from `seed`.
+Mlp seeded_mlp(const std::vector<int>& widths, uint64_t seed);
 
 // The message of the E that f() throws; a test failure (and "") when it throws nothing.
 template <typename E, typename F>

@@ -17,17 +17,7 @@ namespace {
 
 // 3 -> 5 ReLU -> 4 ReLU -> 2, seeded.
 Mlp small_mlp() {
-  Rng rng(5);
-  std::vector<Linear> layers;
-  const int widths[] = {3, 5, 4, 2};
-  for (int i = 0; i < 3; ++i) {
-    std::vector<float> b(widths[i + 1]);
-    for (float& v : b) v = static_cast<float>(rng.next_u64() % 100) / 200.f - 0.25f;
-    layers.push_back(
-        {Tensor::owned({widths[i + 1], widths[i]}, xavier_uniform(widths[i + 1], widths[i], rng)),
-         Tensor::owned({widths[i + 1]}, b)});
-  }
-  return Mlp(std::move(layers), ActFn::ReLU);
+  return testing::seeded_mlp({3, 5, 4, 2}, 5);
 }
 
 ImageSet points(int64_t n) {

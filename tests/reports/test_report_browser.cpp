@@ -230,17 +230,7 @@ TEST_F(ReportInBrowser, Stories260K) {
 // A 2-D-input MLP's folds over points of three spiral arms, and two training histories side by side, built in
 // process (the folds and training sections).
 TEST_F(ReportInBrowser, PlaneFoldsAndTraining) {
-  Rng rng(4);
-  std::vector<Linear> layers;
-  const int widths[] = {2, 16, 16, 3};
-  for (int i = 0; i < 3; ++i) {
-    std::vector<float> b(widths[i + 1]);
-    for (float& v : b) v = static_cast<float>(rng.next_u64() % 100) / 100.f - 0.5f;
-    layers.push_back(
-        {Tensor::owned({widths[i + 1], widths[i]}, kaiming_normal(widths[i + 1], widths[i], rng)),
-         Tensor::owned({widths[i + 1]}, b)});
-  }
-  save_mlp_safetensors(dir.file("plane.safetensors"), Mlp(std::move(layers), ActFn::ReLU));
+  save_mlp_safetensors(dir.file("plane.safetensors"), testing::seeded_mlp({2, 16, 16, 3}, 4));
   ReportInputs in;
   in.title = "folds of a seeded 2-16-16-3 MLP";
   in.mlp_weights = dir.file("plane.safetensors");
