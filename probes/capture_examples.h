@@ -81,6 +81,11 @@ class CaptureDesign : public DesignMatrix {
   const Standardiser* standardiser_;
 };
 
+// The bytes of a `memory_bytes` budget left for activations once the example index is charged
+// (examples.size() * index_bytes_per_example()). InputError when the budget does not cover the index plus one
+// /acts row per chunk, giving the size needed.
+int64_t activation_budget(const CaptureExamples& examples, int64_t memory_bytes);
+
 // Loads the examples `which` into memory (one matrix), reading /acts rows in chunks of `chunk_bytes`.
 RowMatrix load_examples(const CaptureExamples& examples, const std::vector<int64_t>& which,
                         const Standardiser* standardiser = nullptr, int64_t chunk_bytes = 64ll << 20);
