@@ -9,10 +9,11 @@ namespace resid::probes {
 
 CaptureScores score_capture(const Probe& probe, const CaptureExamples& ex, int64_t memory_bytes) {
   if (probe.d() != ex.d)
-    throw InputError("the probe has d = " + std::to_string(probe.d()) + " features but " + ex.path + " /acts/" +
-                     ex.hook + " has " + std::to_string(ex.d));
+    throw InputError("the probe has d = " + std::to_string(probe.d()) + " features but " + ex.path +
+                     " /acts/" + ex.hook + " has " + std::to_string(ex.d));
   CaptureScores out;
-  out.chunk_bytes = std::min<int64_t>(std::max<int64_t>(activation_budget(ex, memory_bytes) / 4, 1), 64ll << 20);
+  out.chunk_bytes =
+      std::min<int64_t>(std::max<int64_t>(activation_budget(ex, memory_bytes) / 4, 1), 64ll << 20);
   std::vector<int64_t> all(ex.size());
   std::iota(all.begin(), all.end(), int64_t{0});
   const CaptureDesign design(ex, std::move(all), out.chunk_bytes, &probe.standardiser);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,7 +28,10 @@ struct SyntheticCapture {
 
 // Hooks blocks.<l>.hook_resid_post ([n_pos, d]); labels: "quote" (token_class: none/no/yes), "topic"
 // (sequence_class a/b/c), "score" (sequence_number).
-inline void write_synthetic_capture(const std::string& path, const SyntheticCapture& s) {
+// With committed_rows >= 0 the writer is returned open, its last rows appended but not committed: destroying
+// it leaves a killed capture; keeping it, a capture still running.
+inline std::unique_ptr<ActivationFileWriter> write_synthetic_capture(const std::string& path,
+                                                                     const SyntheticCapture& s) {
   ActivationFileInfo info;
   info.resid_version = "test";
   info.model_path = "synthetic";
@@ -77,8 +81,9 @@ inline void write_synthetic_capture(const std::string& path, const SyntheticCapt
     w->append(1, tokens.data(), &len, {{}, {double(topic)}, {score}}, {quote, {}, {}}, ptrs);
     if (r + 1 == s.committed_rows) w->commit(labels);
   }
-  if (s.committed_rows < 0) w->finish(labels);
-  // Otherwise the writer closes without committing the rest, like a killed capture.
+  if (s.committed_rows >= 0) return w;
+  w->finish(labels);
+  return nullptr;
 }
 
 // Shortens /labels/<label> by `by` rows below /committed_rows, as another tool might (datasets have a fixed

@@ -1,5 +1,5 @@
-// What a probe reads from a capture: only the committed rows of a capture that was killed (or is still
-// running), and scoring (`resid probe apply`) streamed chunk by chunk under the memory budget.
+// What a probe reads from a capture: only the committed rows of a capture that was killed or is still
+// running, and scoring (`resid probe apply`) streamed chunk by chunk under the memory budget.
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -22,7 +22,7 @@ CaptureFitOptions quote_probe(const std::string& hook) {
   return o;
 }
 
-TEST(ProbeCaptureReads, KilledCaptureUsesOnlyItsCommittedRowsAndSaysSo) {
+TEST(ProbeCaptureReads, KilledOrRunningCaptureUsesOnlyItsCommittedRowsAndSaysSo) {
   testing::TempDir dir;
   // Killed after 40 of 60 rows: rows 40..59 were written in place but never committed.
   testing::SyntheticCapture killed;
@@ -45,6 +45,16 @@ TEST(ProbeCaptureReads, KilledCaptureUsesOnlyItsCommittedRowsAndSaysSo) {
   // Same rows, same split (by committed row), same code path: the same probe.
   EXPECT_LT((a.probe.model.w - b.probe.model.w).cwiseAbs().maxCoeff(), 1e-9);
   EXPECT_EQ(a.report["metrics"]["test"]["confusion"], b.report["metrics"]["test"]["confusion"]);
+
+  // Still running: the writer holds the file open with rows appended past the committed ones.
+  testing::SyntheticCapture running_spec = killed;
+  const std::string running_path = dir.file("running.h5");
+  const auto running = testing::write_synthetic_capture(running_path, running_spec);
+  ASSERT_TRUE(running);
+  EXPECT_EQ(running->appended_rows(), 60);
+  const FitResult c = fit_capture_probe(running_path, o);
+  EXPECT_EQ(c.report["provenance"]["committed_rows"], 40);
+  EXPECT_LT((c.probe.model.w - b.probe.model.w).cwiseAbs().maxCoeff(), 1e-9);
 
   // Streamed from the partial file: the uncommitted rows are never read either.
   CaptureFitOptions s = o;
@@ -90,8 +100,9 @@ TEST(ProbeCaptureReads, ScoringStreamsChunksWithinTheBudgetAndMatchesInMemorySco
   const std::string wide_path = dir.file("wide.h5");
   testing::write_synthetic_capture(wide_path, wide);
   const CaptureExamples wide_ex = index_capture_examples(wide_path, {"blocks.2.hook_resid_post", "quote"});
-  EXPECT_CONTAINS(error_of<InputError>([&] { score_capture(fit.probe, wide_ex, kDefaultMemoryBytes); }),
-                  "the probe has d = 16 features but " + wide_path + " /acts/blocks.2.hook_resid_post has 24");
+  EXPECT_CONTAINS(
+      error_of<InputError>([&] { score_capture(fit.probe, wide_ex, kDefaultMemoryBytes); }),
+      "the probe has d = 16 features but " + wide_path + " /acts/blocks.2.hook_resid_post has 24");
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-// The round trip of issue 9 on a real model: capture stories260K over TinyStories with the in_quotes rule, fit
-// a probe, write its "yes" direction with `resid probe direction`, and steer `resid run --steer` along it. The
-// probed property must move the way the probe says: steering towards "inside a quotation" raises the
+// The round trip of issue 9 on a real model: capture stories260K over TinyStories with the in_quotes rule,
+// fit a probe, write its "yes" direction with `resid probe direction`, and steer `resid run --steer` along
+// it. The probed property must move the way the probe says: steering towards "inside a quotation" raises the
 // log-probability of the closing-quote token, steering away lowers it. (bench/probe_steer_check.py prints the
 // same numbers for any alpha.) Seeded random unit directions at the same alpha are the control: the probe's
 // direction must move the token more than any of them. Skips when ../shared is absent.
@@ -22,8 +22,10 @@ constexpr int kQuoteToken = 436;  // '"' in stories260K's tok512 (313 is ' "', a
 const char* const kHook = "blocks.3.hook_resid_post";
 
 // log p(kQuoteToken) at the last position of `prompt`, steered along `dir` by alpha (none when alpha is 0).
-double quote_logprob(const std::string& model, const std::string& prompt, const std::string& dir, double alpha) {
-  std::vector<std::string> args = {"run", model, "--prompt", prompt, "--json", "--all-logits", "--top-k", "1"};
+double quote_logprob(const std::string& model, const std::string& prompt, const std::string& dir,
+                     double alpha) {
+  std::vector<std::string> args = {"run",    model,          "--prompt", prompt,
+                                   "--json", "--all-logits", "--top-k",  "1"};
   if (alpha != 0) {
     char steer[512];
     std::snprintf(steer, sizeof steer, "%s=%s*%g", kHook, dir.c_str(), alpha);
@@ -60,7 +62,8 @@ TEST(ProbeSteer, ProbeDirectionMovesTheQuoteLogitTheWayTheProbeSays) {
 
   // A prompt with no quotation in it: the closing quote is unlikely until the model is pushed inside one.
   const std::string prompt = "Once upon a time, there was a little girl named Lily. She liked to play";
-  const double away = quote_logprob(model, prompt, direction, -6), none = quote_logprob(model, prompt, direction, 0),
+  const double away = quote_logprob(model, prompt, direction, -6),
+               none = quote_logprob(model, prompt, direction, 0),
                towards = quote_logprob(model, prompt, direction, 6);
   // Control: seeded random unit directions at the same alpha move it less.
   std::mt19937_64 rng(0);
@@ -74,8 +77,10 @@ TEST(ProbeSteer, ProbeDirectionMovesTheQuoteLogitTheWayTheProbeSays) {
     probes::write_npy_f32(random, v.data(), {v.size()});
     best_random = std::max(best_random, quote_logprob(model, prompt, random, 6));
   }
-  std::printf("log p('\"') at the last position: alpha -6 %.2f, 0 %.2f, +6 %.2f; best of 3 random directions at +6 %.2f\n",
-              away, none, towards, best_random);
+  std::printf(
+      "log p('\"') at the last position: alpha -6 %.2f, 0 %.2f, +6 %.2f; best of 3 random directions at +6 "
+      "%.2f\n",
+      away, none, towards, best_random);
   // bench/probe_steer_check.py measured moves of several nats each way; 1 nat keeps clear of float noise.
   EXPECT_GT(towards, none + 1.0);
   EXPECT_LT(away, none - 1.0);
