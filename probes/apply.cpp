@@ -13,7 +13,7 @@ CaptureScores score_capture(const Probe& probe, const CaptureExamples& ex, int64
                      " /acts/" + ex.hook + " has " + std::to_string(ex.d));
   CaptureScores out;
   out.chunk_bytes =
-      std::min<int64_t>(std::max<int64_t>(activation_budget(ex, memory_bytes) / 4, 1), 64ll << 20);
+      std::min<int64_t>(std::max<int64_t>(activation_budget(ex, memory_bytes) / 4, 1), kMaxChunkBytes);
   std::vector<int64_t> all(ex.size());
   std::iota(all.begin(), all.end(), int64_t{0});
   const CaptureDesign design(ex, std::move(all), out.chunk_bytes, &probe.standardiser);

@@ -18,8 +18,8 @@ struct CaptureScores {
 // The scores of every example of `examples` under `probe` (raw activations standardised with the probe's own
 // mean and scale). `memory_bytes` covers the example index and the scores (index_bytes_per_example() per
 // example) and one chunk of /acts rows plus the examples gathered from it (a quarter of what the index leaves
-// each, at most 64 MiB). InputError when the probe's d differs from the examples' or the budget does not
-// cover the index.
+// each, at most kMaxChunkBytes). InputError when the probe's d differs from the examples' or the budget does
+// not cover the index.
 CaptureScores score_capture(const Probe& probe, const CaptureExamples& examples, int64_t memory_bytes);
 
 }  // namespace resid::probes

@@ -196,7 +196,8 @@ CaptureDesign::CaptureDesign(const CaptureExamples& examples, std::vector<int64_
                              const Standardiser* standardiser)
     : ex_(examples),
       which_(std::move(which)),
-      chunk_rows_(std::max<int64_t>(1, chunk_bytes / std::max<int64_t>(1, examples.row_bytes()))),
+      chunk_rows_(std::max<int64_t>(
+          1, std::min(chunk_bytes, kMaxChunkBytes) / std::max<int64_t>(1, examples.row_bytes()))),
       standardiser_(standardiser) {}
 
 void CaptureDesign::for_each_block(const std::function<void(int64_t, ConstMatrixMap)>& fn) const {

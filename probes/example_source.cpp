@@ -77,8 +77,9 @@ CaptureSource::CaptureSource(CaptureExamples examples, int64_t memory_bytes)
   if (!streamed_) {
     std::vector<int64_t> all(ex_.size());
     for (int64_t i = 0; i < ex_.size(); ++i) all[i] = i;
-    // Read buffers while loading (two chunks at most) fit next to the matrix: a quarter each, at most 64 MiB.
-    cached_ = load_examples(ex_, all, nullptr, std::min<int64_t>(activation_bytes_ / 4, 64ll << 20));
+    // Read buffers while loading (two chunks at most) fit next to the matrix: a quarter each, at most
+    // kMaxChunkBytes.
+    cached_ = load_examples(ex_, all, nullptr, activation_bytes_ / 4);
   }
 }
 
