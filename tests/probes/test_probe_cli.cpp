@@ -253,6 +253,7 @@ TEST_F(ProbeCli, BadInputIsOneLineAndExitCodeTwo) {
     EXPECT_CONTAINS(r.err, needle);
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
+  EXPECT_CONTAINS(run("probe apply " + truncated + " " + acts_, dir_).err, "truncated?");
 }
 
 }  // namespace
