@@ -108,8 +108,9 @@ for name in ("fit_stream", "apply_stream"):
     print(f"      {name}: the whole process, baseline included, peaked at {peak(name) / MiB:.1f} MiB: "
           f"{'within' if peak(name) <= budget else 'above'} the budget itself (not required)")
 conv = stream["convergence"]
-print(f"      streamed L-BFGS: {conv['iterations']} iterations, {conv['evaluations']} passes over the capture, "
-      f"converged {conv['converged']} ({conv['stop_reason']})")
+for label, c in (("in-memory", mem["convergence"]), ("streamed", conv)):
+    print(f"      {label} L-BFGS: {c['iterations']} iterations ({c['float64_iterations']} in float64), "
+          f"{c['evaluations']} passes over the examples, converged {c['converged']} ({c['stop_reason']})")
 check(mem["convergence"]["converged"] and conv["converged"], "both fits converged")
 ta, tb = mem["metrics"]["test"], stream["metrics"]["test"]
 check(ta["accuracy"] == tb["accuracy"] and ta["confusion"] == tb["confusion"],
