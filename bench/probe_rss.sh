@@ -118,9 +118,9 @@ check(ta["accuracy"] == tb["accuracy"] and ta["confusion"] == tb["confusion"],
 wa, wb = weight(f"{tmp}/probe_mem.safetensors"), weight(f"{tmp}/probe_stream.safetensors")
 rel = np.abs(wa - wb).max() / np.abs(wa).max()
 check(rel <= 1e-4, f"coefficients: max |w_mem - w_stream| / max |w_mem| = {rel:.2e} <= 1e-4")
-check(astream["chunks"] > amem["chunks"],
+check(astream["chunks"] > 1,
       f"apply read the capture in {astream['chunks']} chunks of <= {astream['chunk_bytes'] / MiB:.1f} MiB "
-      f"under the budget ({amem['chunks']} of <= {amem['chunk_bytes'] / MiB:.0f} MiB under 8G)")
+      f"under the budget ({amem['chunks']} of <= {amem['chunk_bytes'] / MiB:.1f} MiB under 8G)")
 sa, sb = np.load(f"{tmp}/scores_mem.npy"), np.load(f"{tmp}/scores_stream.npy")
 srel = np.abs(sa - sb).max() / np.abs(sa).max()
 check(sa.shape == sb.shape and srel <= 1e-4, f"apply scores: max relative difference {srel:.2e} <= 1e-4")
