@@ -114,8 +114,8 @@ TEST_F(ProbeCli, OutOfCoreFitAndApplyEqualInMemory) {
   CliRun r = run(fit + " --memory 1G -o " + dir_.file("mem.safetensors"), dir_);
   ASSERT_EQ(r.code, 0) << r.err;
   const nlohmann::json mem = nlohmann::json::parse(r.out);
-  // The index bound (docs/probes.md: 128 + 16 x 2 classes bytes per example) plus 6 KiB of activations, a
-  // sixth of the ~30 KiB example matrix.
+  // The index bound (docs/probes.md: 128 + 16 x 2 classes bytes per example) plus 6 KiB of activations, about
+  // a fifth of the ~30 KiB example matrix (~480 examples x 16 x 4 bytes).
   const int64_t n = mem["n_examples"].get<int64_t>();
   const std::string budget = std::to_string(n * 160 + 6144);
   r = run(fit + " --memory " + budget + " -o " + dir_.file("stream.safetensors"), dir_);
