@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "probes/capture_probe.h"
 #include "probes/control_task.h"
+#include "probes/lbfgs.h"
 #include "probes/logistic.h"
 #include "probes/mass_mean.h"
 #include "probes/metrics.h"
@@ -38,6 +39,38 @@ void gaussian_classes(int64_t n, int64_t d, int k, float sep, uint64_t seed, Row
     for (int64_t j = 0; j < d; ++j) (*x)(i, j) = noise(rng);
     (*x)(i, (*y)[i] % d) += sep;
   }
+}
+
+// A quadratic whose gradient carries noise of 1e-6 (like float32 passes): the gradient norm cannot go below
+// the noise floor. With stall_window the search stops within that many iterations of reaching it ("line
+// search stalled", so logistic regression goes on in float64) instead of taking steps accepted on noise until
+// the line search happens to fail (here 50 iterations; on a real 195k x 352 capture, 230 float32 passes).
+TEST(Lbfgs, StallWindowStopsAtTheGradientNoiseFloor) {
+  uint64_t state = 1;
+  auto noise = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return (static_cast<double>(state >> 11) / 9007199254740992.0 - 0.5) * 2e-6;
+  };
+  auto f = [&](const Eigen::VectorXd& x, Eigen::VectorXd& g) {
+    g = x;
+    for (Eigen::Index i = 0; i < g.size(); ++i) g[i] = (i + 1.0) * x[i] + noise();
+    double v = 0;
+    for (Eigen::Index i = 0; i < x.size(); ++i) v += 0.5 * (i + 1.0) * x[i] * x[i];
+    return 1.0 + v + noise() * 1e-3;  // f ~ 1 like a mean log-loss: its rounding, not its size, is small
+  };
+  auto never = [](const Eigen::VectorXd&, double) { return false; };
+  LbfgsOptions o;
+  o.max_iter = 300;
+  o.epsilon = 1e-6, o.max_backtracks = 8;  // as the float32 passes of logistic regression
+  Eigen::VectorXd x = Eigen::VectorXd::Ones(20);
+  const LbfgsReport wander = minimise_lbfgs(f, never, x, o);
+  o.stall_window = 10;
+  x = Eigen::VectorXd::Ones(20);
+  const LbfgsReport stop = minimise_lbfgs(f, never, x, o);
+  EXPECT_EQ(stop.stop_reason, "line search stalled");
+  EXPECT_LT(stop.iterations, wander.iterations) << wander.stop_reason;
+  EXPECT_LT(stop.iterations, 60);
+  EXPECT_LT(x.norm(), 1e-4);  // it stopped at the floor, not before it
 }
 
 TEST(Logistic, BinaryOptimumSatisfiesTheGradientCondition) {
