@@ -1,8 +1,8 @@
 // Limited-memory BFGS for smooth convex objectives in float64, with a backtracking line search (Armijo, or
 // approximate Wolfe below the objective's precision).
 // Stops when the gradient norm reaches the caller's threshold (`converged`), after max_iter iterations, or
-// when the line search can no longer decrease the objective (the gradient is then at the precision of its
-// evaluation).
+// when the line search can no longer decrease the objective or (with stall_window) the gradient norm stops
+// falling (the gradient is then at the precision of its evaluation).
 #pragma once
 #include <Eigen/Core>
 #include <functional>
