@@ -14,6 +14,7 @@
 #include "cli/common.h"
 #include "cli/flag_names.h"
 #include "core/error.h"
+#include "probes/apply.h"
 #include "probes/capture_probe.h"
 #include "probes/metrics.h"
 #include "probes/npy.h"
@@ -163,6 +164,15 @@ std::string num(const json& v, const char* fmt = "%.4f") {
   return buf;
 }
 
+// A capture still running or killed: only its committed rows are used, and the tables say so.
+std::string partial_capture_note(const json& r) {
+  const json& p = field(r, "provenance");
+  if (!field(p, "capture_complete").is_boolean() || field(p, "capture_complete").get<bool>()) return "";
+  return "capture incomplete (still running or killed): only its " +
+         std::to_string(field(p, "committed_rows").get<long long>()) + " committed rows of " +
+         std::to_string(field(p, "capture_rows").get<long long>()) + " are used\n";
+}
+
 void print_fit(const json& r) {
   std::printf("%s probe on %s, label %s (%s", field(r, "kind").get<std::string>().c_str(),
               field(r, "hook").get<std::string>().c_str(), field(r, "label").get<std::string>().c_str(),
@@ -178,6 +188,7 @@ void print_fit(const json& r) {
               field(r, "n_validation").get<long long>(), field(r, "n_test").get<long long>(),
               field(r, "d").get<long long>(),
               field(r, "streamed").get<bool>() ? "streamed from disk" : "in memory");
+  std::printf("%s", partial_capture_note(r).c_str());
   if (field(r, "lambda").is_number())
     std::printf("lambda %s (%s)", num(field(r, "lambda"), "%.3g").c_str(),
                 field(r, "lambda_selection").get<std::string>().c_str());
@@ -325,8 +336,8 @@ int probe_sweep(const std::vector<std::string>& args) {
     throw InputError(acts + ": no position could make a probe (" + all[0]["skipped"].get<std::string>() +
                      ")");
   const bool cls = (*first)["label_kind"] != "sequence_number";
-  std::printf("%s probes, label %s, %s\n\n", (*first)["kind"].get<std::string>().c_str(), flags.label.c_str(),
-              acts.c_str());
+  std::printf("%s probes, label %s, %s\n%s\n", (*first)["kind"].get<std::string>().c_str(),
+              flags.label.c_str(), acts.c_str(), partial_capture_note(*first).c_str());
   // Per position, the hook column carries "@P".
   auto name = [&](const json& r) {
     return field(r, "hook").get<std::string>() +
@@ -368,7 +379,7 @@ int probe_sweep(const std::vector<std::string>& args) {
 }
 
 int probe_apply(const std::vector<std::string>& args) {
-  std::string probe_path, acts, hook, label, scores_out, memory = "1G";
+  std::string probe_path, acts, hook, label, scores_out, memory;
   bool as_json = false, other_hook = false;
   po::options_description desc("resid probe apply options");
   desc.add_options()("probe", po::value(&probe_path)->required(),
@@ -379,7 +390,9 @@ int probe_apply(const std::vector<std::string>& args) {
       "label", po::value(&label),
       "label column to score against (default: the probe's, when the capture has it)")(
       "scores", po::value(&scores_out), "write the scores [n, k] as float32 .npy")(
-      "json", po::bool_switch(&as_json), "print JSON");
+      "memory", po::value(&memory)->default_value("1G"),
+      "memory budget: the capture is read in chunks that fit it")("json", po::bool_switch(&as_json),
+                                                                  "print JSON");
   po::positional_options_description pos;
   pos.add("probe", 1).add("acts", 1);
   po::variables_map vm;
@@ -412,11 +425,19 @@ int probe_apply(const std::vector<std::string>& args) {
   if ((ex.kind == LabelColumn::Kind::TokenClass) != (probe.label_kind == "token_class"))
     throw InputError(probe_path + ": the probe reads " + probe.label_kind + " examples but label '" +
                      eo.label + "' of " + acts + " is not of that kind");
-  std::vector<int64_t> all(ex.size());
-  for (int64_t i = 0; i < ex.size(); ++i) all[i] = i;
-  const RowMatrix x = with_flag_names([&] { return load_examples(ex, all); });
-  const Eigen::MatrixXd scores = probe.scores(x);
-  json out = {{"probe", probe_path}, {"capture", acts}, {"hook", hook}, {"n", ex.size()}};
+  const int64_t memory_bytes = parse_memory(memory);
+  const CaptureScores scored = with_flag_names([&] { return score_capture(probe, ex, memory_bytes); });
+  const Eigen::MatrixXd& scores = scored.scores;
+  json out = {{"probe", probe_path},
+              {"capture", acts},
+              {"hook", hook},
+              {"n", ex.size()},
+              {"chunks", scored.chunks},
+              {"chunk_bytes", scored.chunk_bytes},
+              {"provenance",
+               {{"committed_rows", ex.summary.committed_rows},
+                {"capture_rows", ex.summary.rows},
+                {"capture_complete", ex.summary.complete}}}};
   if (!scores_out.empty()) {
     const RowMatrix f = scores.cast<float>();
     write_npy_f32(scores_out, f.data(), {f.rows(), f.cols()});
@@ -450,8 +471,9 @@ int probe_apply(const std::vector<std::string>& args) {
     std::cout << out.dump() << "\n";
     return 0;
   }
-  std::printf("%s on %s (%s): %lld examples\n", probe_path.c_str(), acts.c_str(), hook.c_str(),
-              (long long)ex.size());
+  std::printf("%s on %s (%s): %lld examples, read in %lld chunks\n", probe_path.c_str(), acts.c_str(),
+              hook.c_str(), (long long)ex.size(), (long long)scored.chunks);
+  std::printf("%s", partial_capture_note(out).c_str());
   if (out.contains("predicted"))
     for (const auto& [name, count] : out["predicted"].items())
       std::printf("  predicted %-16s %lld\n", name.c_str(), count.get<long long>());

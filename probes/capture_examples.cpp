@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 
 #include "capture/activation_reader.h"
@@ -10,6 +11,15 @@
 namespace resid::probes {
 
 namespace {
+
+std::string mib(int64_t bytes) {
+  char buf[32];
+  if (bytes < (1 << 20))
+    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / (1 << 10));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
 
 std::string join(const std::vector<std::string>& names) {
   std::string out;
@@ -32,6 +42,16 @@ int parse_index(const std::string& reduce) {
 }
 
 }  // namespace
+
+int64_t activation_budget(const CaptureExamples& ex, int64_t memory_bytes) {
+  const int64_t index_bytes = ex.size() * ex.index_bytes_per_example();
+  const int64_t minimum = index_bytes + 4 * ex.row_bytes();  // streamed chunks of at least one /acts row
+  if (memory_bytes < minimum)
+    throw InputError("memory_bytes " + mib(memory_bytes) + " is below the example index (" +
+                     mib(index_bytes) + " for " + std::to_string(ex.size()) +
+                     " examples) plus one /acts row per chunk; give at least " + mib(minimum));
+  return memory_bytes - index_bytes;
+}
 
 int64_t CaptureExamples::row_bytes() const {
   int64_t n = 4;
@@ -176,7 +196,8 @@ CaptureDesign::CaptureDesign(const CaptureExamples& examples, std::vector<int64_
                              const Standardiser* standardiser)
     : ex_(examples),
       which_(std::move(which)),
-      chunk_rows_(std::max<int64_t>(1, chunk_bytes / std::max<int64_t>(1, examples.row_bytes()))),
+      chunk_rows_(std::max<int64_t>(
+          1, std::min(chunk_bytes, kMaxChunkBytes) / std::max<int64_t>(1, examples.row_bytes()))),
       standardiser_(standardiser) {}
 
 void CaptureDesign::for_each_block(const std::function<void(int64_t, ConstMatrixMap)>& fn) const {

@@ -63,8 +63,15 @@ struct CaptureExamples {
 // hook or label, a hook whose rows are not [n_pos, d] / [d] / [k, d], fewer than two classes, no examples.
 CaptureExamples index_capture_examples(const std::string& path, const ExampleOptions& options);
 
+// The most /acts bytes one read holds, whatever the budget allows. Larger reads are no faster, and each read
+// allocates its buffers afresh: past glibc's mmap threshold (at most 32 MiB) they are mapped and page-faulted
+// in anew every time (64 MiB chunks made `resid probe apply` 8x slower than 4.5 MiB ones, mostly in the
+// kernel).
+inline constexpr int64_t kMaxChunkBytes = 16ll << 20;
+
 // The activations of the examples `which` (ascending indices into the example list) as a design matrix,
-// read in chunks of at most `chunk_bytes` of /acts rows and standardised with `standardiser` when given.
+// read in chunks of at most `chunk_bytes` (and kMaxChunkBytes) of /acts rows and standardised with
+// `standardiser` when given.
 // Every block is checked for NaN/inf (InputError naming the file, hook, row and position).
 class CaptureDesign : public DesignMatrix {
  public:
@@ -81,8 +88,13 @@ class CaptureDesign : public DesignMatrix {
   const Standardiser* standardiser_;
 };
 
+// The bytes of a `memory_bytes` budget left for activations once the example index is charged
+// (examples.size() * index_bytes_per_example()). InputError when the budget does not cover the index plus one
+// /acts row per chunk, giving the size needed.
+int64_t activation_budget(const CaptureExamples& examples, int64_t memory_bytes);
+
 // Loads the examples `which` into memory (one matrix), reading /acts rows in chunks of `chunk_bytes`.
 RowMatrix load_examples(const CaptureExamples& examples, const std::vector<int64_t>& which,
-                        const Standardiser* standardiser = nullptr, int64_t chunk_bytes = 64ll << 20);
+                        const Standardiser* standardiser = nullptr, int64_t chunk_bytes = kMaxChunkBytes);
 
 }  // namespace resid::probes

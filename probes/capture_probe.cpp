@@ -40,6 +40,7 @@ FitResult fit_capture_probe(const std::string& path, const CaptureFitOptions& o)
   const ActivationFileInfo& info = ex.summary.info;
   r.report["provenance"] = {{"capture", path},
                             {"committed_rows", ex.summary.committed_rows},
+                            {"capture_rows", ex.summary.rows},
                             {"capture_complete", ex.summary.complete},
                             {"model_path", info.model_path},
                             {"model_sha256", info.model_sha256},

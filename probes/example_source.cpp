@@ -1,7 +1,6 @@
 #include "probes/example_source.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "core/error.h"
 
@@ -19,15 +18,6 @@ MatrixSource::MatrixSource(RowMatrix x, ProbeTargets targets) : x_(std::move(x))
 }
 
 namespace {
-
-std::string mib(int64_t bytes) {
-  char buf[32];
-  if (bytes < (1 << 20))
-    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / (1 << 10));
-  else
-    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  return buf;
-}
 
 // Rows `which` of x, handed out in gathered tiles of 1024 rows (a view: no copy of the whole subset).
 class GatherDesign : public DesignMatrix {
@@ -80,21 +70,16 @@ CaptureSource::CaptureSource(CaptureExamples examples, int64_t memory_bytes)
   t_.classes = ex_.classes;
   t_.n_groups = ex_.summary.committed_rows;
   // The index is held whatever happens; activations get the rest of the budget.
-  const int64_t index_bytes = ex_.size() * ex_.index_bytes_per_example();
-  activation_bytes_ = memory_ - index_bytes;
-  const int64_t minimum = index_bytes + 4 * ex_.row_bytes();  // streamed chunks of at least one /acts row
-  if (memory_ < minimum)
-    throw InputError("memory_bytes " + mib(memory_) + " is below the example index (" + mib(index_bytes) +
-                     " for " + std::to_string(ex_.size()) +
-                     " examples) plus one /acts row per chunk; give at least " + mib(minimum));
+  activation_bytes_ = activation_budget(ex_, memory_);
   // In memory: the matrix and at most one more (standardised subsets) of the same size.
   const double bytes = 2.0 * static_cast<double>(ex_.size()) * static_cast<double>(ex_.d) * 4.0;
   streamed_ = bytes > static_cast<double>(activation_bytes_);
   if (!streamed_) {
     std::vector<int64_t> all(ex_.size());
     for (int64_t i = 0; i < ex_.size(); ++i) all[i] = i;
-    // Read buffers while loading (two chunks at most) fit next to the matrix: a quarter each, at most 64 MiB.
-    cached_ = load_examples(ex_, all, nullptr, std::min<int64_t>(activation_bytes_ / 4, 64ll << 20));
+    // Read buffers while loading (two chunks at most) fit next to the matrix: a quarter each, at most
+    // kMaxChunkBytes.
+    cached_ = load_examples(ex_, all, nullptr, activation_bytes_ / 4);
   }
 }
 

@@ -14,6 +14,8 @@ LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Ei
   r.evaluations = 1;
   std::deque<Eigen::VectorXd> s_hist, y_hist;
   std::deque<double> rho_hist;
+  double best_grad = INFINITY;  // smallest gradient norm so far, and the iteration that halved it last
+  int best_iteration = 0;
   while (true) {
     r.objective = fx;
     r.grad_norm = g.norm();
@@ -28,6 +30,11 @@ LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Ei
     }
     if (r.iterations >= options.max_iter) {
       r.stop_reason = "max_iter reached";
+      return r;
+    }
+    if (r.grad_norm < 0.5 * best_grad) best_grad = r.grad_norm, best_iteration = r.iterations;
+    if (options.stall_window > 0 && r.iterations - best_iteration >= options.stall_window) {
+      r.stop_reason = "line search stalled";
       return r;
     }
     // Two-loop recursion: d = -H g.

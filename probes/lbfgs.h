@@ -1,8 +1,8 @@
 // Limited-memory BFGS for smooth convex objectives in float64, with a backtracking line search (Armijo, or
 // approximate Wolfe below the objective's precision).
 // Stops when the gradient norm reaches the caller's threshold (`converged`), after max_iter iterations, or
-// when the line search can no longer decrease the objective (the gradient is then at the precision of its
-// evaluation).
+// when the line search can no longer decrease the objective or (with stall_window) the gradient norm stops
+// falling (the gradient is then at the precision of its evaluation).
 #pragma once
 #include <Eigen/Core>
 #include <functional>
@@ -16,6 +16,10 @@ struct LbfgsOptions {
   // A step that keeps f within epsilon * |f| and shrinks the gradient is accepted without the Armijo decrease
   // (approximate Wolfe, Hager & Zhang): epsilon is the relative precision of f.
   double epsilon = 1e-12;
+  // > 0: stop ("line search stalled") when the gradient norm has not fallen below half its smallest value so
+  // far for this many iterations. With a noisy f (float32 passes) the search can otherwise wander for
+  // hundreds of iterations at the gradient's noise floor, every step accepted on rounding noise.
+  int stall_window = 0;
   int max_backtracks = 40;
   // Called after each iteration with the iteration number, objective and gradient 2-norm.
   std::function<void(int, double, double)> on_iter;

@@ -177,12 +177,14 @@ LinearModel fit_logistic(const DesignMatrix& x, const std::vector<int32_t>& y, i
   lo.on_iter = options.on_iter;
   // float32 logits: f is exact to about 1e-7 relative, so steps are judged by the gradient below 1e-6.
   lo.epsilon = 1e-6;
+  lo.stall_window = 10;
   lo.max_backtracks = 8;
   LbfgsReport r = minimise_lbfgs(objective, done, theta, lo);
   if (r.stop_reason == "line search stalled") {
     // Float32 passes cannot resolve the objective any further: finish with float64 passes.
     precise = true;
     lo.epsilon = 1e-12;
+    lo.stall_window = 0;
     lo.max_backtracks = 40;
     lo.max_iter = std::max(0, options.max_iter - r.iterations);
     const LbfgsReport fine = minimise_lbfgs(objective, done, theta, lo);

@@ -106,6 +106,74 @@ TEST_F(ProbeCli, SweepPerPosition) {
   EXPECT_CONTAINS(r.err, "per-position probes need a token label");
 }
 
+// --memory below the example matrix: fit and apply stream the capture and give the in-memory results.
+TEST_F(ProbeCli, OutOfCoreFitAndApplyEqualInMemory) {
+  const std::string fit = "probe fit " + acts_ +
+                          " --hook blocks.1.hook_resid_post --label quote --lambda 1e-2 " +
+                          "--tol 1e-7 --no-control --json";
+  CliRun r = run(fit + " --memory 1G -o " + dir_.file("mem.safetensors"), dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json mem = nlohmann::json::parse(r.out);
+  // The index bound (docs/probes.md: 128 + 16 x 2 classes bytes per example) plus 6 KiB of activations, about
+  // a fifth of the ~30 KiB example matrix (~480 examples x 16 x 4 bytes).
+  const int64_t n = mem["n_examples"].get<int64_t>();
+  const std::string budget = std::to_string(n * 160 + 6144);
+  r = run(fit + " --memory " + budget + " -o " + dir_.file("stream.safetensors"), dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json stream = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(mem["streamed"].get<bool>());
+  EXPECT_TRUE(stream["streamed"].get<bool>());
+  EXPECT_EQ(mem["metrics"]["test"]["accuracy"], stream["metrics"]["test"]["accuracy"]);
+  EXPECT_EQ(mem["metrics"]["test"]["confusion"], stream["metrics"]["test"]["confusion"]);
+  const probes::Probe a = probes::load_probe(dir_.file("mem.safetensors")),
+                      b = probes::load_probe(dir_.file("stream.safetensors"));
+  EXPECT_LT((a.model.w - b.model.w).cwiseAbs().maxCoeff(), 1e-4 * a.model.w.cwiseAbs().maxCoeff());
+
+  const std::string apply = "probe apply " + dir_.file("mem.safetensors") + " " + acts_ + " --json";
+  r = run(apply + " --scores " + dir_.file("mem.npy"), dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json whole = nlohmann::json::parse(r.out);
+  r = run(apply + " --memory " + budget + " --scores " + dir_.file("stream.npy"), dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json chunked = nlohmann::json::parse(r.out);
+  EXPECT_EQ(whole["chunks"], 1);
+  EXPECT_GT(chunked["chunks"].get<int>(), 5);
+  EXPECT_EQ(whole["metrics"]["confusion"], chunked["metrics"]["confusion"]);
+  const std::vector<float> sa = read_npy(dir_.file("mem.npy")), sb = read_npy(dir_.file("stream.npy"));
+  ASSERT_EQ(sa.size(), sb.size());
+  for (size_t i = 0; i < sa.size(); ++i) EXPECT_NEAR(sa[i], sb[i], 1e-4f * (1 + std::abs(sa[i]))) << i;
+}
+
+// A capture that was killed: only its committed rows are probed, and the output says so.
+TEST_F(ProbeCli, KilledCaptureIsProbedOnItsCommittedRows) {
+  testing::SyntheticCapture killed;
+  killed.committed_rows = 40;
+  const std::string partial = dir_.file("partial.h5");
+  testing::write_synthetic_capture(partial, killed);
+  const std::string note =
+      "capture incomplete (still running or killed): only its 40 committed rows of 60 are used";
+  CliRun r = run("probe fit " + partial + " --hook blocks.2.hook_resid_post --label quote --lambda 1e-2 -o " +
+                     dir_.file("p.safetensors"),
+                 dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_CONTAINS(r.out, note);
+  r = run("probe sweep " + partial + " --hooks 'blocks.*' --label quote --lambda 1e-2", dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_CONTAINS(r.out, note);
+  r = run("probe apply " + dir_.file("p.safetensors") + " " + partial, dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_CONTAINS(r.out, note);
+  r = run("probe fit " + partial + " --hook blocks.2.hook_resid_post --label quote --lambda 1e-2 --json",
+          dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["provenance"]["committed_rows"], 40);
+  EXPECT_FALSE(j["provenance"]["capture_complete"].get<bool>());
+  // A complete capture prints no such note.
+  r = run("probe fit " + acts_ + " --hook blocks.2.hook_resid_post --label quote --lambda 1e-2", dir_);
+  EXPECT_EQ(r.out.find("capture incomplete"), std::string::npos);
+}
+
 TEST_F(ProbeCli, EachSubcommandHelpPrintsItsOptions) {
   const std::vector<std::string> fit_flags = {
       "--label",     "--kind",       "--lambda",   "--lambdas", "--folds",  "--split",   "--seed", "--reduce",
@@ -113,7 +181,7 @@ TEST_F(ProbeCli, EachSubcommandHelpPrintsItsOptions) {
   std::map<std::string, std::vector<std::string>> options = {
       {"fit", {"--acts", "--hook", "--output"}},
       {"sweep", {"--acts", "--hooks", "--jobs", "--per-position", "--output-dir"}},
-      {"apply", {"--probe", "--acts", "--hook", "--other-hook", "--label", "--scores", "--json"}},
+      {"apply", {"--probe", "--acts", "--hook", "--other-hook", "--label", "--scores", "--memory", "--json"}},
       {"direction", {"--probe", "--class", "--output"}}};
   for (const char* sub : {"fit", "sweep"})
     options[sub].insert(options[sub].end(), fit_flags.begin(), fit_flags.end());
@@ -138,14 +206,35 @@ TEST_F(ProbeCli, BadInputIsOneLineAndExitCodeTwo) {
   wide.d = 24;
   const std::string wide_acts = dir_.file("wide.h5");
   testing::write_synthetic_capture(wide_acts, wide);
+  // NaN and infinity in the activations; a single class; label rows fewer than activation rows.
+  testing::SyntheticCapture nan = {}, inf = {}, one = {};
+  nan.nan_row = 17, nan.nan_pos = 2;
+  inf.nan_row = 23, inf.nan_pos = 5, inf.bad_value = INFINITY;
+  one.n_pos = 1;  // every real token is BOS ("none"): with --keep-none, one class
+  const std::string nan_acts = dir_.file("nan.h5"), inf_acts = dir_.file("inf.h5"),
+                    one_acts = dir_.file("one.h5");
+  testing::write_synthetic_capture(nan_acts, nan);
+  testing::write_synthetic_capture(inf_acts, inf);
+  testing::write_synthetic_capture(one_acts, one);
+  const std::string short_acts = dir_.file("short.h5");
+  std::filesystem::copy_file(acts_, short_acts);
+  const bool have_h5py = testing::shorten_label_column(short_acts, "quote", 5);
   const std::string truncated = dir_.file("t.safetensors");
   std::filesystem::copy_file(probe, truncated);
   std::filesystem::resize_file(truncated, std::filesystem::file_size(probe) - 7);
-  const std::vector<std::pair<std::string, std::string>> cases = {
+  std::vector<std::pair<std::string, std::string>> cases = {
       {"probe fit " + acts_ + " --hook blocks.7.hook_resid_post --label quote",
        "no hook 'blocks.7.hook_resid_post'"},
       {"probe fit " + acts_ + " --hook blocks.0.hook_resid_post --label mood", "no label 'mood'"},
       {"probe fit " + acts_ + " --hook blocks.0.hook_resid_post --label quote --kind ridge", "use logistic"},
+      {"probe fit " + nan_acts + " --hook blocks.0.hook_resid_post --label quote",
+       nan_acts + ": /acts/blocks.0.hook_resid_post row 17 position 2 holds NaN"},
+      {"probe fit " + inf_acts + " --hook blocks.0.hook_resid_post --label quote --memory 100K",
+       inf_acts + ": /acts/blocks.0.hook_resid_post row 23 position 5 holds infinity"},
+      {"probe apply " + probe + " " + inf_acts, "row 23 position 5 holds infinity"},
+      {"probe fit " + one_acts + " --hook blocks.0.hook_resid_post --label quote --keep-none",
+       one_acts + ": label 'quote' has a single class ('none')"},
+      {"probe apply " + probe + " " + acts_ + " --memory 1K", "--memory 1.0 KiB is below the example index"},
       {"probe fit " + acts_ + " --hook blocks.0.hook_resid_post --label quote --memory lots",
        "--memory 'lots'"},
       {"probe apply " + probe + " " + acts_ + " --hook blocks.1.hook_resid_post",
@@ -155,12 +244,16 @@ TEST_F(ProbeCli, BadInputIsOneLineAndExitCodeTwo) {
       {"probe direction " + probe + " -o " + dir_.file("d.npy"), "give --class"},
       {"probe frobnicate", "unknown probe subcommand"},
   };
+  if (have_h5py)
+    cases.push_back({"probe fit " + short_acts + " --hook blocks.0.hook_resid_post --label quote",
+                     short_acts + ": /labels/quote is shorter than /committed_rows"});
   for (const auto& [args, needle] : cases) {
     const CliRun r = run(args, dir_);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
     EXPECT_CONTAINS(r.err, needle);
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
+  EXPECT_CONTAINS(run("probe apply " + truncated + " " + acts_, dir_).err, "truncated?");
 }
 
 }  // namespace
