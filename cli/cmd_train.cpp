@@ -54,6 +54,16 @@ std::string names_of_optimizers() {
   return s;
 }
 
+std::string default_noises() {
+  std::string s;
+  for (const ToyKind& k : toy_kinds()) {
+    char item[64];
+    std::snprintf(item, sizeof item, "%s%s %g", s.empty() ? "" : ", ", k.name, k.default_noise);
+    s += item;
+  }
+  return s;
+}
+
 std::string percent(double fraction) {
   char s[32];
   std::snprintf(s, sizeof s, "%.2f%%", 100 * fraction);
@@ -95,7 +105,8 @@ int run_train(const std::vector<std::string>& args) {
       "label-column", po::value(&source.csv.label_column),
       "CSV: the label column, by header name or 1-based number (default: the last)")(
       "points", po::value(&points)->default_value(1000), "generated sets: how many points")(
-      "noise", po::value(&noise), "generated sets: Gaussian noise std (default: the set's own, see docs)")(
+      "noise", po::value(&noise),
+      ("generated sets: Gaussian noise std (default " + default_noises() + ")").c_str())(
       "data-seed", po::value(&data_seed)->default_value(0),
       "seed of the generated points and of the train/test split")(
       "test-fraction", po::value(&test_fraction)->default_value(0.2),
