@@ -60,7 +60,8 @@ void bench_shape(const std::vector<int>& widths, int batch, int steps, int round
       mlp_backward(params, cache, d_out, grads);
       opt->step(params.tensors(), grads.tensors());
     }
-    best_wall = std::min(best_wall, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    best_wall =
+        std::min(best_wall, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     best_cpu = std::min(best_cpu, cpu_seconds() - c0);
   }
   const double examples = double(steps) * batch;

@@ -210,8 +210,9 @@ int run_train(const std::vector<std::string>& args) {
     const train::EpochStats& last = result.history.back();
     std::printf("final: train accuracy %s", percent(last.train.accuracy).c_str());
     if (last.test) std::printf(", test accuracy %s", percent(last.test->accuracy).c_str());
-    std::printf("; dead ReLUs per hidden layer on the training set: %s\ncheckpoint: %s\n",
-                dead_line(last.train).c_str(), out.c_str());
+    std::printf(
+        "; dead neurons (never hook_post > 0) per hidden layer on the training set: %s\ncheckpoint: %s\n",
+        dead_line(last.train).c_str(), out.c_str());
   }
   return 0;
 }
