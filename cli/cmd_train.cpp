@@ -64,6 +64,16 @@ std::string default_noises() {
   return s;
 }
 
+std::string default_lrs() {
+  std::string s;
+  for (const train::OptimizerInfo& o : train::optimizer_kinds()) {
+    char item[64];
+    std::snprintf(item, sizeof item, "%s%s %g", s.empty() ? "" : ", ", o.name, o.default_lr);
+    s += item;
+  }
+  return s;
+}
+
 std::string percent(double fraction) {
   char s[32];
   std::snprintf(s, sizeof s, "%.2f%%", 100 * fraction);
@@ -115,11 +125,11 @@ int run_train(const std::vector<std::string>& args) {
       "activation", po::value(&activation)->default_value("relu"),
       "between layers: relu, gelu, gelu_tanh, silu")(
       "init", po::value(&options.init)->default_value(train::kDefaultInit),
-      ("weights: " + names_of_init() + " (biases 0)").c_str())(
+      (names_of_init() + " (he_*, xavier_*: biases 0; torch: torch.nn.Linear's default)").c_str())(
       "loss", po::value(&loss)->default_value("cross_entropy"),
       "cross_entropy (softmax fused) or mse (against one-hot)")(
       "optimizer", po::value(&optimizer)->default_value("adam"), names_of_optimizers().c_str())(
-      "lr", po::value(&lr), "learning rate (default: sgd 0.1, adam/adamw 0.01)")(
+      "lr", po::value(&lr), ("learning rate (default " + default_lrs() + ")").c_str())(
       "momentum", po::value(&options.optimizer.momentum)->default_value(0.9), "sgd momentum")(
       "weight-decay", po::value(&options.optimizer.weight_decay)->default_value(0.0),
       "L2 (sgd, adam) or decoupled (adamw) weight decay, on every parameter")(
@@ -162,6 +172,8 @@ int run_train(const std::vector<std::string>& args) {
   }
   json config = train::options_to_json(options);
   config["data"] = all.source;
+  config["data_seed"] = data_seed;
+  config["test_fraction"] = test_fraction;
   config["n_train"] = split.train.size();
   config["n_test"] = split.test.size();
   config["threads"] = omp_get_max_threads();
