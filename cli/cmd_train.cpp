@@ -119,7 +119,7 @@ int run_train(const std::vector<std::string>& args) {
       ("generated sets: Gaussian noise std (default " + default_noises() + ")").c_str())(
       "data-seed", po::value(&data_seed)->default_value(0),
       "seed of the generated points and of the train/test split")(
-      "test-fraction", po::value(&test_fraction)->default_value(0.2),
+      "test-fraction", po::value(&test_fraction)->default_value(0.2, "0.2"),
       "fraction held out for testing, in [0, 1)")("layers", po::value(&layers)->required(),
                                                   "widths from input to output, e.g. 2-64-64-3")(
       "activation", po::value(&activation)->default_value("relu"),

@@ -91,6 +91,12 @@ TEST_F(TrainCli, RepeatedRunWritesTheSameBytes) {
   const std::string first = testing::slurp(model);
   ASSERT_EQ(run_resid(spirals).status, 0);
   EXPECT_EQ(testing::slurp(model), first);
+  std::vector<std::string> two_threads = spirals;
+  *(std::find(two_threads.begin(), two_threads.end(), "--threads") + 1) = "2";
+  ASSERT_EQ(run_resid(two_threads).status, 0);
+  const std::string with_two = testing::slurp(model);
+  ASSERT_EQ(run_resid(two_threads).status, 0);
+  EXPECT_EQ(testing::slurp(model), with_two);
   std::vector<std::string> other = spirals;
   other.insert(other.end(), {"--seed", "1"});
   ASSERT_EQ(run_resid(other).status, 0);
