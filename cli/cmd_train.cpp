@@ -54,6 +54,26 @@ std::string names_of_optimizers() {
   return s;
 }
 
+std::string default_noises() {
+  std::string s;
+  for (const ToyKind& k : toy_kinds()) {
+    char item[64];
+    std::snprintf(item, sizeof item, "%s%s %g", s.empty() ? "" : ", ", k.name, k.default_noise);
+    s += item;
+  }
+  return s;
+}
+
+std::string default_lrs() {
+  std::string s;
+  for (const train::OptimizerInfo& o : train::optimizer_kinds()) {
+    char item[64];
+    std::snprintf(item, sizeof item, "%s%s %g", s.empty() ? "" : ", ", o.name, o.default_lr);
+    s += item;
+  }
+  return s;
+}
+
 std::string percent(double fraction) {
   char s[32];
   std::snprintf(s, sizeof s, "%.2f%%", 100 * fraction);
@@ -95,20 +115,21 @@ int run_train(const std::vector<std::string>& args) {
       "label-column", po::value(&source.csv.label_column),
       "CSV: the label column, by header name or 1-based number (default: the last)")(
       "points", po::value(&points)->default_value(1000), "generated sets: how many points")(
-      "noise", po::value(&noise), "generated sets: Gaussian noise std (default: the set's own, see docs)")(
+      "noise", po::value(&noise),
+      ("generated sets: Gaussian noise std (default " + default_noises() + ")").c_str())(
       "data-seed", po::value(&data_seed)->default_value(0),
       "seed of the generated points and of the train/test split")(
-      "test-fraction", po::value(&test_fraction)->default_value(0.2),
+      "test-fraction", po::value(&test_fraction)->default_value(0.2, "0.2"),
       "fraction held out for testing, in [0, 1)")("layers", po::value(&layers)->required(),
                                                   "widths from input to output, e.g. 2-64-64-3")(
       "activation", po::value(&activation)->default_value("relu"),
       "between layers: relu, gelu, gelu_tanh, silu")(
       "init", po::value(&options.init)->default_value(train::kDefaultInit),
-      ("weights: " + names_of_init() + " (biases 0)").c_str())(
+      (names_of_init() + " (he_*, xavier_*: biases 0; torch: torch.nn.Linear's default)").c_str())(
       "loss", po::value(&loss)->default_value("cross_entropy"),
       "cross_entropy (softmax fused) or mse (against one-hot)")(
       "optimizer", po::value(&optimizer)->default_value("adam"), names_of_optimizers().c_str())(
-      "lr", po::value(&lr), "learning rate (default: sgd 0.1, adam/adamw 0.01)")(
+      "lr", po::value(&lr), ("learning rate (default " + default_lrs() + ")").c_str())(
       "momentum", po::value(&options.optimizer.momentum)->default_value(0.9), "sgd momentum")(
       "weight-decay", po::value(&options.optimizer.weight_decay)->default_value(0.0),
       "L2 (sgd, adam) or decoupled (adamw) weight decay, on every parameter")(
@@ -151,6 +172,8 @@ int run_train(const std::vector<std::string>& args) {
   }
   json config = train::options_to_json(options);
   config["data"] = all.source;
+  config["data_seed"] = data_seed;
+  config["test_fraction"] = test_fraction;
   config["n_train"] = split.train.size();
   config["n_test"] = split.test.size();
   config["threads"] = omp_get_max_threads();
@@ -199,8 +222,9 @@ int run_train(const std::vector<std::string>& args) {
     const train::EpochStats& last = result.history.back();
     std::printf("final: train accuracy %s", percent(last.train.accuracy).c_str());
     if (last.test) std::printf(", test accuracy %s", percent(last.test->accuracy).c_str());
-    std::printf("; dead ReLUs per hidden layer on the training set: %s\ncheckpoint: %s\n",
-                dead_line(last.train).c_str(), out.c_str());
+    std::printf(
+        "; dead neurons (never hook_post > 0) per hidden layer on the training set: %s\ncheckpoint: %s\n",
+        dead_line(last.train).c_str(), out.c_str());
   }
   return 0;
 }

@@ -1,6 +1,6 @@
 // The one way to get labelled points for training: a generator spec (toy_points.h), an IDX images file with
 // its IDX labels, or a CSV file. Files are told apart by their bytes: gzip or a 0x0000 IDX magic is IDX,
-// anything else CSV.
+// anything else CSV. An existing file named like a generator ("moons") is read as a file.
 #pragma once
 #include <string>
 

@@ -11,7 +11,7 @@
 namespace resid::train {
 
 // Multiply-adds of one Linear layer's forward product below which training runs its products on one thread.
-inline constexpr int64_t kParallelGemmMinWork = int64_t(1) << 22;
+inline constexpr int64_t kParallelGemmMinWork = int64_t(1) << 28;
 
 // Threads for training `widths` with `batch_rows` rows per product: 1 below kParallelGemmMinWork, else the
 // OpenMP maximum.

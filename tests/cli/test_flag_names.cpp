@@ -31,6 +31,13 @@ TEST(FlagNames, FieldsStandingAsWordsBecomeFlags) {
       "x.h5 is a FIFO; --force replaces only regular files (--force-overwrite-any replaces any regular "
       "file)");
   EXPECT_EQ(flag_names("hook_patterns: no hooks selected"), "--hooks: no hooks selected");
+  // resid train's options (TrainOptions, OptimizerOptions, PointSource, ToyOptions).
+  EXPECT_EQ(flag_names("lr = nan must be a positive finite number"),
+            "--lr = nan must be a positive finite number");
+  EXPECT_EQ(flag_names("widths '2-' need an input and an output width"),
+            "--layers '2-' need an input and an output width");
+  EXPECT_EQ(flag_names("has class 2 but the model has 2 outputs (widths 2-4-2)"),
+            "has class 2 but the model has 2 outputs (--layers 2-4-2)");
 }
 
 TEST(FlagNames, PathsQuotedValuesAndDescriptionsAreLeftAlone) {

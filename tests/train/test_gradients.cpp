@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <functional>
 
 #include "core/init.h"
@@ -185,7 +186,9 @@ TEST_P(MlpGradients, EveryParameterAndInput) {
                                   params.layers[l].bias.size(), "bias"));
   }
   worst = std::max(worst, check(loss, x.data(), d_x.data(), x.size(), "input"));
-  RecordProperty("max_relative_error", std::to_string(worst));
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2e", worst);
+  RecordProperty("max_relative_error", text);
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryActivationAndLoss, MlpGradients,
