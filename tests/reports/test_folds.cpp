@@ -51,7 +51,9 @@ TEST(FoldMaps, CountsTheRegionsOfKnownFolds) {
   EXPECT_EQ(*ids.rbegin(), 6);
   for (size_t i = 0; i < m.regions[1].size(); ++i)
     for (size_t j = 0; j < m.regions[1].size(); j += 97)
-      if (m.regions[1][i] == m.regions[1][j]) EXPECT_EQ(m.regions[0][i], m.regions[0][j]);
+      if (m.regions[1][i] == m.regions[1][j]) {
+        EXPECT_EQ(m.regions[0][i], m.regions[0][j]);
+      }
 }
 
 TEST(FoldMaps, ADeadUnitIsOnNowhere) {
