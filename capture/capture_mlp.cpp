@@ -92,8 +92,6 @@ CaptureResult capture_mlp(const Mlp& model, const ImageSet& data,
     specs.push_back({hook_name(p.site, p.layer), p.layer, "none", {mlp_hook_width(c, p)}});
   info.n_pos = 1;
   info.positions = "all";
-  std::string widths;
-  for (int w : c.widths) widths += (widths.empty() ? "" : "-") + std::to_string(w);
   info.model_config_json =
       nlohmann::json{{"family", "mlp"}, {"widths", c.widths}, {"act_fn", act_fn_name(c.act_fn)}}.dump();
   WriterOptions writer_options = options.writer;

@@ -98,19 +98,30 @@ CensusResult census_of_transformer(const Transformer& model, Dataset& dataset,
   return result;
 }
 
+namespace {
+
+// An empty result for the plain MLP family: post-activation firing (no gated MLPs in this family) and the FFN
+// naming of a non-gated block with this activation ("ReLU", "GELU", ...).
+CensusResult plain_mlp_census(ActFn act_fn, const CensusRunOptions& options) {
+  Config plain;
+  plain.gated_mlp = false;
+  plain.act_fn = act_fn;
+  CensusResult result;
+  result.rule = FiringRule::PostActivation;
+  result.ffn = plain.ffn_name();
+  result.options = options.census;
+  return result;
+}
+
+}  // namespace
+
 CensusResult census_of_mlp(const Mlp& model, const ImageSet& images, const CensusRunOptions& options) {
   check_run_options(options);
   const MlpConfig& c = model.config();
   if (images.pixels.cols() != c.widths.front())
     throw InputError(images.images_path + ": images have " + std::to_string(images.pixels.cols()) +
                      " pixels but the MLP takes " + std::to_string(c.widths.front()) + " inputs");
-  CensusResult result;
-  result.rule = FiringRule::PostActivation;  // no gated MLPs in this family
-  Config plain;  // the FFN naming of a non-gated block with this activation ("ReLU", "GELU", ...)
-  plain.gated_mlp = false;
-  plain.act_fn = c.act_fn;
-  result.ffn = plain.ffn_name();
-  result.options = options.census;
+  CensusResult result = plain_mlp_census(c.act_fn, options);
   result.data = images.images_path + (images.labels_path.empty() ? "" : " with labels " + images.labels_path);
   std::vector<HookPointId> points;
   for (size_t i = 0; i + 2 < c.widths.size(); ++i) {
@@ -147,13 +158,7 @@ CensusResult census_of_mlp_capture(const ActivationReader& reader, const nlohman
   const std::string& path = reader.path();
   const ActivationFileSummary& summary = reader.summary();
   const std::vector<int> widths = config.at("widths").get<std::vector<int>>();
-  Config plain;  // the FFN naming of a non-gated block with this activation, as census_of_mlp
-  plain.gated_mlp = false;
-  plain.act_fn = act_fn_from_name(config.at("act_fn").get<std::string>());
-  CensusResult result;
-  result.rule = FiringRule::PostActivation;
-  result.ffn = plain.ffn_name();
-  result.options = options.census;
+  CensusResult result = plain_mlp_census(act_fn_from_name(config.at("act_fn").get<std::string>()), options);
   result.source = path;
   result.data = summary.info.dataset_path.empty() ? path : summary.info.dataset_path;
   result.partial = !summary.complete;

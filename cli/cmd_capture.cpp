@@ -60,41 +60,56 @@ std::string utc_now() {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
 }
-}  // namespace
-
-namespace {
-
-// A plain MLP over IDX examples: one row per example (capture/capture_mlp.h).
-int capture_mlp_cli(const LoadedModel& m, const std::string& examples, const std::string& labels,
-                    const std::string& out, CaptureOptions cap, const std::vector<std::string>& args) {
-  const ImageSet set = read_idx_images(examples, labels);
+// The file attributes every capture fills the same way; the caller adds the tokenizer, the dataset's
+// description and the fingerprints.
+ActivationFileInfo run_info(const LoadedModel& m, const std::string& dataset_path,
+                            const std::vector<std::string>& args) {
   ActivationFileInfo info;
   info.resid_version = RESID_VERSION;
   info.model_path = std::filesystem::absolute(m.path).string();
-  info.tokenizer = "none";
-  info.dataset_path = std::filesystem::absolute(examples).string();
-  info.dataset_description = std::to_string(set.size()) + " IDX examples of " +
-                             std::to_string(set.pixels.cols()) + " features" +
-                             (labels.empty() ? "" : ", classes from " + labels);
-  fingerprint_vector_inputs(m, examples, labels, &info, &cap.writer.inputs);
+  info.dataset_path = std::filesystem::absolute(dataset_path).string();
   info.command_line = "resid capture";
   for (const std::string& a : args) info.command_line += " " + shell_quote(a);
   info.created = utc_now();
-  cap.stop = &g_stop;
-  cap.on_start = install_stop_handlers;
-  Progress progress("capture", cap.max_rows > 0 ? std::min(cap.max_rows, set.size()) : set.size());
-  cap.on_progress = [&](int64_t rows, int64_t) { progress.update(rows, rows); };
-  const CaptureResult r = with_flag_names([&] { return capture_mlp(*m.mlp, set, {}, out, info, cap); });
-  progress.finish();
-  std::fprintf(stderr, "%s: %lld rows (%lld new) in %.2f s, peak RSS %.0f MiB%s\n", out.c_str(),
-               (long long)r.rows, (long long)r.new_rows, r.seconds, peak_rss_mib(),
-               r.complete ? "" : " (stopped early)");
+  return info;
+}
+
+// The summary line on stderr; exit code 130 when the run stopped early (its committed rows kept for
+// --resume).
+int report_result(const std::string& out, const CaptureResult& r, bool tokens) {
+  char speed[96] = "";
+  if (tokens)
+    std::snprintf(speed, sizeof speed, ", %lld tokens) in %.2f s, %.0f tokens/s", (long long)r.new_tokens,
+                  r.seconds, r.new_tokens / std::max(r.seconds, 1e-9));
+  else
+    std::snprintf(speed, sizeof speed, ") in %.2f s", r.seconds);
+  std::fprintf(stderr, "%s: %lld rows (%lld new%s, peak RSS %.0f MiB%s\n", out.c_str(), (long long)r.rows,
+               (long long)r.new_rows, speed, peak_rss_mib(), r.complete ? "" : " (stopped early)");
   if (!r.complete) {
     std::fprintf(stderr, "resid capture: interrupted; %lld committed rows are kept, continue with --resume\n",
                  (long long)r.rows);
     return 130;
   }
   return 0;
+}
+
+// A plain MLP over IDX examples: one row per example (capture/capture_mlp.h).
+int capture_mlp_cli(const LoadedModel& m, const std::string& examples, const std::string& labels,
+                    const std::string& out, CaptureOptions cap, const std::vector<std::string>& args) {
+  const ImageSet set = read_idx_images(examples, labels);
+  ActivationFileInfo info = run_info(m, examples, args);
+  info.tokenizer = "none";
+  info.dataset_description = std::to_string(set.size()) + " IDX examples of " +
+                             std::to_string(set.pixels.cols()) + " features" +
+                             (labels.empty() ? "" : ", classes from " + labels);
+  fingerprint_vector_inputs(m, examples, labels, &info, &cap.writer.inputs);
+  cap.stop = &g_stop;
+  cap.on_start = install_stop_handlers;
+  Progress progress("capture", cap.max_rows > 0 ? std::min(cap.max_rows, set.size()) : set.size());
+  cap.on_progress = [&](int64_t rows, int64_t) { progress.update(rows, rows); };
+  const CaptureResult r = with_flag_names([&] { return capture_mlp(*m.mlp, set, {}, out, info, cap); });
+  progress.finish();
+  return report_result(out, r, false);
 }
 
 }  // namespace
@@ -176,16 +191,10 @@ int run_capture(const std::vector<std::string>& args) {
   plan.limit_dataset(data);
   auto dataset = with_flag_names([&] { return open_dataset(data, m.tokenizer.get()); });
 
-  ActivationFileInfo info;
-  info.resid_version = RESID_VERSION;
-  info.model_path = std::filesystem::absolute(m.path).string();
+  ActivationFileInfo info = run_info(m, data.path, args);
   info.tokenizer = m.tokenizer ? m.tokenizer->describe() : "";
-  info.dataset_path = std::filesystem::absolute(data.path).string();
   info.dataset_description = dataset->describe();
   fingerprint_inputs(m, data, *dataset, &info, &cap.writer.inputs);
-  info.command_line = "resid capture";
-  for (const std::string& a : args) info.command_line += " " + shell_quote(a);
-  info.created = utc_now();
 
   cap.stop = &g_stop;
   cap.on_start = install_stop_handlers;
@@ -197,16 +206,7 @@ int run_capture(const std::vector<std::string>& args) {
   const CaptureResult r =
       with_flag_names([&] { return capture_activations(model, plan, *dataset, out, info, cap); });
   progress.finish();
-  std::fprintf(
-      stderr, "%s: %lld rows (%lld new, %lld tokens) in %.2f s, %.0f tokens/s, peak RSS %.0f MiB%s\n",
-      out.c_str(), (long long)r.rows, (long long)r.new_rows, (long long)r.new_tokens, r.seconds,
-      r.new_tokens / std::max(r.seconds, 1e-9), peak_rss_mib(), r.complete ? "" : " (stopped early)");
-  if (!r.complete) {
-    std::fprintf(stderr, "resid capture: interrupted; %lld committed rows are kept, continue with --resume\n",
-                 (long long)r.rows);
-    return 130;
-  }
-  return 0;
+  return report_result(out, r, true);
 }
 
 }  // namespace resid::cli
