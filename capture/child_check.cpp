@@ -35,6 +35,7 @@ namespace resid::detail {
 namespace {
 
 std::atomic<int64_t> g_limit_ms{-1};
+std::atomic<bool> g_allow_with_threads{false};
 
 int64_t default_limit_ms() {
   if (const char* env = std::getenv("RESID_METADATA_TIME_LIMIT_MS")) {
@@ -96,7 +97,7 @@ int thread_count() {
 // fuzzers and the capture tests do); otherwise they read unchecked, as when fork fails.
 bool fork_is_safe() {
 #ifdef RESID_SANITIZER_ALLOCATOR
-  return thread_count() == 1;
+  return g_allow_with_threads.load() || thread_count() == 1;
 #else
   return true;
 #endif
@@ -111,6 +112,10 @@ std::chrono::milliseconds metadata_time_limit() {
     g_limit_ms.store(ms);
   }
   return std::chrono::milliseconds(ms);
+}
+
+void allow_child_check_with_threads(bool allow) {
+  g_allow_with_threads.store(allow);
 }
 
 void set_metadata_time_limit(std::chrono::milliseconds limit) {

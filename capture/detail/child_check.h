@@ -27,6 +27,10 @@ ChildCheckResult check_in_child(const std::string& path, const std::function<voi
 // The limit every activation-file open uses: 5 s by default (metadata of a sound file reads in milliseconds,
 // even under sanitizers); RESID_METADATA_TIME_LIMIT_MS overrides it, tests and fuzzers lower it.
 std::chrono::milliseconds metadata_time_limit();
+
+// Sanitizer builds check in a child only while the process has one thread (see check_in_child). A process
+// whose other threads never allocate (libFuzzer's RSS watcher thread) may say so, and keeps the check.
+void allow_child_check_with_threads(bool allow);
 void set_metadata_time_limit(std::chrono::milliseconds limit);
 
 }  // namespace resid::detail
