@@ -29,25 +29,10 @@ int64_t mlp_hook_width(const MlpConfig& c, const HookPointId& p) {
 std::vector<HookPointId> select_mlp_hooks(const MlpConfig& c, const std::vector<std::string>& patterns) {
   if (patterns.empty()) throw InputError("hook_patterns: no hooks selected");
   const std::vector<HookPointId> all = mlp_hook_points(c);
-  std::vector<HookPointId> chosen;
-  for (const std::string& pattern : patterns) {
-    bool matched = false;
-    for (const HookPointId& p : all) {
-      if (!glob_match(pattern, hook_name(p.site, p.layer))) continue;
-      matched = true;
-      if (std::find(chosen.begin(), chosen.end(), p) == chosen.end()) chosen.push_back(p);
-    }
-    if (!matched) {
-      std::string names;
-      for (const HookPointId& p : all) names += (names.empty() ? "" : ", ") + hook_name(p.site, p.layer);
-      throw InputError("no hook matches '" + pattern + "'; this MLP's hooks are " + names);
-    }
-  }
-  // Forward order, whatever the order of the patterns.
-  std::vector<HookPointId> ordered;
-  for (const HookPointId& p : all)
-    if (std::find(chosen.begin(), chosen.end(), p) != chosen.end()) ordered.push_back(p);
-  return ordered;
+  std::string names;
+  for (const HookPointId& p : all) names += (names.empty() ? "" : ", ") + hook_name(p.site, p.layer);
+  return HookSelector::select(all, static_cast<int>(c.widths.size()) - 2, patterns,
+                              "; this MLP's hooks are " + names);
 }
 
 CaptureResult capture_mlp(const Mlp& model, const ImageSet& data,

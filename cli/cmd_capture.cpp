@@ -1,6 +1,5 @@
 // resid capture MODEL DATASET --hooks PATTERN... -o OUT.h5: stream hook activations over a dataset into HDF5.
 #include <csignal>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -36,42 +35,12 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() &&
-      s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,*+@%") ==
-          std::string::npos)
-    return s;
-  std::string out = "'";
-  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return out + "'";
-}
-
 // Peak resident set size of this process so far (VmHWM), in MiB; -1 if /proc is unavailable.
 double peak_rss_mib() {
   std::ifstream status("/proc/self/status");
   for (std::string line; std::getline(status, line);)
     if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
   return -1;
-}
-
-std::string utc_now() {
-  char buf[32];
-  const std::time_t t = std::time(nullptr);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-// The file attributes every capture fills the same way; the caller adds the tokenizer, the dataset's
-// description and the fingerprints.
-ActivationFileInfo run_info(const LoadedModel& m, const std::string& dataset_path,
-                            const std::vector<std::string>& args) {
-  ActivationFileInfo info;
-  info.resid_version = RESID_VERSION;
-  info.model_path = std::filesystem::absolute(m.path).string();
-  info.dataset_path = std::filesystem::absolute(dataset_path).string();
-  info.command_line = "resid capture";
-  for (const std::string& a : args) info.command_line += " " + shell_quote(a);
-  info.created = utc_now();
-  return info;
 }
 
 // The summary line on stderr; exit code 130 when the run stopped early (its committed rows kept for
@@ -97,7 +66,7 @@ int report_result(const std::string& out, const CaptureResult& r, bool tokens) {
 int capture_mlp_cli(const LoadedModel& m, const std::string& examples, const std::string& labels,
                     const std::string& out, CaptureOptions cap, const std::vector<std::string>& args) {
   const ImageSet set = read_idx_images(examples, labels);
-  ActivationFileInfo info = run_info(m, examples, args);
+  ActivationFileInfo info = capture_file_info(m, examples, command_line("capture", args));
   info.tokenizer = "none";
   info.dataset_description = std::to_string(set.size()) + " IDX examples of " +
                              std::to_string(set.pixels.cols()) + " features" +
@@ -191,7 +160,7 @@ int run_capture(const std::vector<std::string>& args) {
   plan.limit_dataset(data);
   auto dataset = with_flag_names([&] { return open_dataset(data, m.tokenizer.get()); });
 
-  ActivationFileInfo info = run_info(m, data.path, args);
+  ActivationFileInfo info = capture_file_info(m, data.path, command_line("capture", args));
   info.tokenizer = m.tokenizer ? m.tokenizer->describe() : "";
   info.dataset_description = dataset->describe();
   fingerprint_inputs(m, data, *dataset, &info, &cap.writer.inputs);

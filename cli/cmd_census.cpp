@@ -22,15 +22,8 @@ namespace {
 
 // The whole text as one finite number, or an InputError naming the flag.
 double parse_number(const std::string& flag, const std::string& text) {
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || !std::isfinite(v))
-    throw InputError(flag + " '" + text + "' is not a number");
+  const double v = parse_double(flag, text);
+  if (!std::isfinite(v)) throw InputError(flag + " '" + text + "' is not a number");
   return v;
 }
 

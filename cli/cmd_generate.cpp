@@ -9,16 +9,9 @@
 #include "cli/flag_names.h"
 #include "core/error.h"
 #include "core/generate.h"
+#include "core/number_text.h"
 
 namespace resid::cli {
-
-namespace {
-std::string number_text(float v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-}  // namespace
 
 int run_generate(const std::vector<std::string>& args) {
   ModelOptions model_opts;

@@ -63,12 +63,6 @@ std::vector<double> parse_grid(const std::string& text) {
   return out;
 }
 
-std::string command_line(const std::string& sub, const std::vector<std::string>& args) {
-  std::string s = "resid probe " + sub;
-  for (const std::string& a : args) s += " " + a;
-  return s;
-}
-
 // Options shared by fit and sweep.
 struct FitFlags {
   std::string label, kind = "auto", lambdas, split = "0.7,0.15,0.15", reduce = "last", memory = "1G";
@@ -257,7 +251,7 @@ int probe_fit(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse(args, desc, pos, vm, "resid probe fit ACTS.h5 --hook HOOK --label NAME [-o PROBE.safetensors]"))
     return 0;
-  CaptureFitOptions o = flags.options(acts, vm, command_line("fit", args));
+  CaptureFitOptions o = flags.options(acts, vm, command_line("probe fit", args));
   o.examples.hook = hook;
   Status status;
   o.fit.on_progress = [&](const std::string& stage, int it) {
@@ -302,7 +296,7 @@ int probe_sweep(const std::vector<std::string>& args) {
   if (!parse(args, desc, pos, vm, "resid probe sweep ACTS.h5 --hooks PATTERN... --label NAME [--json]"))
     return 0;
   if (jobs < 0) throw InputError("--jobs must not be negative");
-  CaptureFitOptions o = flags.options(acts, vm, command_line("sweep", args));
+  CaptureFitOptions o = flags.options(acts, vm, command_line("probe sweep", args));
   if (jobs == 0) jobs = omp_get_max_threads();
   const std::vector<std::string> hooks = match_capture_hooks(acts, patterns);
   Status status;

@@ -24,7 +24,8 @@ int run_report(const std::vector<std::string>& args) {
       "title", po::value(&in.title)->default_value("resid report"), "the page's title")(
       "capture", po::value(&in.capture), "activation file: activation statistics by layer")(
       "census", po::value(&in.census), "census statistics file (resid census -o): the census section")(
-      "probe-sweep", po::value(&in.probe_sweep), "JSON of resid probe sweep --json: probe accuracy by layer")(
+      "probe-sweep", po::value(&in.probe_sweeps)->composing(),
+      "JSON of resid probe sweep --json: probe accuracy by layer (repeatable: a section per sweep)")(
       "model", po::value(&model_opts.model), "model for the logit lens and attention (with --prompt)")(
       "prompt", po::value(&in.prompt), "prompt for the logit lens and attention patterns")(
       "mlp-weights", po::value(&in.mlp_weights),
@@ -43,7 +44,8 @@ int run_report(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse(
           args, desc, pos, vm,
-          "resid report -o report.html [--capture ACTS.h5] [--census CENSUS.h5] [--probe-sweep SWEEP.json] "
+          "resid report -o report.html [--capture ACTS.h5] [--census CENSUS.h5] [--probe-sweep "
+          "SWEEP.json...] "
           "[--model M --prompt TEXT] [--mlp-weights MLP [--data SPEC|CSV]] [--training [NAME=]RUN.jsonl...]"))
     return 0;
   if (model_opts.threads < 0) throw InputError("--threads must not be negative");
@@ -66,8 +68,7 @@ int run_report(const std::vector<std::string>& args) {
         eq == std::string::npos ? std::filesystem::path(file).stem().string() : spec.substr(0, eq);
     in.training_runs.push_back(read_training_history(file, name));
   }
-  in.command_line = "resid report";
-  for (const std::string& a : args) in.command_line += " " + a;
+  in.command_line = command_line("report", args);
   const Report report = build_report(in);
   write_report(out, report);
   std::cout << "wrote " << out << ": " << report.sections.size() << " sections, " << report.chart_count()

@@ -25,21 +25,6 @@ namespace {
 
 using nlohmann::json;
 
-// The whole text as one number (NaN and inf included: the library says what is wrong with them).
-double parse_double(const std::string& flag, const std::string& text) {
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::out_of_range&) {
-    return text.find('-') == 0 ? -INFINITY : INFINITY;
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size()) throw InputError(flag + " '" + text + "' is not a number");
-  return v;
-}
-
 std::string names_of_init() {
   std::string s;
   for (const train::InitScheme& i : train::init_schemes()) s += (s.empty() ? "" : ", ") + std::string(i.name);
@@ -170,19 +155,9 @@ int run_train(const std::vector<std::string>& args) {
     if (split.test.size() > 0)
       write_points_idx(split.test, save_data + "test-images.idx", save_data + "test-labels.idx");
   }
-  json config = train::options_to_json(options);
-  config["data"] = all.source;
-  config["data_seed"] = data_seed;
-  config["test_fraction"] = test_fraction;
-  config["n_train"] = split.train.size();
-  config["n_test"] = split.test.size();
-  config["threads"] = omp_get_max_threads();
+  const json config =
+      train::run_config_json(options, all, split, data_seed, test_fraction, omp_get_max_threads());
 
-  if (!as_json)
-    std::printf("training %s on %s: %lld train, %lld test examples, %s lr %g\n",
-                train::widths_string(options.widths).c_str(), all.source.c_str(),
-                (long long)split.train.size(), (long long)split.test.size(), optimizer.c_str(),
-                options.optimizer.lr_or_default());
   const int64_t steps_per_epoch = train::batch_count(split.train.size(), options.batch_size);
   Progress progress("train", steps_per_epoch * options.epochs, "steps", "examples/s");
   const int print_every = std::max(1, options.epochs / 10);
@@ -195,6 +170,12 @@ int run_train(const std::vector<std::string>& args) {
                     note);  // examples, exact at epoch ends
   };
   callbacks.on_epoch = [&](const train::EpochStats& s) {
+    // Epoch 0 comes once the data has been checked against the model: a mismatch prints nothing to stdout.
+    if (s.epoch == 0 && !as_json)
+      std::printf("training %s on %s: %lld train, %lld test examples, %s lr %g\n",
+                  train::widths_string(options.widths).c_str(), all.source.c_str(),
+                  (long long)split.train.size(), (long long)split.test.size(), optimizer.c_str(),
+                  options.optimizer.lr_or_default());
     if (as_json) {
       std::cout << train::epoch_to_json(s).dump() << std::endl;
     } else if (s.epoch % print_every == 0 || s.epoch == options.epochs) {

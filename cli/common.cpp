@@ -4,6 +4,10 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <string_view>
@@ -77,6 +81,52 @@ const Tokenizer& require_tokenizer(const LoadedModel& model) {
                      ": no tokenizer found (embedded, or tokenizer.bin/.model beside the model); "
                      "give one with --tokenizer");
   return *model.tokenizer;
+}
+
+double parse_double(const std::string& flag, const std::string& text) {
+  // strtod, not stod: an overflow is inf and an underflow the nearest denormal or 0, not an exception.
+  const char* begin = text.c_str();
+  char* end = nullptr;
+  const double v = std::strtod(begin, &end);
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])) || end != begin + text.size())
+    throw InputError(flag + " '" + text + "' is not a number");
+  return v;
+}
+
+std::string shell_quote(const std::string& word) {
+  if (!word.empty() &&
+      word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,*+@%") ==
+          std::string::npos)
+    return word;
+  std::string out = "'";
+  for (char ch : word) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
+std::string command_line(const std::string& command, const std::vector<std::string>& args) {
+  std::string s = "resid " + command;
+  for (const std::string& a : args) s += " " + shell_quote(a);
+  return s;
+}
+
+std::string utc_now() {
+  char buf[32];
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+ActivationFileInfo capture_file_info(const LoadedModel& model, const std::string& dataset_path,
+                                     const std::string& command_line) {
+  ActivationFileInfo info;
+  info.resid_version = RESID_VERSION;
+  info.model_path = std::filesystem::absolute(model.path).string();
+  info.dataset_path = std::filesystem::absolute(dataset_path).string();
+  info.command_line = command_line;
+  info.created = utc_now();
+  return info;
 }
 
 }  // namespace resid::cli

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/activation_file.h"
 #include "core/formats/model_file.h"
 
 namespace resid::cli {
@@ -25,11 +26,27 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
            const po::positional_options_description& positional, po::variables_map& vm,
            const std::string& usage);
 
+// The whole text as one number, NaN and inf included (the caller or the library says what is wrong with
+// them); InputError "FLAG 'TEXT' is not a number" for anything else.
+double parse_double(const std::string& flag, const std::string& text);
+
 // "1,403,407" -> ids; throws InputError on anything else.
 std::vector<int32_t> parse_token_list(const std::string& text);
 
 // The model as a Transformer, or an InputError naming the path when it is a plain MLP.
 const Transformer& require_transformer(const LoadedModel& model);
 const Tokenizer& require_tokenizer(const LoadedModel& model);
+
+// A word as a POSIX shell reads it back: unchanged when it holds only safe characters, else single-quoted.
+std::string shell_quote(const std::string& word);
+// "resid COMMAND ARG..." with each argument shell-quoted, as files record the command that wrote them.
+std::string command_line(const std::string& command, const std::vector<std::string>& args);
+// Now as ISO 8601 UTC: "2026-12-02T13:05:00Z".
+std::string utc_now();
+
+// The attributes every capture fills the same way (resid version, absolute model and dataset paths, command
+// line, time); the caller adds the tokenizer, the dataset's description and the fingerprints.
+ActivationFileInfo capture_file_info(const LoadedModel& model, const std::string& dataset_path,
+                                     const std::string& command_line);
 
 }  // namespace resid::cli

@@ -9,16 +9,9 @@
 
 #include "core/activations.h"
 #include "core/error.h"
+#include "core/number_text.h"
 
 namespace resid {
-
-namespace {
-std::string number_text(float v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-}  // namespace
 
 Sampler::Sampler(float temperature, float top_p, uint64_t seed)
     : temperature_(temperature), top_p_(top_p), rng_(seed) {

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/init.h"
+#include "core/number_text.h"
 #include "datasets/idx_file.h"
 
 namespace resid {
@@ -25,22 +26,14 @@ PointSet PointSet::subset(const std::vector<int64_t>& rows) const {
   return out;
 }
 
-namespace {
-std::string shortest(double v) {
-  char s[32];
-  std::snprintf(s, sizeof s, "%g", v);
-  return s;
-}
-}  // namespace
-
 PointSplit split_points(const PointSet& set, double test_fraction, uint64_t seed) {
   if (!(test_fraction >= 0 && test_fraction < 1))
-    throw InputError("test_fraction " + shortest(test_fraction) + " is not in [0, 1)");
+    throw InputError("test_fraction " + number_text(test_fraction) + " is not in [0, 1)");
   const int64_t n = set.size();
   const int64_t n_test = static_cast<int64_t>(std::llround(test_fraction * double(n)));
   if (n - n_test < 1)
     throw InputError(set.source + ": " + std::to_string(n) +
-                     " examples leave none for training at test_fraction " + shortest(test_fraction));
+                     " examples leave none for training at test_fraction " + number_text(test_fraction));
   std::vector<int64_t> order(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) order[i] = i;
   Rng rng(seed ^ 0x5b1175eedull);  // the split's own stream: not the generator's, not the trainer's

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/init.h"
+#include "core/number_text.h"
 
 namespace resid {
 
@@ -87,12 +88,6 @@ PointSet blob_points(const ToyOptions& o, double noise, int k) {
   return s;
 }
 
-std::string shortest(double v) {
-  char s[32];
-  std::snprintf(s, sizeof s, "%g", v);
-  return s;
-}
-
 const ToyKind* find_kind(const std::string& name) {
   for (const ToyKind& k : toy_kinds())
     if (name == k.name) return &k;
@@ -146,7 +141,7 @@ PointSet make_toy_points(const std::string& spec, const ToyOptions& options) {
     throw InputError("'" + spec + "': n = " + std::to_string(options.n) + " points, at least 1 is needed");
   const double noise = options.noise.value_or(kind->default_noise);
   if (!(noise >= 0) || !std::isfinite(noise))
-    throw InputError("'" + spec + "': noise " + shortest(noise) + " must be finite and not negative");
+    throw InputError("'" + spec + "': noise " + number_text(noise) + " must be finite and not negative");
   PointSet s = kind->make(options, noise, k);
   char source[160];
   std::snprintf(source, sizeof source, "%s n=%lld noise=%g seed=%llu",

@@ -68,25 +68,30 @@ std::string HookSelector::available_names(const Config& config) {
   return out;
 }
 
-std::vector<HookPointId> HookSelector::select(const Config& config,
-                                              const std::vector<std::string>& patterns) {
-  const std::vector<HookPointId> points = all_hook_points(config);
+std::vector<HookPointId> HookSelector::select(const std::vector<HookPointId>& points, int n_layers,
+                                              const std::vector<std::string>& patterns,
+                                              const std::string& unmatched) {
   std::vector<bool> chosen(points.size(), false);
   for (const std::string& pattern : patterns) {
     bool any = false;
-    for (const std::string& expanded : expand_layer_range(pattern, config.n_layers)) {
+    for (const std::string& expanded : expand_layer_range(pattern, n_layers)) {
       for (size_t i = 0; i < points.size(); ++i) {
         if (glob_match(expanded, hook_name(points[i].site, points[i].layer))) chosen[i] = any = true;
       }
     }
-    if (!any)
-      throw InputError("no hook matches '" + pattern + "' in a model with n_layers = " +
-                       std::to_string(config.n_layers) + "; hooks are " + available_names(config));
+    if (!any) throw InputError("no hook matches '" + pattern + "'" + unmatched);
   }
   std::vector<HookPointId> out;
   for (size_t i = 0; i < points.size(); ++i)
     if (chosen[i]) out.push_back(points[i]);
   return out;
+}
+
+std::vector<HookPointId> HookSelector::select(const Config& config,
+                                              const std::vector<std::string>& patterns) {
+  return select(all_hook_points(config), config.n_layers, patterns,
+                " in a model with n_layers = " + std::to_string(config.n_layers) + "; hooks are " +
+                    available_names(config));
 }
 
 std::vector<HookPointId> HookSelector::select(const Config& config, const Predicate& predicate) {

@@ -24,6 +24,11 @@ class HookSelector {
   // ..."
   static std::vector<HookPointId> select(const Config& config, const std::vector<std::string>& patterns);
   static std::vector<HookPointId> select(const Config& config, const Predicate& predicate);
+  // The same rules over any list of points (a plain MLP's, say), returned in the list's order: layer ranges
+  // stop at `n_layers`, and a pattern that matches nothing gives "no hook matches 'PATTERN'" + `unmatched`.
+  static std::vector<HookPointId> select(const std::vector<HookPointId>& points, int n_layers,
+                                         const std::vector<std::string>& patterns,
+                                         const std::string& unmatched);
 
   // The message listing every hook name of a model, grouped per layer, for errors and `resid hooks`.
   static std::string available_names(const Config& config);

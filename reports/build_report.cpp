@@ -99,12 +99,23 @@ Report build_report(const ReportInputs& in) {
     r.skipped.push_back(
         {"Dead-neuron census", "no census file given (resid census ... -o census.h5 writes one)"});
   }
-  if (!in.probe_sweep.empty()) {
+  if (!in.probe_sweeps.empty()) {
     std::vector<ExpectedModel> expected;
     if (capture) expected.push_back({capture->summary().info.model_sha256, "capture " + in.capture});
     if (model && model->transformer) expected.push_back({single_file_sha256(*model), "model " + in.model});
-    r.provenance.emplace_back("probe sweep", in.probe_sweep);
-    r.sections.push_back(probe_section(read_probe_sweep(in.probe_sweep), in.probe_sweep, expected));
+    for (size_t i = 0; i < in.probe_sweeps.size(); ++i) {
+      const std::string& path = in.probe_sweeps[i];
+      r.provenance.emplace_back("probe sweep", path);
+      const nlohmann::json sweep = read_probe_sweep(path);
+      Section s = probe_section(sweep, path, expected);
+      // Several sweeps (one per label, say) each get their own section and anchor.
+      if (in.probe_sweeps.size() > 1) {
+        const nlohmann::json& label = sweep.contains("label") ? sweep["label"] : nlohmann::json("?");
+        s.title += ", label " + (label.is_string() ? label.get<std::string>() : label.dump());
+        if (i > 0) s.id += "-" + std::to_string(i + 1);
+      }
+      r.sections.push_back(std::move(s));
+    }
   } else {
     r.skipped.push_back(
         {"Linear probes by layer", "no probe sweep given (resid probe sweep ... --json writes one)"});

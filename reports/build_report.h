@@ -13,9 +13,10 @@ namespace resid {
 
 struct ReportInputs {
   std::string title = "resid report";
-  std::string capture;      // activation file: activation statistics by layer
-  std::string census;       // census statistics file (resid census -o): the census section
-  std::string probe_sweep;  // resid probe sweep --json output: probe accuracy by layer
+  std::string capture;                    // activation file: activation statistics by layer
+  std::string census;                     // census statistics file (resid census -o): the census section
+  std::vector<std::string> probe_sweeps;  // resid probe sweep --json outputs: probe accuracy by layer, one
+                                          // section per sweep (e.g. one per label)
   std::string model;      // with `prompt`: logit lens and attention (a plain MLP instead gives weight tiles)
   std::string tokenizer;  // overrides the model's tokenizer discovery
   std::string prompt;

@@ -8,12 +8,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <random>
 #include <thread>
 
+#include "core/formats/gguf.h"
 #include "core/init.h"
+#include "core/tokenizer/spm_tokenizer.h"
+#include "core/weights.h"
 
 namespace resid::testing {
 
@@ -46,6 +50,45 @@ Mlp seeded_mlp(const std::vector<int>& widths, uint64_t seed) {
          Tensor::owned({widths[i + 1]}, std::move(b))});
   }
   return Mlp(std::move(layers), ActFn::ReLU);
+}
+
+namespace {
+SpmVocab byte_level_vocab() {
+  SpmVocab v;
+  auto add = [&](std::string piece, float score, PieceType type) {
+    v.pieces.push_back(std::move(piece));
+    v.scores.push_back(score);
+    v.types.push_back(type);
+  };
+  add("<unk>", 0, PieceType::Unknown);
+  add("<s>", 0, PieceType::Control);
+  add("</s>", 0, PieceType::Control);
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", b);
+    add(name, 0, PieceType::Byte);
+  }
+  const std::string sp = "\u2581";  // "▁", SentencePiece's space
+  add(sp, -1, PieceType::Normal);
+  for (char ch = '!'; ch <= '~'; ++ch) add(std::string(1, ch), -2, PieceType::Normal);
+  float score = -3;
+  // Each merge joins two pieces already in the vocabulary, as BPE-style SentencePiece vocabularies do.
+  for (const std::string& merge :
+       {sp + "t", sp + "a", sp + "u", sp + "O", std::string("he"), std::string("ce"), std::string("nce"),
+        sp + "On", sp + "Once", sp + "the", std::string("on"), sp + "up", sp + "upon", std::string("me"),
+        sp + "ti", sp + "time"})
+    add(merge, score -= 0.1f, PieceType::Normal);
+  return v;
+}
+}  // namespace
+
+std::string write_seeded_llama_gguf(const std::string& path, uint64_t seed) {
+  SpmTokenizer tokenizer(byte_level_vocab(), "byte-level test vocabulary");
+  Config c;
+  c.d_model = 64, c.n_layers = 4, c.n_heads = 4, c.n_kv_heads = 2, c.d_head = 16, c.d_mlp = 172;
+  c.d_vocab = tokenizer.vocab_size(), c.n_ctx = 128;
+  write_gguf(path, c, random_weights(c, seed), &tokenizer);
+  return path;
 }
 
 Config tiny_config() {
@@ -144,6 +187,21 @@ CliRun run_resid(const std::vector<std::string>& args, const RunOptions& options
   std::vector<std::string> argv{resid_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_process(argv, options);
+}
+
+void expect_one_line_error(const std::vector<std::string>& args, const std::vector<std::string>& needles) {
+  std::string shown = "resid";
+  for (const std::string& a : args) shown += " " + a;
+  SCOPED_TRACE(shown);
+  RunOptions options;
+  options.timeout_s = 300;
+  const CliRun r = run_resid(args, options);
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_TRUE(r.out.empty()) << "stdout: " << r.out.substr(0, 300);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_TRUE(r.err.ends_with("\n")) << r.err;
+  for (const std::string& n : needles)
+    EXPECT_NE(r.err.find(n), std::string::npos) << "'" << n << "' not in: " << r.err;
 }
 
 }  // namespace resid::testing

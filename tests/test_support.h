@@ -36,6 +36,12 @@ class TempDir {
 // heads, d_mlp 96, vocab 128, n_ctx 64).
 Config tiny_config();
 
+// A seeded Llama model written as GGUF, for CLI tests that need a real file with a tokenizer and no
+// ../shared: d_model 64, 4 layers, 4 heads (2 KV heads), d_mlp 172, n_ctx 128, random_weights(seed), and a
+// byte-level SentencePiece vocabulary of 370 pieces (<unk> <s> </s>, 256 byte pieces, "▁", printable ASCII,
+// 16 merges such as "▁Once" and "▁upon"). Returns `path`.
+std::string write_seeded_llama_gguf(const std::string& path, uint64_t seed);
+
 // A plain ReLU MLP of these widths: He-normal weights and biases uniform in [-0.5, 0.5), from `seed`.
 Mlp seeded_mlp(const std::vector<int>& widths, uint64_t seed);
 
@@ -89,5 +95,10 @@ struct CliRun {
 CliRun run_process(const std::vector<std::string>& argv, const RunOptions& options = {});
 // `resid args...`.
 CliRun run_resid(const std::vector<std::string>& args, const RunOptions& options = {});
+
+// The CLI's contract for bad input: `resid ARGS` exits 2 with nothing on stdout and exactly one
+// newline-terminated line on stderr containing every needle (killed after 300 s: a hang fails instead of
+// stalling the suite).
+void expect_one_line_error(const std::vector<std::string>& args, const std::vector<std::string>& needles);
 
 }  // namespace resid::testing

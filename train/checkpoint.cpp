@@ -55,6 +55,18 @@ nlohmann::json options_to_json(const TrainOptions& o) {
           {"seed", o.seed}};
 }
 
+nlohmann::json run_config_json(const TrainOptions& options, const PointSet& data, const PointSplit& split,
+                               uint64_t data_seed, double test_fraction, int threads) {
+  nlohmann::json config = options_to_json(options);
+  config["data"] = data.source;
+  config["data_seed"] = data_seed;
+  config["test_fraction"] = test_fraction;
+  config["n_train"] = split.train.size();
+  config["n_test"] = split.test.size();
+  config["threads"] = threads;
+  return config;
+}
+
 nlohmann::json epoch_to_json(const EpochStats& s) {
   nlohmann::json j = {{"epoch", s.epoch}, {"step", s.step}, {"train", evaluation_to_json(s.train)}};
   if (s.test) j["test"] = evaluation_to_json(*s.test);

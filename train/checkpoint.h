@@ -11,6 +11,11 @@ namespace resid::train {
 
 // The options as JSON: every field, the learning rate resolved to the one used.
 nlohmann::json options_to_json(const TrainOptions& options);
+// What a checkpoint records of a run: options_to_json plus the data it was trained on ("data", "data_seed",
+// "test_fraction", "n_train", "n_test") and the thread count (a run repeats bit for bit at the same count).
+nlohmann::json run_config_json(const TrainOptions& options, const PointSet& data, const PointSplit& split,
+                               uint64_t data_seed, double test_fraction, int threads);
+
 // One epoch's statistics: {"epoch", "step", "train": {"loss", "accuracy", "dead_fraction": [...], "dead":
 // [...]}, "test": {...}} (no "test" without a test set).
 nlohmann::json epoch_to_json(const EpochStats& stats);

@@ -123,6 +123,26 @@ TEST(CaptureMlp, AStoppedCaptureResumesToTheSameRows) {
     EXPECT_EQ(read_activation_rows(whole, hook, 0, 40), read_activation_rows(part, hook, 0, 40)) << hook;
 }
 
+// The MLP's hooks are selected by the same rules as a transformer's (hooks/hook_selector.h): globs, exact
+// names and inclusive layer ranges, returned in forward order whatever the order of the patterns.
+TEST(CaptureMlp, HookPatternsFollowTheTransformerRules) {
+  const Mlp mlp = small_mlp();
+  const MlpConfig& c = mlp.config();
+  const auto names = [&](const std::vector<std::string>& patterns) {
+    std::vector<std::string> out;
+    for (const HookPointId& p : select_mlp_hooks(c, patterns)) out.push_back(hook_name(p.site, p.layer));
+    return out;
+  };
+  EXPECT_EQ(
+      names({"unembed.hook_out", "blocks.0-1.mlp.hook_post"}),
+      (std::vector<std::string>{"blocks.0.mlp.hook_post", "blocks.1.mlp.hook_post", "unembed.hook_out"}));
+  EXPECT_EQ(names({"*"}).size(), 6u);
+  EXPECT_EQ(names({"blocks.1-9.mlp.hook_pre", "hook_embed"}),
+            (std::vector<std::string>{"hook_embed", "blocks.1.mlp.hook_pre"}));
+  EXPECT_CONTAINS(testing::error_of<InputError>([&] { names({"blocks.2-3.mlp.hook_post"}); }),
+                  "no hook matches 'blocks.2-3.mlp.hook_post'; this MLP's hooks are hook_embed");
+}
+
 TEST(CaptureMlp, BadHooksShapesAndLabelsAreInputErrors) {
   testing::TempDir dir;
   const Mlp mlp = small_mlp();

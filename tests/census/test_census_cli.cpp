@@ -27,17 +27,7 @@ IdxArray u8(std::vector<int64_t> dims, std::vector<uint8_t> bytes) {
   return a;
 }
 
-// Exit code 2, nothing on stdout, one line on stderr containing every needle.
-void expect_one_line_error(const std::vector<std::string>& args, const std::vector<std::string>& needles) {
-  std::string shown = "resid";
-  for (const std::string& a : args) shown += " " + a;
-  SCOPED_TRACE(shown);
-  const testing::CliRun r = run_resid(args);
-  EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  for (const std::string& n : needles) EXPECT_CONTAINS(r.err, n);
-}
+using testing::expect_one_line_error;
 
 struct CensusCli : ::testing::Test {
   testing::TempDir dir;

@@ -1,9 +1,8 @@
 // The `resid` binary end to end: every subcommand is started as a separate process (fork + execve) with its
-// stdout, stderr and exit status captured, and what it prints is parsed and checked — help texts, `resid
-// demo`'s residual norm table (recomputed here through the library), `resid info --json`, logits of `resid
-// run --json --all-logits` against third-party reference logits, greedy text against llama2.c's run.c, the
-// hook table, interventions given on the command line, and the contract for bad input: exit code 2 and
-// exactly one line on stderr naming the problem.
+// stdout, stderr and exit status captured, and what it prints is parsed and checked — help texts, `resid info
+// --json`, logits of `resid run --json --all-logits` against third-party reference logits, greedy text
+// against llama2.c's run.c, the hook table, interventions given on the command line, and the contract for bad
+// input: exit code 2 and exactly one line on stderr naming the problem.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -66,17 +65,7 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
-// Exit code 2, nothing on stdout, exactly one newline-terminated line on stderr containing every `needle`.
-void expect_one_line_error(const std::vector<std::string>& args, const std::vector<std::string>& needles) {
-  SCOPED_TRACE(describe(args));
-  const CliRun r = resid_cli(args, {}, 300);  // an error comes at once; a hang must fail, not stall the suite
-  EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_TRUE(r.out.empty()) << "stdout: " << r.out.substr(0, 300);
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_TRUE(r.err.ends_with("\n")) << r.err;
-  for (const std::string& n : needles)
-    EXPECT_NE(r.err.find(n), std::string::npos) << "'" << n << "' not in: " << r.err;
-}
+using testing::expect_one_line_error;
 
 json parse_json(const CliRun& r) {
   EXPECT_EQ(r.status, 0) << r.err;
@@ -213,7 +202,7 @@ TEST(CliHelp, EachSubcommandHelpPrintsItsOptions) {
   // Every option each subcommand declares (cli/cmd_*.cpp, cli/common.cpp, cli/interventions_cli.cpp).
   const std::vector<std::string> model_opts = {"--tokenizer", "--threads"};
   const std::map<std::string, std::vector<std::string>> options = {
-      {"demo", {"--out", "--prompt", "--seed"}},
+      {"demo", {"--out", "--seed", "--threads"}},
       {"info", {"--model", "--json"}},
       {"run",
        {"--model", "--prompt", "--tokens", "--no-bos", "--top-k", "--json", "--all-logits", "--ablate",
@@ -246,7 +235,7 @@ TEST(CliHelp, EachSubcommandHelpPrintsItsOptions) {
       EXPECT_EQ(r.err, "");
       EXPECT_TRUE(r.out.starts_with("usage: resid " + cmd)) << r.out;
       std::vector<std::string> expected = options.at(cmd);
-      if (cmd != "demo" && cmd != "probe" && cmd != "train")  // train has --threads, no tokenizer
+      if (cmd != "demo" && cmd != "probe" && cmd != "train")  // demo and train have --threads, no tokenizer
         expected.insert(expected.end(), model_opts.begin(), model_opts.end());
       for (const std::string& o : expected) {
         // As an option line of boost's table: "  --name ..." or "  -o [ --name ] ...".
@@ -275,116 +264,36 @@ TEST(CliHelp, UnknownOptionOrMissingModelExits2WithOneLine) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// resid demo, and a seeded model (the demo's GGUF) for everything that does not need ../shared
+// A seeded Llama model written as GGUF (testing::write_seeded_llama_gguf) for everything that does not need
+// ../shared
 
-struct DemoModel : ::testing::Test {
+struct SeededLlama : ::testing::Test {
   static inline testing::TempDir* dir = nullptr;
-  static inline CliRun demo;
   static inline std::string model;
 
   static void SetUpTestSuite() {
     dir = new testing::TempDir();
-    demo = resid_cli({"demo", "--out", dir->path().string()});
-    model = dir->file("demo-llama.gguf");
+    model = testing::write_seeded_llama_gguf(dir->file("seeded-llama.gguf"), 1);
   }
   static void TearDownTestSuite() {
     delete dir;
     dir = nullptr;
   }
-  void SetUp() override { ASSERT_EQ(demo.status, 0) << demo.err; }
 };
 
-// (name, value) rows of the "residual stream norm" table.
-std::vector<std::pair<std::string, double>> norm_table(const std::string& demo_out) {
-  std::vector<std::pair<std::string, double>> rows;
-  const std::vector<std::string> lines = lines_of(demo_out);
-  auto it = std::find_if(lines.begin(), lines.end(),
-                         [](const std::string& l) { return l.starts_with("== residual stream norm"); });
-  if (it == lines.end()) return rows;
-  for (++it; it != lines.end() && !it->empty(); ++it) {
-    std::smatch m;
-    if (!std::regex_match(*it, m, std::regex(R"(  (\S+) +(-?\d+\.\d{4}))"))) {
-      ADD_FAILURE() << "unexpected line in the norm table: '" << *it << "'";
-      continue;
-    }
-    rows.push_back({m[1], std::stod(m[2])});
-  }
-  return rows;
-}
-
-TEST_F(DemoModel, PrintsResidualNormTableForEveryResidPost) {
-  const json info = parse_json(resid_cli({"info", model, "--json"}));
-  const int n_layers = info["config"]["n_layers"];
-  ASSERT_GE(n_layers, 1);
-  const auto rows = norm_table(demo.out);
-  ASSERT_EQ(rows.size(), static_cast<size_t>(n_layers + 1)) << demo.out;
-  EXPECT_EQ(rows[0].first, "hook_embed");
-  for (int l = 0; l < n_layers; ++l)
-    EXPECT_EQ(rows[l + 1].first, "blocks." + std::to_string(l) + ".hook_resid_post");
-  for (const auto& [name, value] : rows) {
-    EXPECT_TRUE(std::isfinite(value)) << name;
-    EXPECT_GT(value, 0.0) << name;
-  }
-
-  // The same norms, recomputed through the library from the GGUF the demo left behind: the last position of
-  // the prompt the demo reports.
-  const LoadedModel m = load_model(model);
-  ASSERT_TRUE(m.transformer && m.tokenizer);
-  std::vector<int32_t> ids;
-  for (int id : m.tokenizer->encode("Once upon a time", true)) ids.push_back(id);
-  {
-    std::smatch mt;
-    ASSERT_TRUE(std::regex_search(demo.out, mt,
-                                  std::regex(R"(== the prompt "Once upon a time" is (\d+) tokens:(.*)\n)")))
-        << demo.out;
-    EXPECT_EQ(std::stoul(mt[1]), ids.size());
-    std::string pieces;
-    for (int32_t id : ids) pieces += " " + m.tokenizer->piece(id);
-    EXPECT_EQ(mt[2].str(), pieces);
-  }
-  const Config& c = m.transformer->config();
-  const CachedRun run =
-      run_with_cache(*m.transformer, TokenBatch::single(ids), {"hook_embed", "blocks.*.hook_resid_post"});
-  std::map<std::string, double> expected;
-  for (const HookPointId& p : run.points) {
-    const StoredActivation& a = run.cache.at(p);
-    double sum = 0;
-    for (int d = 0; d < c.d_model; ++d) {
-      const double v = a.values[(ids.size() - 1) * c.d_model + d];
-      sum += v * v;
-    }
-    expected[hook_name(p.site, p.layer)] = std::sqrt(sum);
-  }
-  for (const auto& [name, value] : rows) {
-    ASSERT_TRUE(expected.count(name)) << name;
-    EXPECT_NEAR(value, expected[name], 1e-4) << name;  // printed with %.4f
-  }
-}
-
-TEST_F(DemoModel, OutDirHoldsAGgufThatInfoDescribes) {
+TEST_F(SeededLlama, InfoDescribesTheGguf) {
   ASSERT_TRUE(fs::is_regular_file(model));
   const json j = parse_json(resid_cli({"info", model, "--json"}));
   EXPECT_EQ(j["family"], "llama");
   EXPECT_EQ(j["format"], "GGUF v3");
   EXPECT_EQ(j["path"], model);
-  // The demo's own description of the model it wrote:
-  //   "  GGUF v3, d_model 64, n_layers 4, n_heads 4 (n_kv_heads 2), d_mlp 172, d_vocab 370, 229184
-  //   parameters"
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(
-      demo.out, m,
-      std::regex(R"(  (.+), d_model (\d+), n_layers (\d+), n_heads (\d+) \(n_kv_heads (\d+)\), d_mlp (\d+), )"
-                 R"(d_vocab (\d+), (\d+) parameters)")))
-      << demo.out;
   const json& c = j["config"];
-  EXPECT_EQ(m[1].str(), j["format"].get<std::string>());
-  EXPECT_EQ(std::stoi(m[2]), c["d_model"]);
-  EXPECT_EQ(std::stoi(m[3]), c["n_layers"]);
-  EXPECT_EQ(std::stoi(m[4]), c["n_heads"]);
-  EXPECT_EQ(std::stoi(m[5]), c["n_kv_heads"]);
-  EXPECT_EQ(std::stoi(m[6]), c["d_mlp"]);
-  EXPECT_EQ(std::stoi(m[7]), c["d_vocab"]);
-  EXPECT_EQ(std::stoll(m[8]), j["parameters"].get<int64_t>());
+  EXPECT_EQ(c["d_model"], 64);
+  EXPECT_EQ(c["n_layers"], 4);
+  EXPECT_EQ(c["n_heads"], 4);
+  EXPECT_EQ(c["n_kv_heads"], 2);
+  EXPECT_EQ(c["d_mlp"], 172);
+  EXPECT_EQ(c["d_vocab"], 370);
   EXPECT_EQ(j["parameters"].get<int64_t>(), llama_parameters(c));
   int64_t tensor_params = 0;
   for (const json& t : j["tensors"]) {
@@ -396,34 +305,28 @@ TEST_F(DemoModel, OutDirHoldsAGgufThatInfoDescribes) {
   EXPECT_NE(j["tokenizer"].get<std::string>().find("370 pieces"), std::string::npos) << j["tokenizer"];
 }
 
-TEST_F(DemoModel, ArgmaxLineAgreesWithRun) {
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(demo.out, m, std::regex(R"(  argmax: (\S+)\n)"))) << demo.out;
+TEST_F(SeededLlama, RunTopOneIsTheArgmaxOfItsLogits) {
   const json j =
       parse_json(resid_cli({"run", model, "--prompt", "Once upon a time", "--json", "--top-k", "1"}));
   ASSERT_TRUE(j.contains("positions"));
-  EXPECT_EQ(j["positions"].back()["top"][0]["piece"], m[1].str());
+  const LoadedModel m = load_model(model);
+  ASSERT_TRUE(m.transformer && m.tokenizer);
+  std::vector<int32_t> ids;
+  for (int id : m.tokenizer->encode("Once upon a time", true)) ids.push_back(id);
+  const RowMatrix logits = m.transformer->forward(TokenBatch::single(ids));
+  Eigen::Index best = 0;
+  logits.row(logits.rows() - 1).maxCoeff(&best);
+  EXPECT_EQ(j["positions"].back()["top"][0]["piece"], m.tokenizer->piece(static_cast<int>(best)));
 }
 
-TEST_F(DemoModel, SameSeedSameOutputOtherSeedOtherModel) {
+TEST_F(SeededLlama, OtherSeedOtherLogits) {
   testing::TempDir tmp;
-  const CliRun again = resid_cli({"demo", "--out", tmp.path().string()});
-  ASSERT_EQ(again.status, 0) << again.err;
-  EXPECT_EQ(norm_table(again.out), norm_table(demo.out));
-  const CliRun other = resid_cli({"demo", "--seed", "2", "--out", tmp.file("seed2")});
-  ASSERT_EQ(other.status, 0) << other.err;
-  EXPECT_NE(norm_table(other.out), norm_table(demo.out));
+  const std::string other = testing::write_seeded_llama_gguf(tmp.file("seed2.gguf"), 2);
+  const std::string again = testing::write_seeded_llama_gguf(tmp.file("seed1.gguf"), 1);
+  EXPECT_EQ(run_logits({"run", model, "--tokens", "1,300,301"}),
+            run_logits({"run", again, "--tokens", "1,300,301"}));
   EXPECT_NE(run_logits({"run", model, "--tokens", "1,300,301"}),
-            run_logits({"run", tmp.file("seed2") + "/demo-llama.gguf", "--tokens", "1,300,301"}));
-}
-
-TEST_F(DemoModel, WithoutOutLeavesNothingBehind) {
-  testing::TempDir tmp;
-  const CliRun r = resid_cli({"demo"}, {"TMPDIR=" + tmp.path().string()});
-  ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(norm_table(r.out), norm_table(demo.out));  // --out changes nothing but where the file is kept
-  EXPECT_NE(r.out.find(tmp.path().string()), std::string::npos) << "the demo should work inside $TMPDIR";
-  EXPECT_TRUE(fs::is_empty(tmp.path())) << "resid demo left files in " << tmp.path();
+            run_logits({"run", other, "--tokens", "1,300,301"}));
 }
 
 // Interventions on the seeded model.
@@ -435,7 +338,7 @@ std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::
   return a;
 }
 
-TEST_F(DemoModel, AblateMlpPostChangesLogitsFromThatPositionOn) {
+TEST_F(SeededLlama, AblateMlpPostChangesLogitsFromThatPositionOn) {
   const auto base = run_logits(cat({"run", model}, kDemoTokens));
   ASSERT_EQ(base.size(), 6u);
   const auto ablated = run_logits(cat({"run", model, "--ablate", "blocks.0.mlp.hook_post"}, kDemoTokens));
@@ -453,7 +356,7 @@ TEST_F(DemoModel, AblateMlpPostChangesLogitsFromThatPositionOn) {
   EXPECT_LT(max_abs_diff(base, two), max_abs_diff(base, ablated));
 }
 
-TEST_F(DemoModel, MeanAblateWithZerosEqualsZeroAblation) {
+TEST_F(SeededLlama, MeanAblateWithZerosEqualsZeroAblation) {
   const std::string zeros = numbers_file(dir->file("zeros64.txt"), 64, 0.0f);
   const CliRun zero = resid_cli(
       cat({"run", model, "--json", "--all-logits", "--ablate", "blocks.1.hook_attn_out"}, kDemoTokens));
@@ -463,7 +366,7 @@ TEST_F(DemoModel, MeanAblateWithZerosEqualsZeroAblation) {
   expect_same_run(zero, mean);
 }
 
-TEST_F(DemoModel, SteerByZeroVectorOrZeroScaleChangesNothing) {
+TEST_F(SeededLlama, SteerByZeroVectorOrZeroScaleChangesNothing) {
   const std::string zeros = numbers_file(dir->file("zeros64.txt"), 64, 0.0f);
   const std::string ones = numbers_file(dir->file("ones64.txt"), 64, 1.0f);
   const CliRun base = resid_cli(cat({"run", model, "--json", "--all-logits"}, kDemoTokens));
@@ -484,7 +387,7 @@ TEST_F(DemoModel, SteerByZeroVectorOrZeroScaleChangesNothing) {
   for (size_t p = 3; p < plain.size(); ++p) EXPECT_NE(steered[p], plain[p]) << p;
 }
 
-TEST_F(DemoModel, PatchEmbedFromOtherRunReproducesItsLogits) {
+TEST_F(SeededLlama, PatchEmbedFromOtherRunReproducesItsLogits) {
   const std::string a = "1,300,310,320,330,340", b = "1,301,311,321,331,341";
   const auto logits_a = run_logits({"run", model, "--tokens", a});
   const auto logits_b = run_logits({"run", model, "--tokens", b});
@@ -506,7 +409,7 @@ TEST_F(DemoModel, PatchEmbedFromOtherRunReproducesItsLogits) {
   expect_one_line_error({"run", model, "--tokens", b, "--patch", "hook_embed"}, {"--patch-tokens"});
 }
 
-TEST_F(DemoModel, BadInterventionSpecsExit2WithOneLine) {
+TEST_F(SeededLlama, BadInterventionSpecsExit2WithOneLine) {
   const std::string zeros = numbers_file(dir->file("zeros64.txt"), 64, 0.0f);
   const std::string short_vec = numbers_file(dir->file("zeros63.txt"), 63, 0.0f);
   const std::string missing = dir->file("missing.txt");
@@ -538,7 +441,7 @@ TEST_F(DemoModel, BadInterventionSpecsExit2WithOneLine) {
 
 // Heads are validated like neurons are, rather than silently selecting nothing (a head past n_heads once
 // exited 0 with unchanged logits).
-TEST_F(DemoModel, AblateHeadOutOfRangeIsAnError) {
+TEST_F(SeededLlama, AblateHeadOutOfRangeIsAnError) {
   const json info = parse_json(resid_cli({"info", model, "--json"}));
   const int n_heads = info["config"]["n_heads"];
   expect_one_line_error(
@@ -549,7 +452,7 @@ TEST_F(DemoModel, AblateHeadOutOfRangeIsAnError) {
 // An identity intervention on the attention pattern (adding a zero vector) must leave the logits
 // bit-identical, as it does for every other hook: softmax rows round the same whatever their alignment
 // (docs/numerics.md).
-TEST_F(DemoModel, ZeroSteerOnAttentionPatternChangesNothing) {
+TEST_F(SeededLlama, ZeroSteerOnAttentionPatternChangesNothing) {
   std::string tokens = "1";
   for (int i = 1; i < 37; ++i) tokens += "," + std::to_string(300 + i % 60);
   const std::string zeros = numbers_file(dir->file("zeros37.txt"), 37, 0.0f);  // last axis = k_pos = 37
@@ -561,7 +464,7 @@ TEST_F(DemoModel, ZeroSteerOnAttentionPatternChangesNothing) {
 
 // `resid run --json` prints probabilities that are a function of the logits alone (they once depended on the
 // alignment of the vector softmax() worked on).
-TEST_F(DemoModel, ProbabilitiesArePureFunctionOfLogits) {
+TEST_F(SeededLlama, ProbabilitiesArePureFunctionOfLogits) {
   const std::string zeros = numbers_file(dir->file("zeros64.txt"), 64, 0.0f);
   const CliRun zero = resid_cli(
       cat({"run", model, "--json", "--all-logits", "--ablate", "blocks.1.hook_attn_out"}, kDemoTokens));
@@ -572,15 +475,7 @@ TEST_F(DemoModel, ProbabilitiesArePureFunctionOfLogits) {
   EXPECT_TRUE(zero.out == mean.out) << "same logits, different JSON";
 }
 
-// A bad --out is a user error (exit 2, one line), not an internal error (a filesystem_error once escaped as
-// exit 3).
-TEST_F(DemoModel, DemoOutOntoAFileIsAnInputError) {
-  const std::string file = dir->file("a-file");
-  write_file(file, "x");
-  expect_one_line_error({"demo", "--out", file}, {file});
-}
-
-TEST_F(DemoModel, BadTokensExit2WithOneLine) {
+TEST_F(SeededLlama, BadTokensExit2WithOneLine) {
   expect_one_line_error({"run", model, "--tokens", "1,370"}, {"370", "[0, 370)"});
   expect_one_line_error({"run", model, "--tokens", "1,99999"}, {"99999"});
   expect_one_line_error({"run", model, "--tokens", "1,-1"}, {"-1"});
@@ -606,7 +501,7 @@ std::vector<std::vector<std::string>> loading_commands(const std::string& path) 
           {"hooks", path}};
 }
 
-TEST_F(DemoModel, CutGgufExits2NamingTheFile) {
+TEST_F(SeededLlama, CutGgufExits2NamingTheFile) {
   const std::string bytes = slurp(model);
   ASSERT_GT(bytes.size(), 1000u);
   for (size_t cut : {size_t(0), size_t(3), size_t(4), size_t(8), size_t(16), size_t(24), size_t(100),
@@ -617,7 +512,7 @@ TEST_F(DemoModel, CutGgufExits2NamingTheFile) {
   }
 }
 
-TEST_F(DemoModel, RandomBytesAndMissingPathExit2NamingTheFile) {
+TEST_F(SeededLlama, RandomBytesAndMissingPathExit2NamingTheFile) {
   std::mt19937 rng(20240611);
   std::string noise(100000, '\0');
   for (char& ch : noise) ch = static_cast<char>(rng() & 0xff);
@@ -1000,7 +895,7 @@ void expect_prompt_one_line_error(const std::vector<std::string>& args,
     EXPECT_NE(r.err.find(n), std::string::npos) << "'" << n << "' not in: " << r.err;
 }
 
-TEST_F(DemoModel, SpecialFilesAreRefusedNotReadForever) {
+TEST_F(SeededLlama, SpecialFilesAreRefusedNotReadForever) {
   testing::TempDir tmp;
   const std::string fifo = make_fifo(tmp, "fifo");
   expect_prompt_one_line_error({"info", fifo}, {fifo, "FIFO"});
@@ -1030,7 +925,7 @@ TEST_F(DemoModel, SpecialFilesAreRefusedNotReadForever) {
       {tmp.path().string(), "directory"});
 }
 
-TEST_F(DemoModel, NumbersAndListsAreCheckedNotReinterpreted) {
+TEST_F(SeededLlama, NumbersAndListsAreCheckedNotReinterpreted) {
   testing::TempDir tmp;
   const std::vector<std::string> run = cat({"run", model}, kDemoTokens);
   // stoi threw std::out_of_range: exit 3.
@@ -1095,7 +990,7 @@ std::string npy(const std::string& shape, const std::string& data, const std::st
   return out + header + data;
 }
 
-TEST_F(DemoModel, NpyFilesHonourTheirShape) {
+TEST_F(SeededLlama, NpyFilesHonourTheirShape) {
   testing::TempDir tmp;
   const std::vector<std::string> run = cat({"run", model}, kDemoTokens);
   const std::string zeros64(64 * 4, '\0');
@@ -1117,7 +1012,7 @@ TEST_F(DemoModel, NpyFilesHonourTheirShape) {
   expect_one_line_error(steer("f8-short.npy", npy("(64,)", zeros64, "<f8")), {"f8-short.npy", "(64,)"});
 }
 
-TEST_F(DemoModel, MessagesQuotingInputStayOnOneLine) {
+TEST_F(SeededLlama, MessagesQuotingInputStayOnOneLine) {
   testing::TempDir tmp;
   // A hook pattern and a text vector file holding control bytes: escaped, and not cut at the NUL.
   expect_one_line_error(cat({"run", model, "--ablate", "blocks.0\nhook_x"}, kDemoTokens),

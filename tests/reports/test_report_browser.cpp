@@ -6,7 +6,7 @@
 //   SyntheticInputs: a synthetic capture, a probe sweep of it, a hand-made census and a tiny MLP (no
 //   ../shared); Stories260K:     the full report: capture, census, probe sweep, logit lens and attention of
 //   stories260K; MnistPartial:    the MNIST MLP's census and weight tiles only: the other sections are listed
-//   as skipped.
+//   as skipped. Demo: the report of `resid demo`.
 // Each skips only when Chromium is missing or cannot start here.
 #include <gtest/gtest.h>
 
@@ -260,6 +260,18 @@ TEST_F(ReportInBrowser, PlaneFoldsAndTraining) {
   EXPECT_CONTAINS(dom, "linear regions");
   browser.screenshot(html, "folds", screenshot_path("plane", "folds"), 1800);
   browser.screenshot(html, "training", screenshot_path("plane", "training"), 1500);
+}
+
+// The report `resid demo` writes, the one the README shows: every chart renders, nothing is logged.
+TEST_F(ReportInBrowser, Demo) {
+  const CliRun r = resid_ok({"demo", "--out", dir.file("demo"), "--threads", "2"});
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"((\d+) sections, (\d+) charts)"))) << r.out;
+  const std::string html = dir.file("demo/report.html");
+  const std::string dom = expect_rendered(browser, html, std::stoi(m[2]));
+  EXPECT_CONTAINS(dom, "linear regions");
+  for (const char* section : {"folds", "training", "probes"})
+    browser.screenshot(html, section, screenshot_path("demo", section), 1800);
 }
 
 TEST_F(ReportInBrowser, MnistPartial) {

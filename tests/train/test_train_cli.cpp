@@ -25,15 +25,7 @@ std::vector<json> json_lines(const std::string& out) {
   return lines;
 }
 
-void expect_one_line_error(const std::vector<std::string>& args, const std::vector<std::string>& needles) {
-  std::string shown = "resid";
-  for (const std::string& a : args) shown += " " + a;
-  SCOPED_TRACE(shown);
-  const testing::CliRun r = run_resid(args);
-  EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  for (const std::string& n : needles) EXPECT_CONTAINS(r.err, n);
-}
+using testing::expect_one_line_error;
 
 struct TrainCli : ::testing::Test {
   testing::TempDir dir;
