@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 
 #include "core/error.h"
 #include "core/hook_site.h"
@@ -21,9 +22,26 @@ struct StatSite {
 constexpr StatSite kStatSites[] = {{HookSite::Embed, "embed"},        {HookSite::ResidPre, "resid_pre"},
                                    {HookSite::ResidMid, "resid_mid"}, {HookSite::ResidPost, "resid_post"},
                                    {HookSite::AttnOut, "attn_out"},   {HookSite::MlpOut, "mlp_out"}};
+// A plain MLP has no residual stream: its layers are the input, each hidden layer's pre- and post-activation,
+// and the output logits.
+constexpr StatSite kMlpStatSites[] = {{HookSite::Embed, "input"},
+                                      {HookSite::MlpPre, "mlp_pre"},
+                                      {HookSite::MlpPost, "mlp_post"},
+                                      {HookSite::UnembedOut, "logits"}};
 
-const char* site_label(const HookDatasetSpec& spec) {
-  for (const StatSite& s : kStatSites)
+// A capture of a plain MLP (capture/capture_mlp.h) says so in its model config.
+bool is_mlp_capture(const ActivationReader& r) {
+  const nlohmann::json c = nlohmann::json::parse(r.summary().info.model_config_json, nullptr, false);
+  return c.is_object() && c.value("family", "") == "mlp";
+}
+
+std::span<const StatSite> stat_sites(const ActivationReader& r) {
+  if (is_mlp_capture(r)) return kMlpStatSites;
+  return kStatSites;
+}
+
+const char* site_label(std::span<const StatSite> sites, const HookDatasetSpec& spec) {
+  for (const StatSite& s : sites)
     if (hook_name(s.site, spec.layer) == spec.hook) return s.label;
   return nullptr;
 }
@@ -70,13 +88,23 @@ HookStats stats_of(const ActivationReader& r, const HookDatasetSpec& spec, const
 
 std::vector<HookStats> activation_stats(const ActivationReader& r) {
   if (r.rows() == 0) throw InputError(r.path() + ": holds no committed rows");
+  const bool mlp = is_mlp_capture(r);
   std::vector<HookStats> out;
+  int last_layer = -1;
   for (const HookDatasetSpec& spec : r.summary().hook_specs)
-    if (const char* label = site_label(spec)) out.push_back(stats_of(r, spec, label));
+    if (const char* label = site_label(stat_sites(r), spec)) {
+      out.push_back(stats_of(r, spec, label));
+      last_layer = std::max(last_layer, spec.layer);
+    }
+  // An MLP's logits come after its last hidden layer.
+  for (HookStats& h : out)
+    if (mlp && h.site == std::string("logits")) h.layer = last_layer + 1;
   if (out.empty())
-    throw InputError(r.path() +
-                     ": holds none of the hooks activation statistics read (hook_embed, "
-                     "blocks.*.hook_resid_pre/mid/post, blocks.*.hook_attn_out, blocks.*.hook_mlp_out)");
+    throw InputError(r.path() + (mlp ? ": holds none of the hooks activation statistics read (hook_embed, "
+                                       "blocks.*.mlp.hook_pre/post, unembed.hook_out)"
+                                     : ": holds none of the hooks activation statistics read (hook_embed, "
+                                       "blocks.*.hook_resid_pre/mid/post, blocks.*.hook_attn_out, "
+                                       "blocks.*.hook_mlp_out)"));
   return out;
 }
 
@@ -92,12 +120,15 @@ std::vector<std::pair<std::string, std::string>> capture_sources(const Activatio
 
 Section activation_stats_section(const ActivationReader& r) {
   const std::vector<HookStats> stats = activation_stats(r);
+  const bool mlp = is_mlp_capture(r);
   json values = json::array();
   for (const HookStats& s : stats)
     values.push_back({{"hook", s.hook},
                       {"site", s.site},
                       {"layer", s.layer},
-                      {"layer_label", layer_label(s.layer)},
+                      {"layer_label", mlp && s.site == "logits" ? std::string("out")
+                                      : mlp && s.layer < 0      ? std::string("in")
+                                                                : layer_label(s.layer)},
                       {"vectors", s.vectors},
                       {"mean", s.mean},
                       {"std", s.std},
@@ -107,10 +138,15 @@ Section activation_stats_section(const ActivationReader& r) {
   sec.id = "activation-stats";
   sec.title = "Activation statistics by layer";
   sec.intro =
-      "Mean, standard deviation (over every element) and RMS norm (sqrt of the mean square of each "
-      "activation vector, averaged over vectors) of the residual stream and each sublayer's output, over "
-      "every real (non-padding) position of the capture. A residual stream whose norm explodes or "
-      "collapses with depth shows here.";
+      mlp ? "Mean, standard deviation (over every element) and RMS norm (sqrt of the mean square of each "
+            "activation vector, averaged over vectors) of a plain MLP's input, each hidden layer before "
+            "(mlp_pre) and after (mlp_post) its activation function, and the output logits, over every "
+            "example of the capture. Activations that explode or collapse with depth show here."
+          : "Mean, standard deviation (over every element) and RMS norm (sqrt of the mean square of each "
+            "activation vector, averaged over vectors) of the residual stream and each sublayer's output, "
+            "over "
+            "every real (non-padding) position of the capture. A residual stream whose norm explodes or "
+            "collapses with depth shows here.";
   sec.sources = capture_sources(r);
   json spec = vega_lite_spec("activation statistics by layer", values);
   json x = channel("layer_label", "ordinal", "layer");
@@ -118,7 +154,7 @@ Section activation_stats_section(const ActivationReader& r) {
   x["axis"] = {{"labelAngle", 0}};
   json color = channel("site", "nominal", "hook");
   color["scale"] = {{"domain", json::array()}};
-  for (const StatSite& s : kStatSites) color["scale"]["domain"].push_back(s.label);
+  for (const StatSite& s : stat_sites(r)) color["scale"]["domain"].push_back(s.label);
   spec["repeat"] = {"rms", "std", "mean"};
   spec["columns"] = 3;
   spec["spec"] = {
@@ -137,7 +173,7 @@ Section activation_stats_section(const ActivationReader& r) {
   sec.charts.push_back({"RMS norm, std and mean by layer", spec,
                         "One line per hook kind; hover a point for the hook name and all its statistics."});
   std::vector<std::string> missing;
-  for (const StatSite& s : kStatSites)
+  for (const StatSite& s : stat_sites(r))
     if (std::none_of(stats.begin(), stats.end(), [&](const HookStats& h) { return h.site == s.label; }))
       missing.push_back(s.label);
   if (!missing.empty()) {

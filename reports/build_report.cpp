@@ -1,5 +1,6 @@
 #include "reports/build_report.h"
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <memory>
@@ -151,6 +152,9 @@ Report build_report(const ReportInputs& in) {
   else
     r.skipped.push_back(
         {"Training and dying ReLUs", "no training history given (resid train --json writes one)"});
+  // A model of the plane is read best from its picture: the folds and its training come first.
+  std::stable_partition(r.sections.begin(), r.sections.end(),
+                        [](const Section& s) { return s.id == "folds" || s.id == "training"; });
   return r;
 }
 

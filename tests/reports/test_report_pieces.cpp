@@ -9,6 +9,7 @@
 
 #include "capture/activation_file.h"
 #include "capture/activation_reader.h"
+#include "capture/capture_mlp.h"
 #include "census/neuron_census.h"
 #include "core/error.h"
 #include "probes/synthetic_capture.h"
@@ -120,6 +121,38 @@ TEST(ActivationStats, CountsRealPositionsOnly) {
   EXPECT_EQ(spec["repeat"], json({"rms", "std", "mean"}));
   EXPECT_EQ(spec["data"]["values"][0]["hook"], "blocks.0.hook_resid_post");
   EXPECT_FALSE(sec.notes.empty()) << "names the hook kinds the capture lacks";
+}
+
+// A plain MLP's capture: its input, hidden layers and logits, the logits placed after the last hidden layer,
+// the statistics those of the rows the forward wrote.
+TEST(ActivationStats, PlainMlpCaptureShowsInputHiddenLayersAndLogits) {
+  testing::TempDir dir;
+  const Mlp mlp = testing::seeded_mlp({2, 5, 4, 3}, 7);
+  ImageSet points;
+  points.image_shape = {2};
+  points.pixels.resize(6, 2);
+  for (int i = 0; i < 12; ++i) points.pixels.data()[i] = 0.25f * float(i) - 1.0f;
+  CaptureOptions o;
+  o.hook_patterns = {"*"};
+  ActivationFileInfo info;
+  info.dataset_path = "six points";
+  capture_mlp(mlp, points, {}, dir.file("mlp.h5"), info, o);
+  const ActivationReader reader(dir.file("mlp.h5"));
+  const std::vector<HookStats> s = activation_stats(reader);
+  std::vector<std::pair<std::string, int>> sites;
+  for (const HookStats& h : s) sites.emplace_back(h.site, h.layer);
+  EXPECT_EQ(
+      sites,
+      (std::vector<std::pair<std::string, int>>{
+          {"input", -1}, {"mlp_pre", 0}, {"mlp_post", 0}, {"mlp_pre", 1}, {"mlp_post", 1}, {"logits", 2}}));
+  // The input's statistics are the points': 12 values -1, -0.75, ..., 1.75.
+  EXPECT_NEAR(s[0].mean, 0.375, 1e-6);
+  EXPECT_EQ(s[0].vectors, 6);
+  EXPECT_EQ(s[0].max_abs, 1.75f);
+  const Section sec = activation_stats_section(reader);
+  EXPECT_TRUE(sec.notes.empty()) << "every MLP hook kind is there";
+  EXPECT_EQ(sec.charts[0].spec["data"]["values"].back()["layer_label"], "out");
+  EXPECT_EQ(sec.charts[0].spec["data"]["values"][0]["layer_label"], "in");
 }
 
 TEST(ActivationStats, CaptureWithoutTheHooksIsAnError) {
