@@ -1,6 +1,9 @@
 // Prefill throughput of seeded random models of stories15M and stories110M shape: batch 4 x 256 tokens,
 // logits at every position and at the last position only. Prints tokens/s (median of --repeats runs).
 //   bench_prefill [--threads 2] [--repeats 5] [--shape 15M|110M|all]
+//   bench_prefill --shape 110M --write-gguf PATH   writes that seeded model as GGUF (F32) and exits, with a
+//     32,000-piece SentencePiece vocabulary (control, byte and filler pieces) so that llama.cpp loads it too:
+//     the file bench/llama_cpp_compare.sh runs through both programs.
 // Target on the 2-core CI machine: >= 1,200 tokens/s for 110M with last-position logits.
 #include <omp.h>
 
@@ -13,7 +16,9 @@
 
 #include "bench/bench_args.h"
 #include "core/allocator.h"
+#include "core/formats/gguf.h"
 #include "core/init.h"
+#include "core/tokenizer/spm_tokenizer.h"
 #include "core/transformer.h"
 
 using namespace resid;
@@ -30,6 +35,27 @@ Config shape(const std::string& name) {
   }
   c.d_head = c.d_model / c.n_heads;
   return c;
+}
+
+// <unk> <s> </s>, the 256 byte pieces, then "▁t0", "▁t1", ... up to the model's vocabulary size.
+SpmTokenizer filler_vocab(int size) {
+  SpmVocab v;
+  auto add = [&](std::string piece, float score, PieceType type) {
+    v.pieces.push_back(std::move(piece));
+    v.scores.push_back(score);
+    v.types.push_back(type);
+  };
+  add("<unk>", 0, PieceType::Unknown);
+  add("<s>", 0, PieceType::Control);
+  add("</s>", 0, PieceType::Control);
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", b);
+    add(name, 0, PieceType::Byte);
+  }
+  for (int i = 0; static_cast<int>(v.pieces.size()) < size; ++i)
+    add("\u2581t" + std::to_string(i), -1.0f - 1e-4f * float(i), PieceType::Normal);
+  return SpmTokenizer(std::move(v), "filler vocabulary");
 }
 
 double run(const Transformer& model, const TokenBatch& batch, LogitsAt at, int repeats) {
@@ -49,12 +75,27 @@ double run(const Transformer& model, const TokenBatch& batch, LogitsAt at, int r
 
 int main(int argc, char** argv) {
   int threads = 2, repeats = 5;
-  std::string which = "all";
-  bench::Args("bench_prefill [--threads N] [--repeats N] [--shape 15M|110M|all]: prefill tokens/s")
+  std::string which = "all", gguf;
+  bench::Args(
+      "bench_prefill [--threads N] [--repeats N] [--shape 15M|110M|all] [--write-gguf PATH]: prefill "
+      "tokens/s")
       .flag("--threads", &threads)
       .flag("--repeats", &repeats)
       .flag("--shape", &which)
+      .flag("--write-gguf", &gguf)
       .parse(argc, argv);
+  if (!gguf.empty()) {
+    if (which != "15M" && which != "110M") {
+      std::fprintf(stderr, "bench_prefill: --write-gguf needs --shape 15M or 110M\n");
+      return 2;
+    }
+    const Config c = shape(which);
+    const SpmTokenizer vocab = filler_vocab(c.d_vocab);
+    write_gguf(gguf, c, random_weights(c, 1), &vocab);
+    std::printf("wrote %s: seeded %s shape, F32, %d-piece vocabulary\n", gguf.c_str(), which.c_str(),
+                c.d_vocab);
+    return 0;
+  }
   tune_allocator_for_large_buffers();
   omp_set_num_threads(threads);
   const int batch = 4, n_pos = 256;
