@@ -39,22 +39,12 @@ Config shape(const std::string& name) {
 
 // <unk> <s> </s>, the 256 byte pieces, then "▁t0", "▁t1", ... up to the model's vocabulary size.
 SpmTokenizer filler_vocab(int size) {
-  SpmVocab v;
-  auto add = [&](std::string piece, float score, PieceType type) {
-    v.pieces.push_back(std::move(piece));
-    v.scores.push_back(score);
-    v.types.push_back(type);
-  };
-  add("<unk>", 0, PieceType::Unknown);
-  add("<s>", 0, PieceType::Control);
-  add("</s>", 0, PieceType::Control);
-  for (int b = 0; b < 256; ++b) {
-    char name[8];
-    std::snprintf(name, sizeof name, "<0x%02X>", b);
-    add(name, 0, PieceType::Byte);
+  SpmVocab v = byte_fallback_vocab();
+  for (int i = 0; static_cast<int>(v.pieces.size()) < size; ++i) {
+    v.pieces.push_back("\u2581t" + std::to_string(i));
+    v.scores.push_back(-1.0f - 1e-4f * float(i));
+    v.types.push_back(PieceType::Normal);
   }
-  for (int i = 0; static_cast<int>(v.pieces.size()) < size; ++i)
-    add("\u2581t" + std::to_string(i), -1.0f - 1e-4f * float(i), PieceType::Normal);
   return SpmTokenizer(std::move(v), "filler vocabulary");
 }
 

@@ -54,30 +54,22 @@ Mlp seeded_mlp(const std::vector<int>& widths, uint64_t seed) {
 
 namespace {
 SpmVocab byte_level_vocab() {
-  SpmVocab v;
-  auto add = [&](std::string piece, float score, PieceType type) {
+  SpmVocab v = byte_fallback_vocab();
+  auto add = [&](std::string piece, float score) {
     v.pieces.push_back(std::move(piece));
     v.scores.push_back(score);
-    v.types.push_back(type);
+    v.types.push_back(PieceType::Normal);
   };
-  add("<unk>", 0, PieceType::Unknown);
-  add("<s>", 0, PieceType::Control);
-  add("</s>", 0, PieceType::Control);
-  for (int b = 0; b < 256; ++b) {
-    char name[8];
-    std::snprintf(name, sizeof name, "<0x%02X>", b);
-    add(name, 0, PieceType::Byte);
-  }
   const std::string sp = "\u2581";  // "▁", SentencePiece's space
-  add(sp, -1, PieceType::Normal);
-  for (char ch = '!'; ch <= '~'; ++ch) add(std::string(1, ch), -2, PieceType::Normal);
+  add(sp, -1);
+  for (char ch = '!'; ch <= '~'; ++ch) add(std::string(1, ch), -2);
   float score = -3;
   // Each merge joins two pieces already in the vocabulary, as BPE-style SentencePiece vocabularies do.
   for (const std::string& merge :
        {sp + "t", sp + "a", sp + "u", sp + "O", std::string("he"), std::string("ce"), std::string("nce"),
         sp + "On", sp + "Once", sp + "the", std::string("on"), sp + "up", sp + "upon", std::string("me"),
         sp + "ti", sp + "time"})
-    add(merge, score -= 0.1f, PieceType::Normal);
+    add(merge, score -= 0.1f);
   return v;
 }
 }  // namespace

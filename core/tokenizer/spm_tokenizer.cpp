@@ -143,6 +143,20 @@ EscapedText escape_segment(std::string_view raw, size_t base, bool space_prefix)
 
 }  // namespace
 
+SpmVocab byte_fallback_vocab() {
+  SpmVocab v;
+  auto add = [&](std::string piece, PieceType type) {
+    v.pieces.push_back(std::move(piece));
+    v.scores.push_back(0);
+    v.types.push_back(type);
+  };
+  add("<unk>", PieceType::Unknown);
+  add("<s>", PieceType::Control);
+  add("</s>", PieceType::Control);
+  for (int b = 0; b < 256; ++b) add(byte_piece_text(b), PieceType::Byte);
+  return v;
+}
+
 SpmTokenizer::SpmTokenizer(SpmVocab vocab, std::string description)
     : vocab_(std::move(vocab)), description_(std::move(description)) {
   check_vocab();

@@ -34,6 +34,11 @@ struct SpmVocab {
   bool add_space_prefix = true;
 };
 
+// The pieces every byte-fallback SentencePiece vocabulary (Llama's) starts with: <unk> (id 0), <s> (1), </s>
+// (2) and the 256 byte pieces <0x00>..<0xFF> (ids 3..258), each with score 0 and its type. Callers append
+// their normal pieces.
+SpmVocab byte_fallback_vocab();
+
 // Encoding follows llama.cpp's llm_tokenizer_spm bit for bit, including its quirks: any piece of the
 // vocabulary (control and byte pieces too) can be formed by merging, user-defined pieces are cut out of the
 // text before merging, and the dummy-prefix space is added at the start and again after each user-defined

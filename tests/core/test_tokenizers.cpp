@@ -90,6 +90,29 @@ std::vector<Span> spans_of(const Tokenizer& tok, std::string_view text, bool add
 
 // --- merge order, traced by hand ---
 
+// The shared start of byte-fallback vocabularies: ids 0..2 are <unk> <s> </s>, 3..258 the bytes in order, so
+// a tokenizer built on it alone spells any text byte by byte and reads it back.
+TEST(SpmTokenizer, ByteFallbackVocabularyIsUnkBosEosThenTheBytes) {
+  SpmVocab v = byte_fallback_vocab();
+  ASSERT_EQ(v.pieces.size(), 259u);
+  ASSERT_EQ(v.scores.size(), 259u);
+  ASSERT_EQ(v.types.size(), 259u);
+  EXPECT_EQ(v.pieces[0], "<unk>");
+  EXPECT_EQ(v.types[0], PieceType::Unknown);
+  EXPECT_EQ(v.pieces[1], "<s>");
+  EXPECT_EQ(v.pieces[2], "</s>");
+  EXPECT_EQ(v.types[2], PieceType::Control);
+  EXPECT_EQ(v.pieces[3], "<0x00>");
+  EXPECT_EQ(v.pieces[3 + 0x41], "<0x41>");
+  EXPECT_EQ(v.pieces[258], "<0xFF>");
+  EXPECT_EQ(v.types[258], PieceType::Byte);
+  const SpmTokenizer t(std::move(v), "bytes only");
+  EXPECT_EQ(t.encode("A", false), (std::vector<int>{3 + 0xE2, 3 + 0x96, 3 + 0x81, 3 + 0x41}));  // "▁A"
+  // Byte pieces decode to their bytes as they are, so the space marker's three bytes stay "▁" (as in
+  // llama.cpp).
+  EXPECT_EQ(t.decode(t.encode("Hi there", true)), "\u2581Hi\u2581there");
+}
+
 TEST(SpmTokenizer, MergesHighestScoreFirst) {
   SpmVocab v = tiny_vocab(false);
   v.add_space_prefix = false;
