@@ -15,7 +15,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "capture/capture_mlp.h"
@@ -24,6 +23,7 @@
 #include "census/run_census.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "datasets/toy_points.h"
 #include "probes/capture_probe.h"
@@ -61,11 +61,11 @@ train::TrainOptions options_for(train::OptimizerKind kind, double lr, uint64_t s
   return o;
 }
 
+// Whole or not at all, like every other file the demo writes.
 void write_text(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << text;
-  f.close();
-  if (!f) throw InputError(path + ": cannot write");
+  AtomicFile f(path);
+  f.write(text.data(), text.size());
+  f.commit();
 }
 
 // Trains, then writes what `resid train -o NAME.safetensors --json > NAME.jsonl` writes.

@@ -109,6 +109,8 @@ std::string command_line(const std::string& command, const std::vector<std::stri
   return s;
 }
 
+namespace {
+// Now as ISO 8601 UTC: "2026-12-02T13:05:00Z".
 std::string utc_now() {
   char buf[32];
   const std::time_t t = std::time(nullptr);
@@ -117,6 +119,7 @@ std::string utc_now() {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
+}  // namespace
 
 ActivationFileInfo capture_file_info(const LoadedModel& model, const std::string& dataset_path,
                                      const std::string& command_line) {

@@ -41,9 +41,6 @@ const Tokenizer& require_tokenizer(const LoadedModel& model);
 std::string shell_quote(const std::string& word);
 // "resid COMMAND ARG..." with each argument shell-quoted, as files record the command that wrote them.
 std::string command_line(const std::string& command, const std::vector<std::string>& args);
-// Now as ISO 8601 UTC: "2026-12-02T13:05:00Z".
-std::string utc_now();
-
 // The attributes every capture fills the same way (resid version, absolute model and dataset paths, command
 // line, time); the caller adds the tokenizer, the dataset's description and the fingerprints.
 ActivationFileInfo capture_file_info(const LoadedModel& model, const std::string& dataset_path,

@@ -35,8 +35,8 @@ bool is_mlp_capture(const ActivationReader& r) {
   return c.is_object() && c.value("family", "") == "mlp";
 }
 
-std::span<const StatSite> stat_sites(const ActivationReader& r) {
-  if (is_mlp_capture(r)) return kMlpStatSites;
+std::span<const StatSite> stat_sites(bool mlp) {
+  if (mlp) return kMlpStatSites;
   return kStatSites;
 }
 
@@ -92,7 +92,7 @@ std::vector<HookStats> activation_stats(const ActivationReader& r) {
   std::vector<HookStats> out;
   int last_layer = -1;
   for (const HookDatasetSpec& spec : r.summary().hook_specs)
-    if (const char* label = site_label(stat_sites(r), spec)) {
+    if (const char* label = site_label(stat_sites(mlp), spec)) {
       out.push_back(stats_of(r, spec, label));
       last_layer = std::max(last_layer, spec.layer);
     }
@@ -144,9 +144,8 @@ Section activation_stats_section(const ActivationReader& r) {
             "example of the capture. Activations that explode or collapse with depth show here."
           : "Mean, standard deviation (over every element) and RMS norm (sqrt of the mean square of each "
             "activation vector, averaged over vectors) of the residual stream and each sublayer's output, "
-            "over "
-            "every real (non-padding) position of the capture. A residual stream whose norm explodes or "
-            "collapses with depth shows here.";
+            "over every real (non-padding) position of the capture. A residual stream whose norm explodes "
+            "or collapses with depth shows here.";
   sec.sources = capture_sources(r);
   json spec = vega_lite_spec("activation statistics by layer", values);
   json x = channel("layer_label", "ordinal", "layer");
@@ -154,7 +153,7 @@ Section activation_stats_section(const ActivationReader& r) {
   x["axis"] = {{"labelAngle", 0}};
   json color = channel("site", "nominal", "hook");
   color["scale"] = {{"domain", json::array()}};
-  for (const StatSite& s : stat_sites(r)) color["scale"]["domain"].push_back(s.label);
+  for (const StatSite& s : stat_sites(mlp)) color["scale"]["domain"].push_back(s.label);
   spec["repeat"] = {"rms", "std", "mean"};
   spec["columns"] = 3;
   spec["spec"] = {
@@ -173,7 +172,7 @@ Section activation_stats_section(const ActivationReader& r) {
   sec.charts.push_back({"RMS norm, std and mean by layer", spec,
                         "One line per hook kind; hover a point for the hook name and all its statistics."});
   std::vector<std::string> missing;
-  for (const StatSite& s : stat_sites(r))
+  for (const StatSite& s : stat_sites(mlp))
     if (std::none_of(stats.begin(), stats.end(), [&](const HookStats& h) { return h.site == s.label; }))
       missing.push_back(s.label);
   if (!missing.empty()) {
