@@ -111,6 +111,9 @@ int run_train(const std::vector<std::string>& args) {
       "between layers: relu, gelu, gelu_tanh, silu")(
       "init", po::value(&options.init)->default_value(train::kDefaultInit),
       (names_of_init() + " (he_*, xavier_*: biases 0; torch: torch.nn.Linear's default)").c_str())(
+      "init-redraws", po::value(&options.init_redraws)->default_value(train::kDefaultInitRedraws),
+      "redraw the init (seeded) up to N times until every training point turns on a ReLU of every hidden "
+      "layer: a point with all of a layer's ReLUs off gets no gradient there (0 = keep the first draw)")(
       "loss", po::value(&loss)->default_value("cross_entropy"),
       "cross_entropy (softmax fused) or mse (against one-hot)")(
       "optimizer", po::value(&optimizer)->default_value("adam"), names_of_optimizers().c_str())(
@@ -155,13 +158,28 @@ int run_train(const std::vector<std::string>& args) {
     if (split.test.size() > 0)
       write_points_idx(split.test, save_data + "test-images.idx", save_data + "test-labels.idx");
   }
-  const json config =
-      train::run_config_json(options, all, split, data_seed, test_fraction, omp_get_max_threads());
+  json config = train::run_config_json(options, all, split, data_seed, test_fraction, omp_get_max_threads());
 
   const int64_t steps_per_epoch = train::batch_count(split.train.size(), options.batch_size);
   Progress progress("train", steps_per_epoch * options.epochs, "steps", "examples/s");
   const int print_every = std::max(1, options.epochs / 10);
   train::TrainCallbacks callbacks;
+  std::string init_line;
+  callbacks.on_init = [&](const train::CoveringInit& init) {
+    if (init.draw > 0)
+      init_line =
+          "init " + options.init + ": redraw " + std::to_string(init.draw) +
+          " (earlier draws left training points with every ReLU of a layer off" +
+          (init.uncovered ? "; this one still leaves " + std::to_string(init.uncovered) : std::string()) +
+          ")\n";
+    else if (init.uncovered)
+      init_line = "init " + options.init + ": " + std::to_string(init.uncovered) +
+                  " training points turn no ReLU of some layer on, so get no gradient there" +
+                  (options.init_redraws ? " (in every one of " + std::to_string(options.init_redraws + 1) +
+                                              " draws; kept the first)"
+                                        : std::string(" (--init-redraws 0 keeps the first draw)")) +
+                  "\n";
+  };
   callbacks.on_step = [&](const train::StepProgress& p) {
     char note[96];
     std::snprintf(note, sizeof note, "epoch %d  loss %.4f  accuracy %.2f%%  ", p.epoch, p.epoch_loss,
@@ -176,6 +194,7 @@ int run_train(const std::vector<std::string>& args) {
                   train::widths_string(options.widths).c_str(), all.source.c_str(),
                   (long long)split.train.size(), (long long)split.test.size(), optimizer.c_str(),
                   options.optimizer.lr_or_default());
+    if (s.epoch == 0 && !as_json) std::fputs(init_line.c_str(), stdout);
     if (as_json) {
       std::cout << train::epoch_to_json(s).dump() << std::endl;
     } else if (s.epoch % print_every == 0 || s.epoch == options.epochs) {
@@ -189,6 +208,7 @@ int run_train(const std::vector<std::string>& args) {
       with_flag_names([&] { return train::train_mlp(split.train, test, options, callbacks); });
   progress.finish();
 
+  config["init_draw"] = result.init_draw;
   json metrics = train::epoch_to_json(result.history.back());
   if (result.diverged) metrics["stopped"] = result.diverged->describe();
   train::save_trained_mlp(out, result.params, config, metrics);

@@ -21,6 +21,7 @@ constexpr std::pair<const char*, const char*> kFlags[] = {
     {"positions", "--positions"},
     {"dtype", "--dtype"},
     {"batch_size", "--batch-size"},
+    {"init_redraws", "--init-redraws"},
     {"max_rows", "--max-rows"},
     {"force", "--force"},
     {"force_any", "--force-overwrite-any"},

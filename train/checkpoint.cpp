@@ -11,11 +11,8 @@ namespace {
 nlohmann::json evaluation_to_json(const Evaluation& e) {
   nlohmann::json dead_fraction = nlohmann::json::array();
   for (size_t l = 0; l < e.dead.size(); ++l) dead_fraction.push_back(e.dead_fraction(l));
-  return {{"n", e.n},
-          {"loss", e.loss},
-          {"accuracy", e.accuracy},
-          {"dead", e.dead},
-          {"dead_fraction", dead_fraction}};
+  return {{"n", e.n},       {"loss", e.loss},           {"accuracy", e.accuracy},
+          {"dead", e.dead}, {"uncovered", e.uncovered}, {"dead_fraction", dead_fraction}};
 }
 
 std::string summary_of(const nlohmann::json& config, const nlohmann::json& metrics) {
@@ -41,6 +38,7 @@ nlohmann::json options_to_json(const TrainOptions& o) {
   return {{"widths", widths_string(o.widths)},
           {"act_fn", act_fn_name(o.act_fn)},
           {"init", o.init},
+          {"init_redraws", o.init_redraws},
           {"loss", loss_name(o.loss)},
           {"optimizer",
            {{"name", optimizer_info(o.optimizer.kind).name},

@@ -22,11 +22,14 @@ Evaluation evaluate(const MlpParams<float>& params, const PointSet& set, LossKin
     const Matrix<float> out = mlp_forward(params, x, &cache);  // [rows, d_out]
     loss_sum += loss_and_grad<float>(loss, out, set.y.data() + first, nullptr) * double(rows);
     correct += count_correct(out, set.y.data() + first);
+    Eigen::Array<bool, Eigen::Dynamic, 1> covered = Eigen::Array<bool, Eigen::Dynamic, 1>::Ones(rows);
     for (size_t l = 0; l < fired.size(); ++l) {
       const Matrix<float>& post = cache.inputs[l + 1];  // [rows, width]: hidden layer l's mlp.hook_post
       const Eigen::Array<bool, 1, Eigen::Dynamic> any = (post.array() > 0.0f).colwise().any();
       for (int j = 0; j < e.width[l]; ++j) fired[l][j] = fired[l][j] || any(j);
+      covered = covered && (post.array() > 0.0f).rowwise().any();
     }
+    e.uncovered += rows - covered.count();
   }
   e.loss = e.n ? loss_sum / double(e.n) : 0.0;
   e.accuracy = e.n ? double(correct) / double(e.n) : 0.0;

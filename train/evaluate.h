@@ -1,6 +1,7 @@
 // One pass of a model over a labelled set, in chunks: its mean loss, its accuracy, and per hidden layer the
 // neurons that never fire on the set. "Fires" is the census's rule (census/neuron_census.h, threshold 0):
-// mlp.hook_post > 0 on at least one example; a neuron that never fires is dead.
+// mlp.hook_post > 0 on at least one example; a neuron that never fires is dead. The mirror image: an example
+// on which no neuron of a layer fires is uncovered.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -17,6 +18,7 @@ struct Evaluation {
   double accuracy = 0;     // fraction of argmax == label
   std::vector<int> dead;   // [hidden layers] neurons that never fired
   std::vector<int> width;  // [hidden layers]
+  int64_t uncovered = 0;   // examples on which every neuron of some hidden layer is off (no gradient gets in)
   double dead_fraction(size_t layer) const { return width[layer] ? double(dead[layer]) / width[layer] : 0.0; }
 };
 

@@ -18,6 +18,8 @@ void validate_schedule(const TrainOptions& o) {
   if (o.batch_size < 1)
     throw ConfigError("batch_size = " + std::to_string(o.batch_size) + " must be at least 1");
   if (o.epochs < 1) throw ConfigError("epochs = " + std::to_string(o.epochs) + " must be at least 1");
+  if (o.init_redraws < 0)
+    throw ConfigError("init_redraws = " + std::to_string(o.init_redraws) + " must not be negative");
 }
 }  // namespace
 
@@ -59,8 +61,7 @@ std::string Divergence::describe() const {
 
 namespace {
 
-void check_data(const MlpParams<float>& params, const PointSet& set, const char* role) {
-  const std::vector<int> w = params.widths();
+void check_data(const std::vector<int>& w, const PointSet& set, const char* role) {
   if (set.n_features() != w.front())
     throw InputError(set.source + ": the " + role + " set has " + std::to_string(set.n_features()) +
                      " features but the model takes " + std::to_string(w.front()) + " inputs (widths " +
@@ -87,16 +88,22 @@ EpochStats stats_of(const MlpParams<float>& params, const PointSet& train, const
 TrainResult train_mlp(const PointSet& train, const PointSet* test, const TrainOptions& options,
                       const TrainCallbacks& callbacks) {
   options.validate();
-  return train_mlp_from(init_mlp(options.widths, options.act_fn, options.init, options.seed), train, test,
-                        options, callbacks);
+  if (train.size() == 0) throw InputError(train.source + ": the training set is empty");
+  check_data(options.widths, train, "training");
+  CoveringInit init =
+      covering_init(options.widths, options.act_fn, options.init, options.seed, train, options.init_redraws);
+  if (callbacks.on_init) callbacks.on_init(init);
+  TrainResult result = train_mlp_from(std::move(init.params), train, test, options, callbacks);
+  result.init_draw = init.draw;
+  return result;
 }
 
 TrainResult train_mlp_from(MlpParams<float> params, const PointSet& train, const PointSet* test,
                            const TrainOptions& options, const TrainCallbacks& callbacks) {
   validate_schedule(options);
   if (train.size() == 0) throw InputError(train.source + ": the training set is empty");
-  check_data(params, train, "training");
-  if (test) check_data(params, *test, "test");
+  check_data(params.widths(), train, "training");
+  if (test) check_data(params.widths(), *test, "test");
 
   const GemmThreads threads(gemm_threads_for(params.widths(), options.batch_size));
   TrainResult result;

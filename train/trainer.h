@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "datasets/point_set.h"
+#include "train/covering_init.h"
 #include "train/evaluate.h"
 #include "train/init_mlp.h"
 #include "train/loss.h"
@@ -30,6 +31,9 @@ struct TrainOptions {
   int batch_size = 32;
   int epochs = 100;
   uint64_t seed = 0;  // init and shuffling
+  // Redraws of the init allowed until every training point turns a ReLU of every hidden layer on
+  // (train/covering_init.h); 0 keeps the plain draw.
+  int init_redraws = kDefaultInitRedraws;
 
   // ConfigError naming the field (batch_size, epochs, lr, ...) or the width.
   void validate() const;
@@ -62,7 +66,8 @@ struct StepProgress {
 };
 
 struct TrainCallbacks {
-  std::function<void(const EpochStats&)> on_epoch;  // epoch 0 included
+  std::function<void(const CoveringInit&)> on_init;  // train_mlp only, before epoch 0
+  std::function<void(const EpochStats&)> on_epoch;   // epoch 0 included
   std::function<void(const StepProgress&)> on_step;
 };
 
@@ -70,10 +75,11 @@ struct TrainResult {
   MlpParams<float> params;          // after the last finished epoch (the last good ones when diverged)
   std::vector<EpochStats> history;  // epoch 0 .. the last finished epoch
   std::optional<Divergence> diverged;
+  int init_draw = 0;  // which draw of covering_init started the run (0 for train_mlp_from)
 };
 
 // Checks the data against the model first: InputError when the set's features differ from widths.front(), a
-// label is not below widths.back(), or the training set is empty.
+// label is not below widths.back(), or the training set is empty. Then draws the init with covering_init.
 TrainResult train_mlp(const PointSet& train, const PointSet* test, const TrainOptions& options,
                       const TrainCallbacks& callbacks = {});
 

@@ -57,6 +57,9 @@ TEST_F(TrainCli, JsonPerEpochAndACheckpointInfoAndCensusRead) {
   EXPECT_EQ(config["optimizer"]["lr"], 0.01);
   EXPECT_EQ(config["data"], "spirals:3 n=600 noise=0.05 seed=0");
   EXPECT_EQ(config["threads"], 1);
+  EXPECT_EQ(config["init_redraws"], 16);
+  EXPECT_EQ(config["init_draw"], 0);  // 32 ReLUs per layer cover every point on the first draw
+  EXPECT_EQ(epochs[0]["train"]["uncovered"], 0);
   const json metrics = json::parse(file.metadata().at(kMlpTrainMetricsKey));
   EXPECT_EQ(metrics, epochs[20]);
 
@@ -140,6 +143,28 @@ TEST_F(TrainCli, MnistIdxFiles) {
                         {images + ": IDX images need their IDX labels file (--labels)"});
 }
 
+// Seed 1's He draw of 2-4-2 leaves XOR points with all four ReLUs off; the run says it redrew, and records
+// it.
+TEST_F(TrainCli, SaysWhenItRedrewTheInit) {
+  const std::vector<std::string> base = {"train", "--data",   "xor",   "--points", "64", "--test-fraction",
+                                         "0",     "--layers", "2-4-2", "--epochs", "1",  "--seed",
+                                         "1",     "-o",       model};
+  const testing::CliRun r = run_resid(base);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_CONTAINS(
+      r.out, "init he_normal: redraw 1 (earlier draws left training points with every ReLU of a layer off)");
+  EXPECT_EQ(json::parse(SafetensorsFile(model).metadata().at(kMlpTrainConfigKey))["init_draw"], 1);
+
+  std::vector<std::string> plain = base;
+  plain.insert(plain.end(), {"--init-redraws", "0"});
+  const testing::CliRun p = run_resid(plain);
+  ASSERT_EQ(p.status, 0) << p.err;
+  EXPECT_CONTAINS(p.out,
+                  "init he_normal: 13 training points turn no ReLU of some layer on, so get no gradient "
+                  "there (--init-redraws 0 keeps the first draw)");
+  EXPECT_EQ(json::parse(SafetensorsFile(model).metadata().at(kMlpTrainConfigKey))["init_draw"], 0);
+}
+
 TEST_F(TrainCli, BadInputIsOneLineWithExitCode2) {
   const std::vector<std::string> base = {"train", "--data", "xor", "--layers", "2-4-2", "-o", model};
   auto with = [&](std::vector<std::string> extra) {
@@ -154,6 +179,7 @@ TEST_F(TrainCli, BadInputIsOneLineWithExitCode2) {
   expect_one_line_error(with({"--optimizer", "lion"}),
                         {"unknown optimizer 'lion' (expected sgd, adam, adamw)"});
   expect_one_line_error(with({"--batch-size", "0"}), {"--batch-size = 0 must be at least 1"});
+  expect_one_line_error(with({"--init-redraws", "-1"}), {"--init-redraws = -1 must not be negative"});
   expect_one_line_error(with({"--momentum", "1.5"}), {"--momentum = 1.5 is not in [0, 1)"});
   expect_one_line_error(with({"--test-fraction", "1"}), {"--test-fraction 1 is not in [0, 1)"});
   expect_one_line_error(with({"--noise", "-1"}), {"--noise -1 must be finite and not negative"});

@@ -10,6 +10,8 @@
 #include "datasets/toy_points.h"
 #include "test_support.h"
 #include "train/checkpoint.h"
+#include "train/covering_init.h"
+#include "train/init_mlp.h"
 #include "train/mlp_backprop.h"
 #include "train/trainer.h"
 
@@ -18,13 +20,14 @@ namespace {
 
 using testing::error_of;
 
-TrainOptions xor_options(int hidden, uint64_t seed) {
+TrainOptions xor_options(int hidden, uint64_t seed, int init_redraws) {
   TrainOptions o;
   o.widths = {2, hidden, 2};
   o.optimizer.kind = OptimizerKind::Adam;  // its default lr, 0.01
   o.batch_size = 16;
   o.epochs = 200;
   o.seed = seed;
+  o.init_redraws = init_redraws;
   return o;
 }
 
@@ -48,49 +51,89 @@ bool every_corner_seen(const MlpParams<float>& init) {
 }
 
 struct XorCount {
-  int solved = 0, seen = 0, solved_when_seen = 0;
+  int solved = 0, seen = 0, solved_when_seen = 0, redrawn = 0;
+  int failed_uncovered = 0;  // unsolved runs that end with training points no ReLU sees
 };
 
-// 20 seeds of 2 -> hidden ReLUs -> 2 on the 64 XOR points (noise 0.1), Adam, 200 epochs.
-XorCount count_xor(int hidden) {
+// 20 seeds of 2 -> hidden ReLUs -> 2 on the 64 XOR points (noise 0.1), Adam, 200 epochs; the init redrawn up
+// to init_redraws times until every point turns a ReLU on (train/covering_init.h), or the plain draw (0).
+XorCount count_xor(int hidden, int init_redraws) {
   const PointSet data = xor_points();
   XorCount c;
   for (uint64_t seed = 0; seed < 20; ++seed) {
-    const TrainOptions o = xor_options(hidden, seed);
-    const bool seen = every_corner_seen(init_mlp(o.widths, o.act_fn, o.init, o.seed));
+    const TrainOptions o = xor_options(hidden, seed, init_redraws);
+    const CoveringInit init = covering_init(o.widths, o.act_fn, o.init, o.seed, data, o.init_redraws);
+    const bool seen = every_corner_seen(init.params);
     const TrainResult r = train_mlp(data, nullptr, o);
+    EXPECT_EQ(r.init_draw, init.draw);
     const bool solved = !r.diverged && r.history.back().train.accuracy == 1.0;
     c.solved += solved;
     c.seen += seen;
     c.solved_when_seen += solved && seen;
+    c.redrawn += init.draw > 0;
+    c.failed_uncovered += !solved && r.history.back().train.uncovered > 0;
   }
   std::printf(
-      "XOR, %d hidden ReLUs: 100%% accuracy for %d of 20 seeds; every corner seen by a ReLU at init in %d, "
-      "of which %d solved\n",
-      hidden, c.solved, c.seen, c.solved_when_seen);
+      "XOR, %d hidden ReLUs, init redraws <= %d: 100%% accuracy for %d of 20 seeds; %d inits redrawn; every "
+      "corner seen by a ReLU at init in %d, of which %d solved; %d failures end with points no ReLU sees\n",
+      hidden, init_redraws, c.solved, c.redrawn, c.seen, c.solved_when_seen, c.failed_uncovered);
   return c;
 }
 
-// With 4 hidden units XOR is learned to 100% from every initialisation in which each corner has a ReLU on;
-// the seeds that fail are those where one corner starts in the region where all four are off (a corner is
-// unseen with probability about 2 * 2^-4 per pair of opposite corners: ~23% of seeds).
+// The plain draw leaves a corner where all four ReLUs are off in about a quarter of seeds (a corner is unseen
+// with probability about 2 * 2^-4 per pair of opposite corners), and exactly those seeds fail: every seeded
+// run whose corners are all seen at init is solved. Redrawing such inits (the default) rescues them. What
+// still fails does so the same way, later: training itself turns every ReLU off on a corner (the points'
+// counterpart of a dying neuron), after which that corner gets no gradient. Measured: 16 of 20 seeds from
+// the plain draw, 18 of 20 with the redraw.
 TEST(Training, XorWithFourHiddenUnits) {
-  const XorCount c = count_xor(4);
-  RecordProperty("xor_4_units_solved_of_20", c.solved);
-  EXPECT_EQ(c.solved_when_seen, c.seen);
-  EXPECT_GE(c.solved, 14);
+  const XorCount plain = count_xor(4, 0);
+  RecordProperty("xor_4_units_plain_init_solved_of_20", plain.solved);
+  EXPECT_EQ(plain.solved_when_seen, plain.seen);
+  EXPECT_LT(plain.seen, 20);  // the seeds the redraw rescues exist
+  EXPECT_EQ(plain.redrawn, 0);
+
+  const XorCount covered = count_xor(4, kDefaultInitRedraws);
+  RecordProperty("xor_4_units_solved_of_20", covered.solved);
+  EXPECT_EQ(covered.seen, 20);
+  EXPECT_GT(covered.solved, plain.solved);
+  EXPECT_GE(covered.solved, 17);
+  EXPECT_EQ(covered.solved + covered.failed_uncovered, 20);  // every failure lost a corner during training
 }
 
 TEST(Training, XorWithEightHiddenUnitsFromEverySeed) {
-  EXPECT_EQ(count_xor(8).solved, 20);
+  EXPECT_EQ(count_xor(8, kDefaultInitRedraws).solved, 20);
 }
 
-// Two hidden ReLUs can draw XOR (two parallel folds), but a corner unseen at init or two units folding the
-// same way leaves it unsolved. Counted, not asserted beyond "sometimes": the number is the finding.
+// Two hidden ReLUs can draw XOR (two parallel folds), but two units folding the same way leaves it unsolved,
+// and so does a corner unseen at init. Counted, not asserted beyond "sometimes": the number is the finding.
 TEST(Training, XorWithTwoHiddenUnitsOverTwentySeeds) {
-  const XorCount c = count_xor(2);
-  RecordProperty("xor_2_units_solved_of_20", c.solved);
-  EXPECT_GT(c.solved, 0);
+  const XorCount covered = count_xor(2, kDefaultInitRedraws);
+  const XorCount plain = count_xor(2, 0);
+  RecordProperty("xor_2_units_solved_of_20", covered.solved);
+  RecordProperty("xor_2_units_plain_init_solved_of_20", plain.solved);
+  EXPECT_GT(covered.solved, 0);
+  EXPECT_GE(covered.solved, plain.solved);
+}
+
+// The redraw changes nothing when the first draw covers every point (so wide models keep init_mlp(seed)), is
+// bounded, and keeps the earliest draw with the fewest uncovered points when none covers them all: an input
+// of zeros with zero biases is never covered by any draw.
+TEST(CoveringInit, KeepsThePlainDrawWhenItCoversAndIsBoundedOtherwise) {
+  const PointSet data = xor_points();
+  const CoveringInit wide = covering_init({2, 64, 2}, ActFn::ReLU, "he_normal", 7, data);
+  EXPECT_EQ(wide.draw, 0);
+  EXPECT_EQ(wide.uncovered, 0);
+  EXPECT_TRUE(wide.params.layers[0].weight ==
+              init_mlp({2, 64, 2}, ActFn::ReLU, "he_normal", 7).layers[0].weight);
+
+  PointSet zeros = data;
+  zeros.x.row(0).setZero();
+  const CoveringInit stuck = covering_init({2, 8, 2}, ActFn::ReLU, "he_normal", 7, zeros, 5);
+  EXPECT_EQ(stuck.uncovered, 1);  // only the zero point; the redraws could not help it
+  EXPECT_LE(stuck.draw, 5);
+  const CoveringInit gelu = covering_init({2, 2, 2}, ActFn::GeLU, "he_normal", 7, data);
+  EXPECT_EQ(gelu.draw, 0);  // no all-off region without a gradient
 }
 
 TEST(Training, ThreeArmSpiralsHeldOut) {
@@ -183,7 +226,7 @@ TEST(Training, DeadNeuronsAreCountedOnTheTrainingSet) {
 TEST(Training, CheckpointLoadsAsTheCoreModelWithItsRecord) {
   testing::TempDir dir;
   const PointSet data = xor_points();
-  const TrainOptions o = xor_options(4, 0);
+  const TrainOptions o = xor_options(4, 0, kDefaultInitRedraws);
   const TrainResult r = train_mlp(data, nullptr, o);
   ASSERT_EQ(r.history.back().train.accuracy, 1.0);
   const std::string path = dir.file("xor.safetensors");
@@ -205,7 +248,7 @@ TEST(Training, CheckpointLoadsAsTheCoreModelWithItsRecord) {
 
 TEST(Training, DataThatDoesNotFitTheModel) {
   const PointSet data = xor_points();
-  TrainOptions o = xor_options(4, 0);
+  TrainOptions o = xor_options(4, 0, kDefaultInitRedraws);
   o.widths = {3, 4, 2};
   EXPECT_CONTAINS(error_of<InputError>([&] { train_mlp(data, nullptr, o); }),
                   "the training set has 2 features but the model takes 3 inputs (widths 3-4-2)");
