@@ -19,6 +19,7 @@
 #include "capture/capture.h"
 #include "core/allocator.h"
 #include "core/init.h"
+#include "core/openmp_wait.h"
 
 using namespace resid;
 namespace fs = std::filesystem;
@@ -41,6 +42,7 @@ Config shape(const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_short_openmp_spin(argv);  // as the resid CLI runs (core/openmp_wait.h)
   std::string which = "15M", dir = fs::temp_directory_path().string();
   int batches = 16, threads = 2, rounds = 3;
   bench::Args(

@@ -22,6 +22,7 @@
 #include "core/allocator.h"
 #include "core/formats/model_file.h"
 #include "core/init.h"
+#include "core/openmp_wait.h"
 
 using namespace resid;
 namespace fs = std::filesystem;
@@ -122,6 +123,7 @@ void bench_transformer(const char* label, const Transformer& model,
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_short_openmp_spin(argv);  // as the resid CLI runs (core/openmp_wait.h)
   std::string which = "15M", shared = RESID_SHARED_DIR, parts = "seeded,stories,mnist";
   int batches = 16, threads = 2, rounds = 3;
   bench::Args(

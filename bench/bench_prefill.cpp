@@ -18,6 +18,7 @@
 #include "core/allocator.h"
 #include "core/formats/gguf.h"
 #include "core/init.h"
+#include "core/openmp_wait.h"
 #include "core/tokenizer/spm_tokenizer.h"
 #include "core/transformer.h"
 
@@ -64,6 +65,7 @@ double run(const Transformer& model, const TokenBatch& batch, LogitsAt at, int r
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_short_openmp_spin(argv);  // as the resid CLI runs (core/openmp_wait.h)
   int threads = 2, repeats = 5;
   std::string which = "all", gguf;
   bench::Args(

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/openmp_wait.h"
 #include "probes/logistic.h"
 #include "probes/metrics.h"
 #include "probes/npy.h"
@@ -81,6 +82,7 @@ LogisticRun run_logistic(RowMatrix x, const std::vector<int32_t>& y, double lamb
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_short_openmp_spin(argv);  // as the resid CLI runs (core/openmp_wait.h)
   if (argc < 3) {
     std::cerr << "usage: bench_probes logistic|ridge|sweep DIR ...\n";
     return 2;

@@ -16,6 +16,7 @@
 
 #include "bench/bench_args.h"
 #include "core/init.h"
+#include "core/openmp_wait.h"
 #include "train/gemm_threads.h"
 #include "train/init_mlp.h"
 #include "train/loss.h"
@@ -77,6 +78,7 @@ void bench_shape(const std::vector<int>& widths, int batch, int steps, int round
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_short_openmp_spin(argv);            // as the resid CLI runs (core/openmp_wait.h)
   if (!std::getenv("OMP_WAIT_POLICY")) {  // libgomp reads it at start-up only: set it and start again
     setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
     execv("/proc/self/exe", argv);

@@ -10,6 +10,7 @@
 #include "core/allocator.h"
 #include "core/error.h"
 #include "core/input_file.h"
+#include "core/openmp_wait.h"
 
 namespace resid::cli {
 
@@ -53,14 +54,7 @@ void print_help() {
 
 int main(int argc, char** argv) {
   using namespace resid::cli;
-  // OpenMP workers that spin while idle steal the CPU from anything else running (another resid, the HDF5
-  // writer thread, a second test): on 2 cores that made small captures 100x slower. libgomp reads the policy
-  // only at start-up, so set it and start again; passive waiting costs nothing measurable on large models. A
-  // policy set by the user is kept.
-  if (!std::getenv("OMP_WAIT_POLICY")) {
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv);  // on failure, carry on with the default policy
-  }
+  resid::use_short_openmp_spin(argv);  // why: core/openmp_wait.h
   resid::tune_allocator_for_large_buffers();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {

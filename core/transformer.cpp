@@ -9,7 +9,9 @@
 #include "core/error.h"
 #include "core/ffn.h"
 #include "core/hook_caller.h"
+#include "core/project.h"
 #include "core/rms_norm.h"
+#include "core/thread_plan.h"
 
 namespace resid {
 
@@ -144,9 +146,9 @@ struct ForwardPass {
 
   RowMatrix self_attention(const LayerWeights& lw, const RowMatrix& normed, int layer) {
     const int kv_dim = c.n_kv_heads * c.d_head;
-    RowMatrix q = normed * lw.w_q.matrix().transpose();  // [batch * pos, n_heads * d_head]
-    RowMatrix k = normed * lw.w_k.matrix().transpose();  // [batch * pos, n_kv_heads * d_head]
-    RowMatrix v = normed * lw.w_v.matrix().transpose();  // [batch * pos, n_kv_heads * d_head]
+    RowMatrix q = project(normed, lw.w_q.matrix());  // [batch * pos, n_heads * d_head]
+    RowMatrix k = project(normed, lw.w_k.matrix());  // [batch * pos, n_kv_heads * d_head]
+    RowMatrix v = project(normed, lw.w_v.matrix());  // [batch * pos, n_kv_heads * d_head]
     hooks.at(HookSite::AttnQ, layer, q.data());
     hooks.at(HookSite::AttnK, layer, k.data());
     hooks.at(HookSite::AttnV, layer, v.data());
@@ -181,7 +183,7 @@ struct ForwardPass {
     attention(shape, q, kv, in.lengths, z, hooks.active() ? &attn_hooks : nullptr);
     hooks.at(HookSite::AttnZ, layer, z.data());
 
-    RowMatrix out = z * lw.w_o.matrix().transpose();  // [batch * pos, d_model]
+    RowMatrix out = project(z, lw.w_o.matrix());  // [batch * pos, d_model]
     hooks.at(HookSite::AttnOut, layer, out.data());
     return out;
   }
@@ -219,7 +221,7 @@ struct ForwardPass {
     const bool every_row = at == LogitsAt::All || head_hooked();
     RowMatrix normed = rms_norm(every_row ? x : last_rows(x), w.final_norm, c.eps, HookSite::LnFinalScale,
                                 HookSite::LnFinalNormalized, -1, hooks);
-    RowMatrix logits = normed * w.unembed.matrix().transpose();  // [rows, d_vocab]
+    RowMatrix logits = project(normed, w.unembed.matrix());  // [rows, d_vocab]
     if (every_row) hooks.at(HookSite::UnembedOut, -1, logits.data());
     if (at == LogitsAt::Last && every_row) return last_rows(logits);
     if (at == LogitsAt::None) return RowMatrix();
@@ -228,19 +230,23 @@ struct ForwardPass {
 };
 
 namespace {
-// Runs small forwards on the calling thread alone. A parallel region costs a wake-up and a barrier, and on a
-// busy machine a descheduled worker holds the barrier for a whole time slice: a tiny model's forward went
-// from milliseconds to seconds with another process running. omp_set_num_threads only affects the calling
-// thread (and Eigen's GEMMs read it), so concurrent forwards on other threads are not touched.
-class SingleThreadWhenSmall {
+// Sets the OpenMP thread count of the calling thread (Eigen's GEMMs and project() read it) for one forward:
+// what the caller asked for, or what the forward's size is worth (core/thread_plan.h). Concurrent forwards on
+// other threads are not touched.
+class ForwardThreads {
  public:
-  SingleThreadWhenSmall(const Config& c, const TokenBatch& in) : saved_(omp_get_max_threads()) {
-    const double per_token = 2.0 * c.n_layers *
-                             (double(c.d_model) * c.d_head * (2 * c.n_heads + 2 * c.n_kv_heads) +
-                              double(c.d_model) * c.d_mlp * (c.gated_mlp ? 3 : 2));
-    if (per_token * in.batch * in.n_pos < 2.5e8) omp_set_num_threads(1);
+  ForwardThreads(const Config& c, const TokenBatch& in, const ForwardOptions& o, int start_pos)
+      : saved_(omp_get_max_threads()) {
+    const int64_t rows = int64_t(in.batch) * in.n_pos;
+    const int64_t logit_rows = o.logits == LogitsAt::All ? rows : o.logits == LogitsAt::Last ? in.batch : 0;
+    const int threads = o.threads > 0
+                            ? o.threads
+                            : threads_for(forward_work(c, rows, start_pos, in.n_pos, logit_rows), saved_);
+    omp_set_num_threads(threads);
   }
-  ~SingleThreadWhenSmall() { omp_set_num_threads(saved_); }
+  ~ForwardThreads() { omp_set_num_threads(saved_); }
+  ForwardThreads(const ForwardThreads&) = delete;
+  ForwardThreads& operator=(const ForwardThreads&) = delete;
 
  private:
   int saved_;
@@ -249,8 +255,8 @@ class SingleThreadWhenSmall {
 
 RowMatrix Transformer::forward(const TokenBatch& in, const ForwardOptions& options) const {
   check_batch(config_, in, options.cache);
-  SingleThreadWhenSmall threads(config_, in);
   const int start_pos = options.cache ? options.cache->length() : 0;
+  ForwardThreads threads(config_, in, options, start_pos);
   ForwardPass pass{config_,
                    weights_,
                    *rotary_,

@@ -39,6 +39,9 @@ struct ForwardOptions {
   // When given, keys/values of this call are appended at positions [cache->length(), +n_pos) and attention
   // reads every cached position: incremental decoding. Batch rows must all have length n_pos then.
   KvCache* cache = nullptr;
+  // 0: as many as the forward's size is worth (core/thread_plan.h), at most omp_get_max_threads(); N: exactly
+  // N.
+  int threads = 0;
 };
 
 class Transformer {

@@ -7,7 +7,7 @@ BUILD_DIR="${1:-build}"
 
 PACKAGES=(build-essential cmake ninja-build pkg-config
           libeigen3-dev libhdf5-dev libboost-program-options-dev libgtest-dev libgmock-dev
-          libsentencepiece-dev nlohmann-json3-dev zlib1g-dev python3-h5py python3-numpy python3-sklearn
+          libsentencepiece-dev libopenblas-openmp-dev nlohmann-json3-dev zlib1g-dev python3-h5py python3-numpy python3-sklearn
           clang libclang-rt-14-dev libomp-14-dev clang-format chromium)
 # Node.js and npm install resid report's charting library (reports/web); a Node that is already there (e.g.
 # NodeSource's, which bundles npm and conflicts with Debian's npm package) is kept.

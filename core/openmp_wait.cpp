@@ -1,0 +1,15 @@
+#include "core/openmp_wait.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace resid {
+
+void use_short_openmp_spin(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  setenv("GOMP_SPINCOUNT", kOpenMpSpinCount, 1);
+  execv("/proc/self/exe", argv);
+}
+
+}  // namespace resid
