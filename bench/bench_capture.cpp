@@ -16,6 +16,7 @@
 #include <string>
 
 #include "bench/bench_args.h"
+#include "bench/bench_shapes.h"
 #include "capture/capture.h"
 #include "core/allocator.h"
 #include "core/init.h"
@@ -29,16 +30,6 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-Config shape(const std::string& name) {
-  Config c;
-  c.d_vocab = 32000, c.n_ctx = 1024;
-  if (name == "15M")
-    c.d_model = 288, c.n_layers = 6, c.n_heads = 6, c.n_kv_heads = 6, c.d_mlp = 768;
-  else
-    c.d_model = 768, c.n_layers = 12, c.n_heads = 12, c.n_kv_heads = 12, c.d_mlp = 2048;
-  c.d_head = c.d_model / c.n_heads;
-  return c;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,7 +51,7 @@ int main(int argc, char** argv) {
   const fs::path work = fs::path(dir) / ("resid-bench-capture-" + std::to_string(::getpid()));
   fs::create_directories(work);
 
-  const Config c = shape(which);
+  const Config c = bench::stories_shape(which);
   const Transformer model(c, random_weights(c, 1));
   // The dataset: random token ids, one sequence of n_pos per line.
   const std::string data = (work / "ids.tokens").string();

@@ -18,6 +18,7 @@
 #include <functional>
 
 #include "bench/bench_args.h"
+#include "bench/bench_shapes.h"
 #include "census/run_census.h"
 #include "core/allocator.h"
 #include "core/formats/model_file.h"
@@ -59,17 +60,6 @@ class RowsDataset : public Dataset {
   std::vector<LabelColumn> labels_;
   size_t i_ = 0;
 };
-
-Config shape(const std::string& name) {
-  Config c;
-  c.d_vocab = 32000, c.n_ctx = 1024;
-  if (name == "15M")
-    c.d_model = 288, c.n_layers = 6, c.n_heads = 6, c.n_kv_heads = 6, c.d_mlp = 768;
-  else
-    c.d_model = 768, c.n_layers = 12, c.n_heads = 12, c.n_kv_heads = 12, c.d_mlp = 2048;
-  c.d_head = c.d_model / c.n_heads;
-  return c;
-}
 
 // Best-of-rounds seconds of `bare` and `census`, alternated so a burst of other load hits both alike.
 void compare(const char* label, int rounds, int64_t tokens, const std::function<void()>& bare,
@@ -142,7 +132,7 @@ int main(int argc, char** argv) {
 
   const auto wanted = [&](const char* part) { return parts.find(part) != std::string::npos; };
   if (wanted("seeded")) {
-    const Config c = shape(which);
+    const Config c = bench::stories_shape(which);
     const Transformer model(c, random_weights(c, 1));
     const int batch = 4, n_pos = 256;
     std::vector<std::vector<int32_t>> rows(batches * batch);

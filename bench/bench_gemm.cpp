@@ -1,8 +1,8 @@
-// GEMM throughput on the shapes of a stories110M-shape prefill (batch 4 x 256 = 1,024 rows): Eigen's own kernels
-// (built for RESID_MARCH) against the build's projection GEMM (core/project.h; RESID_GEMM=openblas: OpenBLAS's
-// OpenMP build, on the same OpenMP threads), interleaved rounds, medians, GFLOP/s. Also the 110M prefill itself, so
-// its achieved GFLOP/s can be read as a fraction of the GEMM rate on its own shapes (docs/performance.md).
-// OPENBLAS_CORETYPE=Haswell times OpenBLAS's AVX2 kernels on an AVX-512 machine.
+// GEMM throughput on the shapes of a stories110M-shape prefill (batch 4 x 256 = 1,024 rows): Eigen's own
+// kernels (built for RESID_MARCH) against the build's projection GEMM (core/project.h; RESID_GEMM=openblas:
+// OpenBLAS's OpenMP build, on the same OpenMP threads), interleaved rounds, medians, GFLOP/s. Also the 110M
+// prefill itself, so its achieved GFLOP/s can be read as a fraction of the GEMM rate on its own shapes
+// (docs/performance.md). OPENBLAS_CORETYPE=Haswell times OpenBLAS's AVX2 kernels on an AVX-512 machine.
 //   bench_gemm [--threads 2] [--rounds 7]
 #include <omp.h>
 
@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "bench/bench_args.h"
+#include "bench/bench_shapes.h"
 #include "core/allocator.h"
 #include "core/init.h"
+#include "core/openmp_wait.h"
 #include "core/project.h"
 #include "core/transformer.h"
-#include "core/openmp_wait.h"
-
 
 using namespace resid;
 
@@ -51,17 +51,17 @@ RowMatrix seeded(int rows, int cols, uint64_t seed) {
 int main(int argc, char** argv) {
   use_short_openmp_spin(argv);  // as the resid CLI runs (core/openmp_wait.h)
   int threads = 2, rounds = 7;
-  bench::Args("bench_gemm [--threads N] [--rounds N]: sgemm GFLOP/s on the 110M prefill's shapes, Eigen vs "
-              "the build's projection GEMM")
+  bench::Args(
+      "bench_gemm [--threads N] [--rounds N]: sgemm GFLOP/s on the 110M prefill's shapes, Eigen vs "
+      "the build's projection GEMM")
       .flag("--threads", &threads)
       .flag("--rounds", &rounds)
       .parse(argc, argv);
   tune_allocator_for_large_buffers();
   omp_set_num_threads(threads);
   std::printf("projection GEMM: %s\n", projection_gemm().c_str());
-  const std::vector<Shape> shapes = {{"q, k, v, o", 1024, 768, 768, 4},
-                                     {"gate, up", 1024, 2048, 768, 2},
-                                     {"down", 1024, 768, 2048, 1}};
+  const std::vector<Shape> shapes = {
+      {"q, k, v, o", 1024, 768, 768, 4}, {"gate, up", 1024, 2048, 768, 2}, {"down", 1024, 768, 2048, 1}};
   std::printf("%d threads, median of %d interleaved rounds, GFLOP/s\n", threads, rounds);
   std::printf("%-12s %-18s %10s %10s\n", "product", "[rows,in]x[in,out]", "Eigen", "project()");
   double eigen_seconds_per_layer = 0, project_seconds_per_layer = 0, flops_per_layer = 0;
@@ -71,12 +71,14 @@ int main(int argc, char** argv) {
     const double flops = 2.0 * s.rows * s.out * s.in;
     std::vector<double> eigen, projected;
     for (int r = 0; r <= rounds; ++r) {  // round 0 warms up
-      // Each sample times kCalls products back to back: a single call (~5 ms) would also time waking the workers.
+      // Each sample times kCalls products back to back: a single call (~5 ms) would also time waking the
+      // workers.
       auto start = std::chrono::steady_clock::now();
       for (int call = 0; call < kCalls; ++call) out.noalias() = x * w.transpose();
       if (r) eigen.push_back(seconds_since(start) / kCalls);
       start = std::chrono::steady_clock::now();
-      for (int call = 0; call < kCalls; ++call) out = project(x, ConstMatrixMap(w.data(), w.rows(), w.cols()));
+      for (int call = 0; call < kCalls; ++call)
+        out = project(x, ConstMatrixMap(w.data(), w.rows(), w.cols()));
       if (r) projected.push_back(seconds_since(start) / kCalls);
     }
     const double e = median(eigen), b = median(projected);
@@ -84,18 +86,17 @@ int main(int argc, char** argv) {
     project_seconds_per_layer += s.per_layer * b;
     flops_per_layer += s.per_layer * flops;
     std::printf("%-12s %-18s %10.1f %10.1f\n", s.what,
-                ("[" + std::to_string(s.rows) + "," + std::to_string(s.in) + "]x[" + std::to_string(s.in) + "," +
-                 std::to_string(s.out) + "]")
+                ("[" + std::to_string(s.rows) + "," + std::to_string(s.in) + "]x[" + std::to_string(s.in) +
+                 "," + std::to_string(s.out) + "]")
                     .c_str(),
                 flops / e / 1e9, b > 0 ? flops / b / 1e9 : 0.0);
   }
-  std::printf("%-12s %-18s %10.1f %10.1f\n", "one layer", "(weighted)", flops_per_layer / eigen_seconds_per_layer / 1e9,
+  std::printf("%-12s %-18s %10.1f %10.1f\n", "one layer", "(weighted)",
+              flops_per_layer / eigen_seconds_per_layer / 1e9,
               project_seconds_per_layer > 0 ? flops_per_layer / project_seconds_per_layer / 1e9 : 0.0);
 
   // The prefill: batch 4 x 256, last-position logits, the whole forward (attention and norms included).
-  Config c;
-  c.d_vocab = 32000, c.n_ctx = 1024, c.d_model = 768, c.n_layers = 12, c.n_heads = 12, c.n_kv_heads = 12;
-  c.d_mlp = 2048, c.d_head = 64;
+  const Config c = bench::stories_shape("110M");
   const Transformer model(c, random_weights(c, 1));
   Rng rng(2);
   std::vector<std::vector<int32_t>> seqs(4, std::vector<int32_t>(256));
@@ -111,9 +112,10 @@ int main(int argc, char** argv) {
     if (r) prefill.push_back(seconds_since(start));
   }
   const double p = median(prefill), projection_flops = c.n_layers * flops_per_layer;
-  std::printf("110M prefill 4x256: %.0f tokens/s; its projections alone at %.1f GFLOP/s = %.0f%% of project()'s "
-              "GEMM rate on the same shapes\n",
-              1024 / p, projection_flops / p / 1e9,
-              100.0 * (projection_flops / p) / (flops_per_layer / project_seconds_per_layer));
+  std::printf(
+      "110M prefill 4x256: %.0f tokens/s; its projections alone at %.1f GFLOP/s = %.0f%% of project()'s "
+      "GEMM rate on the same shapes\n",
+      1024 / p, projection_flops / p / 1e9,
+      100.0 * (projection_flops / p) / (flops_per_layer / project_seconds_per_layer));
   return 0;
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/bench_args.h"
+#include "bench/bench_shapes.h"
 #include "core/allocator.h"
 #include "core/formats/gguf.h"
 #include "core/init.h"
@@ -25,19 +26,6 @@
 using namespace resid;
 
 namespace {
-Config shape(const std::string& name) {
-  Config c;
-  c.d_vocab = 32000;
-  c.n_ctx = 1024;
-  if (name == "15M") {
-    c.d_model = 288, c.n_layers = 6, c.n_heads = 6, c.n_kv_heads = 6, c.d_mlp = 768;
-  } else {
-    c.d_model = 768, c.n_layers = 12, c.n_heads = 12, c.n_kv_heads = 12, c.d_mlp = 2048;
-  }
-  c.d_head = c.d_model / c.n_heads;
-  return c;
-}
-
 // <unk> <s> </s>, the 256 byte pieces, then "▁t0", "▁t1", ... up to the model's vocabulary size.
 SpmTokenizer filler_vocab(int size) {
   SpmVocab v = byte_fallback_vocab();
@@ -81,7 +69,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "bench_prefill: --write-gguf needs --shape 15M or 110M\n");
       return 2;
     }
-    const Config c = shape(which);
+    const Config c = bench::stories_shape(which);
     const SpmTokenizer vocab = filler_vocab(c.d_vocab);
     write_gguf(gguf, c, random_weights(c, 1), &vocab);
     std::printf("wrote %s: seeded %s shape, F32, %d-piece vocabulary\n", gguf.c_str(), which.c_str(),
@@ -95,7 +83,7 @@ int main(int argc, char** argv) {
   std::printf("%-6s %-14s %10s %12s\n", "shape", "logits", "seconds", "tokens/s");
   for (const std::string name : {"15M", "110M"}) {
     if (which != "all" && which != name) continue;
-    const Config c = shape(name);
+    const Config c = bench::stories_shape(name);
     Transformer model(c, random_weights(c, 1));
     Rng rng(2);
     std::vector<std::vector<int32_t>> seqs(batch, std::vector<int32_t>(n_pos));

@@ -2,12 +2,13 @@
 // one thread, on every count up to --threads, and at the default (ForwardOptions::threads = 0: the count
 // core/thread_plan.h picks from the forward's FLOPs and weight bytes). Two kinds of forward:
 //   prefill  batch 4 x 256 tokens, last-position logits;
-//   decode   64 KV-cached single-token steps after a 1-token prompt, logits of each step (resid generate's loop).
-// Rounds are interleaved (every setting once per round), and each cell is the median over rounds, so a burst of
-// load from elsewhere hits all settings alike. Prints tokens/s, and for the default, the count it picked and how
-// far it is from the best count.
-// Then the crossover curve: prefills of 1 sequence of n positions (n = 4 .. 1024) on the 260K and 15M shapes,
-// one thread against --threads, beside the count the default picks and its one-core time estimate.
+//   decode   64 KV-cached single-token steps after a 1-token prompt, logits of each step (resid generate's
+//   loop).
+// Rounds are interleaved (every setting once per round), and each cell is the median over rounds, so a burst
+// of load from elsewhere hits all settings alike. Prints tokens/s, and for the default, the count it picked
+// and how far it is from the best count. Then the crossover curve: prefills of 1 sequence of n positions (n =
+// 4 .. 1024) on the 260K and 15M shapes, one thread against --threads, beside the count the default picks and
+// its one-core time estimate.
 //   bench_threads [--threads 2] [--rounds 5] [--shape 260K|15M|110M|all]
 #include <omp.h>
 
@@ -18,31 +19,16 @@
 #include <vector>
 
 #include "bench/bench_args.h"
+#include "bench/bench_shapes.h"
 #include "core/allocator.h"
 #include "core/init.h"
+#include "core/openmp_wait.h"
 #include "core/thread_plan.h"
 #include "core/transformer.h"
-#include "core/openmp_wait.h"
 
 using namespace resid;
 
 namespace {
-Config shape(const std::string& name) {
-  Config c;
-  if (name == "260K") {
-    c.d_vocab = 512, c.n_ctx = 512;
-    c.d_model = 64, c.n_layers = 5, c.n_heads = 8, c.n_kv_heads = 4, c.d_mlp = 172;
-  } else if (name == "15M") {
-    c.d_vocab = 32000, c.n_ctx = 1024;
-    c.d_model = 288, c.n_layers = 6, c.n_heads = 6, c.n_kv_heads = 6, c.d_mlp = 768;
-  } else {
-    c.d_vocab = 32000, c.n_ctx = 1024;
-    c.d_model = 768, c.n_layers = 12, c.n_heads = 12, c.n_kv_heads = 12, c.d_mlp = 2048;
-  }
-  c.d_head = c.d_model / c.n_heads;
-  return c;
-}
-
 constexpr int kBatch = 4, kPrefillPos = 256, kDecodeSteps = 64;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -59,8 +45,8 @@ double prefill(const Transformer& model, const TokenBatch& tokens, int threads) 
   return tokens.batch * tokens.n_pos / seconds_since(start);
 }
 
-// Tokens per second of kDecodeSteps cached steps (the prompt's own forward not counted), repeated `runs` times so
-// that a tiny model's sample is long enough to time.
+// Tokens per second of kDecodeSteps cached steps (the prompt's own forward not counted), repeated `runs`
+// times so that a tiny model's sample is long enough to time.
 double decode(const Transformer& model, int threads, int runs) {
   double seconds = 0;
   for (int run = 0; run < runs; ++run) {
@@ -89,8 +75,9 @@ int main(int argc, char** argv) {
   use_short_openmp_spin(argv);  // as the resid CLI runs (core/openmp_wait.h)
   int max_threads = 2, rounds = 5;
   std::string which = "all";
-  bench::Args("bench_threads [--threads N] [--rounds N] [--shape 260K|15M|110M|all]: tokens/s by thread "
-              "count, prefill and decode")
+  bench::Args(
+      "bench_threads [--threads N] [--rounds N] [--shape 260K|15M|110M|all]: tokens/s by thread "
+      "count, prefill and decode")
       .flag("--threads", &max_threads)
       .flag("--rounds", &rounds)
       .flag("--shape", &which)
@@ -101,15 +88,16 @@ int main(int argc, char** argv) {
   }
   tune_allocator_for_large_buffers();
   omp_set_num_threads(max_threads);  // the default's cap, as --threads sets it in the CLI
-  std::printf("tokens/s by thread count: prefill %d x %d (last-position logits), decode %d cached steps; "
-              "median of %d interleaved rounds\n",
-              kBatch, kPrefillPos, kDecodeSteps, rounds);
+  std::printf(
+      "tokens/s by thread count: prefill %d x %d (last-position logits), decode %d cached steps; "
+      "median of %d interleaved rounds\n",
+      kBatch, kPrefillPos, kDecodeSteps, rounds);
   std::printf("%-6s %-8s", "shape", "work");
   for (int t = 1; t <= max_threads; ++t) std::printf(" %9s", (std::to_string(t) + " thr").c_str());
   std::printf(" %9s %7s %12s\n", "default", "picks", "vs best");
   for (const std::string name : {"260K", "15M", "110M"}) {
     if (which != "all" && which != name) continue;
-    const Config c = shape(name);
+    const Config c = bench::stories_shape(name);
     const Transformer model(c, random_weights(c, 1));
     Rng rng(2);
     std::vector<std::vector<int32_t>> seqs(kBatch, std::vector<int32_t>(kPrefillPos));
@@ -123,7 +111,8 @@ int main(int argc, char** argv) {
       // settings: 1..max_threads, then 0 (the default)
       std::vector<std::vector<double>> rates(max_threads + 1);
       // ~0.1 s of decode per sample by the one-core estimate
-      const int runs = std::max(1, int(0.1 / (kDecodeSteps * forward_work(c, 1, kDecodeSteps / 2, 1, 1).one_core_seconds())));
+      const int runs = std::max(
+          1, int(0.1 / (kDecodeSteps * forward_work(c, 1, kDecodeSteps / 2, 1, 1).one_core_seconds())));
       auto run = [&](int threads) {
         return work == 0 ? prefill(model, tokens, threads) : decode(model, threads, runs);
       };
@@ -150,13 +139,14 @@ int main(int argc, char** argv) {
                 (std::to_string(max_threads) + " thr").c_str(), "faster", "picks");
     for (const std::string name : {"260K", "15M"}) {
       if (which != "all" && which != name) continue;
-      const Config c = shape(name);
+      const Config c = bench::stories_shape(name);
       const Transformer model(c, random_weights(c, 1));
       for (int n : {4, 16, 32, 64, 128, 256, 512}) {
         std::vector<int32_t> ids(static_cast<size_t>(n));
         for (int i = 0; i < n; ++i) ids[i] = (7 * i + 3) % c.d_vocab;
         const TokenBatch tokens = TokenBatch::single(ids);
-        // Short forwards: each sample is enough repeats for ~20 ms, so the clock's resolution does not matter.
+        // Short forwards: each sample is enough repeats for ~20 ms, so the clock's resolution does not
+        // matter.
         const int reps = std::max(1, int(0.02 / forward_work(c, n, 0, n, 1).one_core_seconds()));
         std::vector<double> rates[2];
         for (int r = 0; r <= rounds; ++r)
@@ -171,8 +161,8 @@ int main(int argc, char** argv) {
           }
         const ForwardWork work = forward_work(c, n, 0, n, 1);
         const double one = median(rates[0]), many = median(rates[1]);
-        std::printf("%-6s %6d %9.2f ms %9.0f %9.0f %6.2fx %7d\n", name.c_str(), n, 1e3 * work.one_core_seconds(),
-                    one, many, many / one, threads_for(work, max_threads));
+        std::printf("%-6s %6d %9.2f ms %9.0f %9.0f %6.2fx %7d\n", name.c_str(), n,
+                    1e3 * work.one_core_seconds(), one, many, many / one, threads_for(work, max_threads));
         std::fflush(stdout);
       }
     }
