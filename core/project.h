@@ -20,8 +20,8 @@ inline constexpr Eigen::Index kSplitProjectionRows = 8;
 // [rows, out_features]. x.cols() must equal W's in_features (a shape bug, so std::invalid_argument).
 RowMatrix project(const RowMatrix& x, const ConstMatrixMap& w);
 
-// What this build's projections run on: "eigen", or "openblas (" + OpenBLAS's build and the kernels it chose for
-// this CPU + ")". The benchmarks print it.
+// What this build's projections run on: "eigen", or "openblas (" + OpenBLAS's build and the kernels it chose
+// for this CPU + ")". The benchmarks print it.
 std::string projection_gemm();
 
 }  // namespace resid

@@ -13,7 +13,8 @@ ForwardWork forward_work(const Config& c, int64_t rows, int start_pos, int n_pos
   const double attention_per_row = 4.0 * c.n_heads * d_head * keys_per_row;  // scores and the weighted sum
   const double unembed = d_model * double(c.d_vocab);
   ForwardWork w;
-  w.flops = c.n_layers * (2.0 * layer_weights + attention_per_row) * double(rows) + 2.0 * unembed * logit_rows;
+  w.flops =
+      c.n_layers * (2.0 * layer_weights + attention_per_row) * double(rows) + 2.0 * unembed * logit_rows;
   w.weight_bytes = sizeof(float) * (c.n_layers * layer_weights + (logit_rows > 0 ? unembed : 0.0));
   return w;
 }

@@ -1,9 +1,9 @@
 // How many threads one forward is worth, from its size: the multiply-adds it does and the weight bytes it
-// streams. A parallel region costs a wake-up and a barrier per projection, and on a busy machine a descheduled
-// worker holds each barrier for a time slice: a small model's forward went from milliseconds to seconds on two
-// threads with another process running. A large one (a 110M prefill, or a 110M decode step, which streams
-// 340 MB of weights) is bound by arithmetic or by one core's memory bandwidth, and runs about as many times
-// faster as it has cores. The estimate below is one core's time; each thread must have at least
+// streams. A parallel region costs a wake-up and a barrier per projection, and on a busy machine a
+// descheduled worker holds each barrier for a time slice: a small model's forward went from milliseconds to
+// seconds on two threads with another process running. A large one (a 110M prefill, or a 110M decode step,
+// which streams 340 MB of weights) is bound by arithmetic or by one core's memory bandwidth, and runs about
+// as many times faster as it has cores. The estimate below is one core's time; each thread must have at least
 // kMinSecondsPerThread of it. bench_threads measures the crossover (docs/performance.md).
 #pragma once
 #include <cstdint>

@@ -10,8 +10,8 @@ uint64_t init_draw_seed(uint64_t seed, int draw) {
   return seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(draw) + 0x13198a2e03707344ull;
 }
 
-CoveringInit covering_init(const std::vector<int>& widths, ActFn act_fn, const std::string& scheme, uint64_t seed,
-                           const PointSet& train, int max_redraws) {
+CoveringInit covering_init(const std::vector<int>& widths, ActFn act_fn, const std::string& scheme,
+                           uint64_t seed, const PointSet& train, int max_redraws) {
   CoveringInit best{init_mlp(widths, act_fn, scheme, seed), 0, 0};
   if (act_fn != ActFn::ReLU || widths.size() < 3) return best;  // no hidden ReLU layer
   best.uncovered = evaluate(best.params, train, LossKind::CrossEntropy).uncovered;

@@ -1,9 +1,9 @@
-// A seeded init that every training point can learn from. A point on which every ReLU of a hidden layer is off
-// sends no gradient into that layer or any below it, so no unit ever moves to fold it apart from the rest: a
-// corner of XOR that starts there stays misclassified (16 of 20 seeds learn XOR with 4 hidden units from a
-// plain He draw; the 4 failures are exactly the draws that leave a corner with every ReLU off). So the init
-// is redrawn, a bounded number of times, until every training point turns at least one ReLU of every hidden
-// layer on. Wide layers pass on the first draw, which is then the plain draw of init_mlp(seed).
+// A seeded init that every training point can learn from. A point on which every ReLU of a hidden layer is
+// off sends no gradient into that layer or any below it, so no unit ever moves to fold it apart from the
+// rest: a corner of XOR that starts there stays misclassified (16 of 20 seeds learn XOR with 4 hidden units
+// from a plain He draw; the 4 failures are exactly the draws that leave a corner with every ReLU off). So the
+// init is redrawn, a bounded number of times, until every training point turns at least one ReLU of every
+// hidden layer on. Wide layers pass on the first draw, which is then the plain draw of init_mlp(seed).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -25,11 +25,11 @@ struct CoveringInit {
 // The seed of draw k (draw 0 is `seed` itself, so a draw that covers every point changes nothing).
 uint64_t init_draw_seed(uint64_t seed, int draw);
 
-// Draws init_mlp(widths, act_fn, scheme, init_draw_seed(seed, k)) for k = 0, 1, ..., max_redraws and keeps the
-// first that leaves no training point uncovered, else the one that leaves the fewest (the earliest on a tie:
-// an input of all zeros with zero biases is never covered, and must not make the draw depend on luck).
+// Draws init_mlp(widths, act_fn, scheme, init_draw_seed(seed, k)) for k = 0, 1, ..., max_redraws and keeps
+// the first that leaves no training point uncovered, else the one that leaves the fewest (the earliest on a
+// tie: an input of all zeros with zero biases is never covered, and must not make the draw depend on luck).
 // Only ReLU layers have an all-off region with no gradient; other activations keep draw 0.
-CoveringInit covering_init(const std::vector<int>& widths, ActFn act_fn, const std::string& scheme, uint64_t seed,
-                           const PointSet& train, int max_redraws = kDefaultInitRedraws);
+CoveringInit covering_init(const std::vector<int>& widths, ActFn act_fn, const std::string& scheme,
+                           uint64_t seed, const PointSet& train, int max_redraws = kDefaultInitRedraws);
 
 }  // namespace resid::train

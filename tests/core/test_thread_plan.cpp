@@ -31,12 +31,14 @@ RowMatrix seeded(Eigen::Index rows, Eigen::Index cols, uint64_t seed) {
 // blocking of that sum may differ (a remainder slice runs another SIMD path). Each output sums 1,000 products
 // of terms in [-1, 1]: float rounding differs by well under 1e-4 of the row's absolute sum.
 TEST(Project, SplitAcrossThreadsMatchesOneProduct) {
-  const RowMatrix w = seeded(1003, 1000, 1);  // 1M weights: above the split threshold; 1003 leaves a remainder
+  const RowMatrix w =
+      seeded(1003, 1000, 1);  // 1M weights: above the split threshold; 1003 leaves a remainder
   const ConstMatrixMap wm(w.data(), w.rows(), w.cols());
   const int saved = omp_get_max_threads();
   for (int threads : {1, 2, 3}) {
     omp_set_num_threads(threads);
-    for (Eigen::Index rows : {Eigen::Index{1}, Eigen::Index{2}, kSplitProjectionRows, kSplitProjectionRows + 1}) {
+    for (Eigen::Index rows :
+         {Eigen::Index{1}, Eigen::Index{2}, kSplitProjectionRows, kSplitProjectionRows + 1}) {
       const RowMatrix x = seeded(rows, 1000, 2 + rows);
       const RowMatrix got = project(x, wm);
       const RowMatrix want = x * w.transpose();
@@ -106,7 +108,8 @@ TEST(ThreadPlan, ForwardThreadsOptionGivesTheSameLogits) {
   omp_set_num_threads(saved);
   for (size_t s = 0; s < steps[0].size(); ++s)
     for (Eigen::Index i = 0; i < steps[0][s].size(); ++i)
-      ASSERT_NEAR(steps[0][s].data()[i], steps[1][s].data()[i], 1e-4f + 1e-4f * std::abs(steps[0][s].data()[i]))
+      ASSERT_NEAR(steps[0][s].data()[i], steps[1][s].data()[i],
+                  1e-4f + 1e-4f * std::abs(steps[0][s].data()[i]))
           << "step " << s << ", logit " << i;
 }
 
