@@ -1,9 +1,9 @@
 // Training throughput of the plain MLP family in examples/s: one step is forward, cross-entropy, backward and
 // an Adam update over a mini-batch of random inputs (the per-epoch evaluation of `resid train` is not timed).
 // Shapes: 2-64-64-3 (batch 32) and 784-500-10 (batch 64), the sizes issue 11 compares against PyTorch CPU.
-// The fastest of R rounds counts, in wall time and in CPU time (steadier on a shared machine). Like `resid`
-// (cli/main.cpp), it runs with OMP_WAIT_POLICY=PASSIVE unless the caller set a policy: with spinning idle
-// workers, 784-500-10 ran at 9k examples/s instead of 37k on the shared 2-core machine.
+// The fastest of R rounds counts, in wall time and in CPU time (steadier on a shared machine). Like `resid`,
+// it lets idle OpenMP workers spin only briefly (core/openmp_wait.h) unless the caller set a policy: with
+// libgomp's long default spin, 784-500-10 ran at 9k examples/s instead of 37k on the shared 2-core machine.
 //   bench_train [--steps N] [--rounds R] [--threads T] [--shapes 2-64-64-3:32,784-500-10:64]
 #include <omp.h>
 #include <time.h>
@@ -78,11 +78,7 @@ void bench_shape(const std::vector<int>& widths, int batch, int steps, int round
 }  // namespace
 
 int main(int argc, char** argv) {
-  use_short_openmp_spin(argv);            // as the resid CLI runs (core/openmp_wait.h)
-  if (!std::getenv("OMP_WAIT_POLICY")) {  // libgomp reads it at start-up only: set it and start again
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv);
-  }
+  use_short_openmp_spin(argv);  // as the resid CLI runs (core/openmp_wait.h)
   int steps = 2000, rounds = 3, threads = 0;
   std::string shapes = "2-64-64-3:32,784-500-10:64";
   bench::Args("bench_train [--steps N] [--rounds R] [--threads T] [--shapes W-W-W:BATCH,...]")

@@ -40,7 +40,16 @@ RowMatrix split_by_output(const RowMatrix& x, const ConstMatrixMap& w, int threa
 // uses every core it is given anyway.
 std::mutex openblas_mutex;
 
+// resid links OpenBLAS's OpenMP build, but the loader finds libopenblas.so.0 by name, and Debian's
+// alternatives may point that name at the pthread build (a copied binary without the build tree's RUNPATH):
+// its own thread pool would then compete with OpenMP's for the cores. Such a library is not used.
+bool openblas_is_openmp() {
+  static const bool openmp = openblas_get_parallel() == 2;
+  return openmp;
+}
+
 RowMatrix gemm(const RowMatrix& x, const ConstMatrixMap& w) {
+  if (!openblas_is_openmp()) return x * w.transpose();
   RowMatrix out(x.rows(), w.rows());  // [rows, out_features]
   const std::lock_guard<std::mutex> lock(openblas_mutex);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(x.rows()),
@@ -58,6 +67,8 @@ RowMatrix gemm(const RowMatrix& x, const ConstMatrixMap& w) {
 
 std::string projection_gemm() {
 #ifdef RESID_GEMM_OPENBLAS
+  if (!openblas_is_openmp())
+    return std::string("eigen (the OpenBLAS loaded is not its OpenMP build: ") + openblas_get_config() + ")";
   return std::string("openblas (") + openblas_get_config() + ")";
 #else
   return "eigen";

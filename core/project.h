@@ -3,10 +3,10 @@
 //
 // Why not just `x * w.transpose()`: with a few rows (a KV-cached decode step has one) Eigen computes a
 // matrix-vector product, and it runs that on one thread however many it is given. A decode step of a 110M
-// model streams 340 MB of weights through such products, so it is bound by one core's memory bandwidth. Split
-// by output features across the OpenMP threads, each thread streams its own rows of W: the same dot products,
-// on every core. Many rows go to the build's GEMM (RESID_GEMM: OpenBLAS or Eigen's own), which threads itself
-// on the same OpenMP threads.
+// model streams 438 MB of weights (340 MB of blocks, 98 MB of unembedding) through such products, so it is
+// bound by one core's memory bandwidth. Split by output features across the OpenMP threads, each thread
+// streams its own rows of W: the same dot products, on every core. Many rows go to the build's GEMM
+// (RESID_GEMM: OpenBLAS or Eigen's own), which threads itself on the same OpenMP threads.
 #pragma once
 #include <string>
 

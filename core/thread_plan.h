@@ -2,9 +2,10 @@
 // streams. A parallel region costs a wake-up and a barrier per projection, and on a busy machine a
 // descheduled worker holds each barrier for a time slice: a small model's forward went from milliseconds to
 // seconds on two threads with another process running. A large one (a 110M prefill, or a 110M decode step,
-// which streams 340 MB of weights) is bound by arithmetic or by one core's memory bandwidth, and runs about
-// as many times faster as it has cores. The estimate below is one core's time; each thread must have at least
-// kMinSecondsPerThread of it. bench_threads measures the crossover (docs/performance.md).
+// which streams 438 MB of weights (340 MB of blocks, 98 MB of unembedding)) is bound by arithmetic or by one
+// core's memory bandwidth, and runs about as many times faster as it has cores. The estimate below is one
+// core's time; each thread must have at least kMinSecondsPerThread of it. bench_threads measures the
+// crossover (docs/performance.md).
 #pragma once
 #include <cstdint>
 
@@ -26,9 +27,10 @@ struct ForwardWork {
   double one_core_seconds() const { return flops / kCoreFlopsPerSecond + weight_bytes / kCoreBytesPerSecond; }
 };
 
-// A forward of `rows` new positions (batch x n_pos) after `start_pos` cached ones; `logit_rows` rows go
-// through the unembedding (0 when no logits are wanted).
-ForwardWork forward_work(const Config& c, int64_t rows, int start_pos, int n_pos, int64_t logit_rows);
+// A forward of `rows` new positions (batch x n_pos) after `start_pos` cached ones through `n_blocks` blocks
+// (-1: all of them); `logit_rows` rows go through the unembedding (0 when no logits are wanted).
+ForwardWork forward_work(const Config& c, int64_t rows, int start_pos, int n_pos, int64_t logit_rows,
+                         int n_blocks = -1);
 
 // Between 1 and max_threads.
 int threads_for(const ForwardWork& work, int max_threads);

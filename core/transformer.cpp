@@ -235,14 +235,8 @@ namespace {
 // other threads are not touched.
 class ForwardThreads {
  public:
-  ForwardThreads(const Config& c, const TokenBatch& in, const ForwardOptions& o, int start_pos)
-      : saved_(omp_get_max_threads()) {
-    const int64_t rows = int64_t(in.batch) * in.n_pos;
-    const int64_t logit_rows = o.logits == LogitsAt::All ? rows : o.logits == LogitsAt::Last ? in.batch : 0;
-    const int threads = o.threads > 0
-                            ? o.threads
-                            : threads_for(forward_work(c, rows, start_pos, in.n_pos, logit_rows), saved_);
-    omp_set_num_threads(threads);
+  ForwardThreads(int requested, const ForwardWork& work) : saved_(omp_get_max_threads()) {
+    omp_set_num_threads(requested > 0 ? requested : threads_for(work, saved_));
   }
   ~ForwardThreads() { omp_set_num_threads(saved_); }
   ForwardThreads(const ForwardThreads&) = delete;
@@ -256,7 +250,6 @@ class ForwardThreads {
 RowMatrix Transformer::forward(const TokenBatch& in, const ForwardOptions& options) const {
   check_batch(config_, in, options.cache);
   const int start_pos = options.cache ? options.cache->length() : 0;
-  ForwardThreads threads(config_, in, options, start_pos);
   ForwardPass pass{config_,
                    weights_,
                    *rotary_,
@@ -269,6 +262,13 @@ RowMatrix Transformer::forward(const TokenBatch& in, const ForwardOptions& optio
   int n_blocks = config_.n_layers;
   if (options.logits == LogitsAt::None && options.hooks && !options.cache && !pass.head_hooked())
     n_blocks = std::clamp(options.hooks->blocks_needed(config_.n_layers), 0, config_.n_layers);
+  // Rows through the unembedding: what head() computes.
+  const int64_t rows = pass.rows();
+  const bool head_runs = options.logits != LogitsAt::None || pass.head_hooked();
+  const bool every_row = options.logits == LogitsAt::All || pass.head_hooked();
+  const int64_t logit_rows = !head_runs ? 0 : every_row ? rows : in.batch;
+  const ForwardThreads threads(options.threads,
+                               forward_work(config_, rows, start_pos, in.n_pos, logit_rows, n_blocks));
 
   RowMatrix x = pass.embed();  // [batch * pos, d_model] the residual stream
   for (int layer = 0; layer < n_blocks; ++layer) pass.block(x, layer);

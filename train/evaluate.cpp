@@ -29,7 +29,7 @@ Evaluation evaluate(const MlpParams<float>& params, const PointSet& set, LossKin
       for (int j = 0; j < e.width[l]; ++j) fired[l][j] = fired[l][j] || any(j);
       covered = covered && (post.array() > 0.0f).rowwise().any();
     }
-    e.uncovered += rows - covered.count();
+    if (params.act_fn == ActFn::ReLU) e.uncovered += rows - covered.count();
   }
   e.loss = e.n ? loss_sum / double(e.n) : 0.0;
   e.accuracy = e.n ? double(correct) / double(e.n) : 0.0;

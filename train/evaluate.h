@@ -18,7 +18,9 @@ struct Evaluation {
   double accuracy = 0;     // fraction of argmax == label
   std::vector<int> dead;   // [hidden layers] neurons that never fired
   std::vector<int> width;  // [hidden layers]
-  int64_t uncovered = 0;   // examples on which every neuron of some hidden layer is off (no gradient gets in)
+  // ReLU models: examples on which every neuron of some hidden layer is off, so no gradient gets in (0 for
+  // other activations, whose negative side still passes a gradient).
+  int64_t uncovered = 0;
   double dead_fraction(size_t layer) const { return width[layer] ? double(dead[layer]) / width[layer] : 0.0; }
 };
 

@@ -90,8 +90,12 @@ TrainResult train_mlp(const PointSet& train, const PointSet* test, const TrainOp
   options.validate();
   if (train.size() == 0) throw InputError(train.source + ": the training set is empty");
   check_data(options.widths, train, "training");
-  CoveringInit init =
-      covering_init(options.widths, options.act_fn, options.init, options.seed, train, options.init_redraws);
+  if (test) check_data(options.widths, *test, "test");
+  CoveringInit init = [&] {
+    const GemmThreads threads(gemm_threads_for(options.widths, options.batch_size));
+    return covering_init(options.widths, options.act_fn, options.init, options.seed, train,
+                         options.init_redraws);
+  }();
   if (callbacks.on_init) callbacks.on_init(init);
   TrainResult result = train_mlp_from(std::move(init.params), train, test, options, callbacks);
   result.init_draw = init.draw;
