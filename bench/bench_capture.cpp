@@ -17,6 +17,7 @@
 
 #include "bench/bench_args.h"
 #include "bench/bench_shapes.h"
+#include "bench/bench_timing.h"
 #include "capture/capture.h"
 #include "core/allocator.h"
 #include "core/init.h"
@@ -25,12 +26,7 @@
 using namespace resid;
 namespace fs = std::filesystem;
 
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int main(int argc, char** argv) {
   use_short_openmp_spin(argv);  // as the resid CLI runs (core/openmp_wait.h)
@@ -93,11 +89,11 @@ int main(int argc, char** argv) {
     auto t = std::chrono::steady_clock::now();
     for (int b = 0; b < batches; ++b)
       model.forward(TokenBatch::pad({rows.begin() + b * batch, rows.begin() + (b + 1) * batch}), bare);
-    forward_s = std::min(forward_s, seconds_since(t));
+    forward_s = std::min(forward_s, bench::seconds_since(t));
     auto ds = open_dataset(dopts, nullptr);
     t = std::chrono::steady_clock::now();
     r = capture_activations(model, CapturePlan::resolve(c, copts), *ds, out, info, copts);
-    capture_s = std::min(capture_s, seconds_since(t));
+    capture_s = std::min(capture_s, bench::seconds_since(t));
   }
   const double captured_mb = double(r.rows) * n_pos * c.d_model * c.n_layers * 4 / 1e6;
   std::printf("shape %s, %d batches of %d x %d tokens, %d threads, best of %d rounds\n", which.c_str(),
@@ -129,7 +125,7 @@ int main(int argc, char** argv) {
     }
     writer->finish({});
     writer.reset();
-    const double write_s = seconds_since(t);
+    const double write_s = bench::seconds_since(t);
     std::printf("HDF5 append (no model)  %8.3f s  %8.0f MB/s  (target >= 500 MB/s)\n", write_s,
                 captured_mb / write_s);
     const std::string dd = "dd if=/dev/zero of=" + (work / "dd.bin").string() +

@@ -19,6 +19,7 @@
 
 #include "bench/bench_args.h"
 #include "bench/bench_shapes.h"
+#include "bench/bench_timing.h"
 #include "census/run_census.h"
 #include "core/allocator.h"
 #include "core/formats/model_file.h"
@@ -29,10 +30,6 @@ using namespace resid;
 namespace fs = std::filesystem;
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 // CPU time of the whole process (all threads): on a machine shared with other jobs it varies far less than
 // wall time, which counts the time other processes held the cores.
@@ -70,7 +67,7 @@ void compare(const char* label, int rounds, int64_t tokens, const std::function<
     const auto t = std::chrono::steady_clock::now();
     const double c = cpu_seconds();
     f();
-    wall = std::min(wall, seconds_since(t));
+    wall = std::min(wall, bench::seconds_since(t));
     cpu = std::min(cpu, cpu_seconds() - c);
   };
   for (int r = 0; r < rounds; ++r) {

@@ -14,6 +14,7 @@
 
 #include "bench/bench_args.h"
 #include "bench/bench_shapes.h"
+#include "bench/bench_timing.h"
 #include "core/allocator.h"
 #include "core/init.h"
 #include "core/openmp_wait.h"
@@ -30,15 +31,6 @@ struct Shape {
 };
 
 constexpr int kCalls = 10;
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 RowMatrix seeded(int rows, int cols, uint64_t seed) {
   Rng rng(seed);
@@ -75,13 +67,13 @@ int main(int argc, char** argv) {
       // workers.
       auto start = std::chrono::steady_clock::now();
       for (int call = 0; call < kCalls; ++call) out.noalias() = x * w.transpose();
-      if (r) eigen.push_back(seconds_since(start) / kCalls);
+      if (r) eigen.push_back(bench::seconds_since(start) / kCalls);
       start = std::chrono::steady_clock::now();
       for (int call = 0; call < kCalls; ++call)
         out = project(x, ConstMatrixMap(w.data(), w.rows(), w.cols()));
-      if (r) projected.push_back(seconds_since(start) / kCalls);
+      if (r) projected.push_back(bench::seconds_since(start) / kCalls);
     }
-    const double e = median(eigen), b = median(projected);
+    const double e = bench::median(eigen), b = bench::median(projected);
     eigen_seconds_per_layer += s.per_layer * e;
     project_seconds_per_layer += s.per_layer * b;
     flops_per_layer += s.per_layer * flops;
@@ -98,20 +90,16 @@ int main(int argc, char** argv) {
   // The prefill: batch 4 x 256, last-position logits, the whole forward (attention and norms included).
   const Config c = bench::stories_shape("110M");
   const Transformer model(c, random_weights(c, 1));
-  Rng rng(2);
-  std::vector<std::vector<int32_t>> seqs(4, std::vector<int32_t>(256));
-  for (auto& s : seqs)
-    for (auto& id : s) id = static_cast<int32_t>(rng.next_u64() % c.d_vocab);
-  const TokenBatch tokens = TokenBatch::pad(seqs);
+  const TokenBatch tokens = bench::random_token_batch(c, 4, 256);
   ForwardOptions o;
   o.logits = LogitsAt::Last;
   std::vector<double> prefill;
   for (int r = 0; r <= std::min(rounds, 5); ++r) {
     const auto start = std::chrono::steady_clock::now();
     const RowMatrix logits = model.forward(tokens, o);
-    if (r) prefill.push_back(seconds_since(start));
+    if (r) prefill.push_back(bench::seconds_since(start));
   }
-  const double p = median(prefill), projection_flops = c.n_layers * flops_per_layer;
+  const double p = bench::median(prefill), projection_flops = c.n_layers * flops_per_layer;
   std::printf(
       "110M prefill 4x256: %.0f tokens/s; its projections alone at %.1f GFLOP/s = %.0f%% of project()'s "
       "GEMM rate on the same shapes\n",

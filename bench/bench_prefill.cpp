@@ -16,6 +16,7 @@
 
 #include "bench/bench_args.h"
 #include "bench/bench_shapes.h"
+#include "bench/bench_timing.h"
 #include "core/allocator.h"
 #include "core/formats/gguf.h"
 #include "core/init.h"
@@ -45,10 +46,9 @@ double run(const Transformer& model, const TokenBatch& batch, LogitsAt at, int r
   for (int r = 0; r < repeats; ++r) {
     const auto start = std::chrono::steady_clock::now();
     RowMatrix logits = model.forward(batch, options);
-    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    seconds.push_back(bench::seconds_since(start));
   }
-  std::sort(seconds.begin(), seconds.end());
-  return seconds[seconds.size() / 2];
+  return bench::median(seconds);
 }
 }  // namespace
 
@@ -85,11 +85,7 @@ int main(int argc, char** argv) {
     if (which != "all" && which != name) continue;
     const Config c = bench::stories_shape(name);
     Transformer model(c, random_weights(c, 1));
-    Rng rng(2);
-    std::vector<std::vector<int32_t>> seqs(batch, std::vector<int32_t>(n_pos));
-    for (auto& s : seqs)
-      for (auto& id : s) id = static_cast<int32_t>(rng.next_u64() % c.d_vocab);
-    const TokenBatch tokens = TokenBatch::pad(seqs);
+    const TokenBatch tokens = bench::random_token_batch(c, batch, n_pos);
     for (LogitsAt at : {LogitsAt::All, LogitsAt::Last}) {
       const double s = run(model, tokens, at, repeats);
       std::printf("%-6s %-14s %10.3f %12.0f\n", name.c_str(),

@@ -1,11 +1,15 @@
 // The model shapes the benchmarks time, seeded and random-weighted: llama2.c's stories260K, stories15M and
-// stories110M (their config.json values; the 15M and 110M with Llama's 32,000-token vocabulary).
+// stories110M (their config.json values; the 15M and 110M with Llama's 32,000-token vocabulary), and the
+// random token batches they run.
 #pragma once
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "core/config.h"
+#include "core/init.h"
+#include "core/transformer.h"
 
 namespace resid::bench {
 
@@ -26,6 +30,16 @@ inline Config stories_shape(const std::string& name) {
   }
   c.d_head = c.d_model / c.n_heads;
   return c;
+}
+
+// `batch` sequences of `n_pos` token ids drawn uniformly from the vocabulary (seeded: the same tokens every
+// run).
+inline TokenBatch random_token_batch(const Config& c, int batch, int n_pos, uint64_t seed = 2) {
+  Rng rng(seed);
+  std::vector<std::vector<int32_t>> seqs(static_cast<size_t>(batch), std::vector<int32_t>(n_pos));
+  for (auto& s : seqs)
+    for (auto& id : s) id = static_cast<int32_t>(rng.next_u64() % c.d_vocab);
+  return TokenBatch::pad(seqs);
 }
 
 }  // namespace resid::bench

@@ -20,6 +20,7 @@
 
 #include "bench/bench_args.h"
 #include "bench/bench_shapes.h"
+#include "bench/bench_timing.h"
 #include "core/allocator.h"
 #include "core/init.h"
 #include "core/openmp_wait.h"
@@ -31,10 +32,6 @@ using namespace resid;
 namespace {
 constexpr int kBatch = 4, kPrefillPos = 256, kDecodeSteps = 64;
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // Tokens per second of one prefill.
 double prefill(const Transformer& model, const TokenBatch& tokens, int threads) {
   ForwardOptions o;
@@ -42,7 +39,7 @@ double prefill(const Transformer& model, const TokenBatch& tokens, int threads) 
   o.threads = threads;
   const auto start = std::chrono::steady_clock::now();
   const RowMatrix logits = model.forward(tokens, o);
-  return tokens.batch * tokens.n_pos / seconds_since(start);
+  return tokens.batch * tokens.n_pos / bench::seconds_since(start);
 }
 
 // Tokens per second of kDecodeSteps cached steps (the prompt's own forward not counted), repeated `runs`
@@ -60,15 +57,11 @@ double decode(const Transformer& model, int threads, int runs) {
     for (int step = 0; step < kDecodeSteps; ++step) {
       const RowMatrix logits = model.forward(TokenBatch::single({int32_t(2 + step)}), o);
     }
-    seconds += seconds_since(start);
+    seconds += bench::seconds_since(start);
   }
   return kDecodeSteps * runs / seconds;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,11 +92,7 @@ int main(int argc, char** argv) {
     if (which != "all" && which != name) continue;
     const Config c = bench::stories_shape(name);
     const Transformer model(c, random_weights(c, 1));
-    Rng rng(2);
-    std::vector<std::vector<int32_t>> seqs(kBatch, std::vector<int32_t>(kPrefillPos));
-    for (auto& s : seqs)
-      for (auto& id : s) id = static_cast<int32_t>(rng.next_u64() % c.d_vocab);
-    const TokenBatch tokens = TokenBatch::pad(seqs);
+    const TokenBatch tokens = bench::random_token_batch(c, kBatch, kPrefillPos);
     const int picks[2] = {
         threads_for(forward_work(c, int64_t(kBatch) * kPrefillPos, 0, kPrefillPos, kBatch), max_threads),
         threads_for(forward_work(c, 1, kDecodeSteps / 2, 1, 1), max_threads)};
@@ -122,11 +111,11 @@ int main(int argc, char** argv) {
       std::printf("%-6s %-8s", name.c_str(), work == 0 ? "prefill" : "decode");
       double best = 0;
       for (int t = 0; t < max_threads; ++t) {
-        const double m = median(rates[t]);
+        const double m = bench::median(rates[t]);
         best = std::max(best, m);
         std::printf(" %9.0f", m);
       }
-      const double d = median(rates[max_threads]);
+      const double d = bench::median(rates[max_threads]);
       std::printf(" %9.0f %7d %+11.1f%%\n", d, picks[work], 100.0 * (d / best - 1.0));
       std::fflush(stdout);
     }
@@ -157,10 +146,10 @@ int main(int argc, char** argv) {
             o.threads = threads;
             const auto start = std::chrono::steady_clock::now();
             for (int i = 0; i < reps; ++i) model.forward(tokens, o);
-            if (r) rates[k].push_back(double(n) * reps / seconds_since(start));
+            if (r) rates[k].push_back(double(n) * reps / bench::seconds_since(start));
           }
         const ForwardWork work = forward_work(c, n, 0, n, 1);
-        const double one = median(rates[0]), many = median(rates[1]);
+        const double one = bench::median(rates[0]), many = bench::median(rates[1]);
         std::printf("%-6s %6d %9.2f ms %9.0f %9.0f %6.2fx %7d\n", name.c_str(), n,
                     1e3 * work.one_core_seconds(), one, many, many / one, threads_for(work, max_threads));
         std::fflush(stdout);

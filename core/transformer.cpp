@@ -216,9 +216,18 @@ struct ForwardPass {
     return out;
   }
 
+  // Whether head() unembeds every row: when all logits are asked for, or a hook reads the head.
+  bool head_every_row(LogitsAt at) const { return at == LogitsAt::All || head_hooked(); }
+
+  // Rows head() puts through ln_final and the unembedding: 0 when nobody reads the head.
+  int64_t head_rows(LogitsAt at) const {
+    if (head_every_row(at)) return rows();
+    return at == LogitsAt::Last ? in.batch : 0;
+  }
+
   // ln_final and the unembedding. Only the last rows when that is all anyone needs.
   RowMatrix head(const RowMatrix& x, LogitsAt at) {
-    const bool every_row = at == LogitsAt::All || head_hooked();
+    const bool every_row = head_every_row(at);
     RowMatrix normed = rms_norm(every_row ? x : last_rows(x), w.final_norm, c.eps, HookSite::LnFinalScale,
                                 HookSite::LnFinalNormalized, -1, hooks);
     RowMatrix logits = project(normed, w.unembed.matrix());  // [rows, d_vocab]
@@ -258,23 +267,19 @@ RowMatrix Transformer::forward(const TokenBatch& in, const ForwardOptions& optio
                    start_pos,
                    HookCaller(options.hooks, config_, in.batch, in.n_pos, start_pos, &in.lengths)};
 
-  // Blocks to run: all of them when logits are wanted, else only as many as the hooks read.
+  // Blocks to run: all of them when the head runs, else only as many as the hooks read.
+  const int64_t head_rows = pass.head_rows(options.logits);
   int n_blocks = config_.n_layers;
-  if (options.logits == LogitsAt::None && options.hooks && !options.cache && !pass.head_hooked())
+  if (head_rows == 0 && options.hooks && !options.cache)
     n_blocks = std::clamp(options.hooks->blocks_needed(config_.n_layers), 0, config_.n_layers);
-  // Rows through the unembedding: what head() computes.
-  const int64_t rows = pass.rows();
-  const bool head_runs = options.logits != LogitsAt::None || pass.head_hooked();
-  const bool every_row = options.logits == LogitsAt::All || pass.head_hooked();
-  const int64_t logit_rows = !head_runs ? 0 : every_row ? rows : in.batch;
   const ForwardThreads threads(options.threads,
-                               forward_work(config_, rows, start_pos, in.n_pos, logit_rows, n_blocks));
+                               forward_work(config_, pass.rows(), start_pos, in.n_pos, head_rows, n_blocks));
 
   RowMatrix x = pass.embed();  // [batch * pos, d_model] the residual stream
   for (int layer = 0; layer < n_blocks; ++layer) pass.block(x, layer);
   if (options.cache) options.cache->advance(in.n_pos);
 
-  if (options.logits == LogitsAt::None && !pass.head_hooked()) return RowMatrix();
+  if (head_rows == 0) return RowMatrix();
   return pass.head(x, options.logits);
 }
 

@@ -73,6 +73,13 @@ void check_data(const std::vector<int>& w, const PointSet& set, const char* role
                        widths_string(w) + ")");
 }
 
+// The training set (non-empty) and the test set, if any, against the model's widths.
+void check_sets(const std::vector<int>& widths, const PointSet& train, const PointSet* test) {
+  if (train.size() == 0) throw InputError(train.source + ": the training set is empty");
+  check_data(widths, train, "training");
+  if (test) check_data(widths, *test, "test");
+}
+
 EpochStats stats_of(const MlpParams<float>& params, const PointSet& train, const PointSet* test,
                     LossKind loss, int epoch, int64_t step) {
   EpochStats s;
@@ -88,9 +95,7 @@ EpochStats stats_of(const MlpParams<float>& params, const PointSet& train, const
 TrainResult train_mlp(const PointSet& train, const PointSet* test, const TrainOptions& options,
                       const TrainCallbacks& callbacks) {
   options.validate();
-  if (train.size() == 0) throw InputError(train.source + ": the training set is empty");
-  check_data(options.widths, train, "training");
-  if (test) check_data(options.widths, *test, "test");
+  check_sets(options.widths, train, test);
   CoveringInit init = [&] {
     const GemmThreads threads(gemm_threads_for(options.widths, options.batch_size));
     return covering_init(options.widths, options.act_fn, options.init, options.seed, train,
@@ -105,9 +110,7 @@ TrainResult train_mlp(const PointSet& train, const PointSet* test, const TrainOp
 TrainResult train_mlp_from(MlpParams<float> params, const PointSet& train, const PointSet* test,
                            const TrainOptions& options, const TrainCallbacks& callbacks) {
   validate_schedule(options);
-  if (train.size() == 0) throw InputError(train.source + ": the training set is empty");
-  check_data(params.widths(), train, "training");
-  if (test) check_data(params.widths(), *test, "test");
+  check_sets(params.widths(), train, test);
 
   const GemmThreads threads(gemm_threads_for(params.widths(), options.batch_size));
   TrainResult result;
