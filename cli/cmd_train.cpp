@@ -112,8 +112,9 @@ int run_train(const std::vector<std::string>& args) {
       "init", po::value(&options.init)->default_value(train::kDefaultInit),
       (names_of_init() + " (he_*, xavier_*: biases 0; torch: torch.nn.Linear's default)").c_str())(
       "init-redraws", po::value(&options.init_redraws)->default_value(train::kDefaultInitRedraws),
-      "redraw the init (seeded) up to N times until every training point turns on a ReLU of every hidden "
-      "layer: a point with all of a layer's ReLUs off gets no gradient there (0 = keep the first draw)")(
+      "redraw the init (seeded) up to N times until every training point turns on 2 ReLUs of every hidden "
+      "layer (1 in layers under 4 units): a point with all of a layer's ReLUs off gets no gradient there, "
+      "and with one on it is a step from that (0 = keep the first draw)")(
       "loss", po::value(&loss)->default_value("cross_entropy"),
       "cross_entropy (softmax fused) or mse (against one-hot)")(
       "optimizer", po::value(&optimizer)->default_value("adam"), names_of_optimizers().c_str())(
@@ -166,18 +167,17 @@ int run_train(const std::vector<std::string>& args) {
   train::TrainCallbacks callbacks;
   std::string init_line;
   callbacks.on_init = [&](const train::CoveringInit& init) {
+    const std::string too_few = "fewer than 2 ReLUs of a layer on (1 in layers under 4 units)";
     if (init.draw > 0)
-      init_line =
-          "init " + options.init + ": redraw " + std::to_string(init.draw) +
-          " (earlier draws left training points with every ReLU of a layer off" +
-          (init.uncovered ? "; this one still leaves " + std::to_string(init.uncovered) : std::string()) +
-          ")\n";
-    else if (init.uncovered)
-      init_line = "init " + options.init + ": " + std::to_string(init.uncovered) +
-                  " training points turn no ReLU of some layer on, so get no gradient there" +
-                  (options.init_redraws ? " (in every one of " + std::to_string(options.init_redraws + 1) +
-                                              " draws; kept the first)"
-                                        : std::string(" (--init-redraws 0 keeps the first draw)")) +
+      init_line = "init " + options.init + ": redraw " + std::to_string(init.draw) +
+                  ": earlier draws left training points with " + too_few +
+                  (init.thin ? "; this one still leaves " + std::to_string(init.thin) : std::string()) + "\n";
+    else if (init.thin)
+      init_line = "init " + options.init + ": " + std::to_string(init.thin) + " training points with " +
+                  too_few + ", a step from getting no gradient there; " +
+                  (options.init_redraws ? "the same in all " + std::to_string(options.init_redraws + 1) +
+                                              " draws, kept the first"
+                                        : std::string("--init-redraws 0 keeps the first draw")) +
                   "\n";
   };
   callbacks.on_step = [&](const train::StepProgress& p) {

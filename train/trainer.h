@@ -31,8 +31,8 @@ struct TrainOptions {
   int batch_size = 32;
   int epochs = 100;
   uint64_t seed = 0;  // init and shuffling
-  // Redraws of the init allowed until every training point turns a ReLU of every hidden layer on
-  // (train/covering_init.h); 0 keeps the plain draw.
+  // Redraws of the init allowed until every training point turns on two ReLUs of every hidden layer, one
+  // under 4 units (train/covering_init.h); 0 keeps the plain draw.
   int init_redraws = kDefaultInitRedraws;
 
   // ConfigError naming the field (batch_size, epochs, lr, ...) or the width.

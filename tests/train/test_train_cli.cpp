@@ -143,8 +143,8 @@ TEST_F(TrainCli, MnistIdxFiles) {
                         {images + ": IDX images need their IDX labels file (--labels)"});
 }
 
-// Seed 1's He draw of 2-4-2 leaves XOR points with all four ReLUs off; the run says it redrew, and records
-// it.
+// Seed 1's He draw of 2-4-2 leaves XOR points with all four ReLUs off, and the next two leave points with one
+// on; the run says it redrew, and records it.
 TEST_F(TrainCli, SaysWhenItRedrewTheInit) {
   const std::vector<std::string> base = {"train", "--data",   "xor",   "--points", "64", "--test-fraction",
                                          "0",     "--layers", "2-4-2", "--epochs", "1",  "--seed",
@@ -152,16 +152,19 @@ TEST_F(TrainCli, SaysWhenItRedrewTheInit) {
   const testing::CliRun r = run_resid(base);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_CONTAINS(
-      r.out, "init he_normal: redraw 1 (earlier draws left training points with every ReLU of a layer off)");
-  EXPECT_EQ(json::parse(SafetensorsFile(model).metadata().at(kMlpTrainConfigKey))["init_draw"], 1);
+      r.out,
+      "init he_normal: redraw 3: earlier draws left training points with fewer than 2 ReLUs of a layer on (1 "
+      "in layers under 4 units)\n");
+  EXPECT_EQ(json::parse(SafetensorsFile(model).metadata().at(kMlpTrainConfigKey))["init_draw"], 3);
 
   std::vector<std::string> plain = base;
   plain.insert(plain.end(), {"--init-redraws", "0"});
   const testing::CliRun p = run_resid(plain);
   ASSERT_EQ(p.status, 0) << p.err;
-  EXPECT_CONTAINS(p.out,
-                  "init he_normal: 13 training points turn no ReLU of some layer on, so get no gradient "
-                  "there (--init-redraws 0 keeps the first draw)");
+  EXPECT_CONTAINS(
+      p.out,
+      "init he_normal: 13 training points with fewer than 2 ReLUs of a layer on (1 in layers under 4 "
+      "units), a step from getting no gradient there; --init-redraws 0 keeps the first draw\n");
   EXPECT_EQ(json::parse(SafetensorsFile(model).metadata().at(kMlpTrainConfigKey))["init_draw"], 0);
 }
 
