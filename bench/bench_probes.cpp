@@ -67,7 +67,7 @@ LogisticRun run_logistic(RowMatrix x, const std::vector<int32_t>& y, double lamb
   const double t0 = now();
   int k = 0;
   for (int32_t v : y) k = std::max(k, v + 1);
-  const Standardiser s = Standardiser::fit(InMemoryDesign(x));
+  const Standardiser s = Standardiser::fit(MatrixViewDesign(ConstMatrixMap(x.data(), x.rows(), x.cols())));
   s.apply(MatrixMap(x.data(), x.rows(), x.cols()));
   const InMemoryDesign design(std::move(x));
   LogisticOptions o;
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
     RowMatrix x = read_npy(dir + "/x.npy");
     const RowMatrix t = read_npy(dir + "/t.npy");
     const double t0 = now();
-    const Standardiser s = Standardiser::fit(InMemoryDesign(x));
+    const Standardiser s = Standardiser::fit(MatrixViewDesign(ConstMatrixMap(x.data(), x.rows(), x.cols())));
     s.apply(MatrixMap(x.data(), x.rows(), x.cols()));
     const Eigen::MatrixXd y = Eigen::Map<const Eigen::VectorXf>(t.data(), t.size()).cast<double>();
     const double t1 = now();

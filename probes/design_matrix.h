@@ -33,4 +33,16 @@ class InMemoryDesign : public DesignMatrix {
   RowMatrix x_;  // [n, d]
 };
 
+// A matrix held by someone else, handed out as one block without a copy; it must outlive the view.
+class MatrixViewDesign : public DesignMatrix {
+ public:
+  explicit MatrixViewDesign(ConstMatrixMap x) : x_(x) {}
+  int64_t rows() const override { return x_.rows(); }
+  int64_t cols() const override { return x_.cols(); }
+  void for_each_block(const std::function<void(int64_t, ConstMatrixMap)>& fn) const override { fn(0, x_); }
+
+ private:
+  ConstMatrixMap x_;  // [n, d]
+};
+
 }  // namespace resid::probes

@@ -9,13 +9,14 @@ namespace resid::probes {
 Eigen::MatrixXd LinearModel::scores(const DesignMatrix& x) const {
   Eigen::MatrixXd out(x.rows(), w.rows());
   const RowMatrix wf = w.cast<float>();  // [k, d]
+  const PackedWeights<float> packed(wf.data(), wf.rows(), wf.cols());
   x.for_each_block([&](int64_t first, ConstMatrixMap block) {
     const Eigen::Index tiles = (block.rows() + 1023) / 1024;
 #pragma omp parallel for schedule(dynamic) if (tiles > 1)
     for (Eigen::Index t = 0; t < tiles; ++t) {
       const Eigen::Index r0 = t * 1024, m = std::min<Eigen::Index>(1024, block.rows() - r0);
       RowMatrix z(m, wf.rows());  // [m, k]
-      score_block(block.data() + r0 * block.cols(), m, block.cols(), wf.data(), wf.rows(), z.data());
+      score_block(block.data() + r0 * block.cols(), m, packed, z.data());
       out.middleRows(first + r0, m) = z.cast<double>().rowwise() + b.transpose();
     }
   });

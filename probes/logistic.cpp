@@ -47,34 +47,25 @@ void row_residual(const Scalar* z, Eigen::Index k, const Eigen::VectorXd& b, int
   for (Eigen::Index c = 0; c < k; ++c) r[c] = static_cast<Scalar>(double(r[c]) / sum - (c == y ? 1.0 : 0.0));
 }
 
-// R consecutive rows x [R, d]: scores z = x W^T, residuals r, then g [k, d] += r^T x; gb [k] += column sums.
-// The rows are read from memory once and stay in L1 for both products. (Eigen's GEMMs for these shapes,
+constexpr Eigen::Index kPanel =
+    64;  // rows scored, then differentiated, while they sit in L2 (192 KB at d 768)
+
+// m consecutive rows x [m, d] (m <= kPanel): scores z = x W^T, residuals r, then g [k, d] += r^T x and
+// gb [k] += the residuals' column sums. The panel is read from memory once, by the scores; the gradient reads
+// it again from L2 and meanwhile prefetches the next panel (`next`, or null), so the next scores find their
+// rows in cache: a pass then costs about what reading the data costs. (Eigen's GEMMs for these shapes,
 // [m, d] x [d, k] with k ~ 10, spent most of their time packing X: a full copy of X per product.)
-template <int R, typename Scalar>
-void fused_rows(const Scalar* x, Eigen::Index d, const Scalar* w, Eigen::Index k, const Eigen::VectorXd& b,
-                const int32_t* y, Scalar* z, Scalar* r, Scalar* g, double* gb, double& loss) {
-  score_rows<R>(x, d, w, k, z);
-  for (int i = 0; i < R; ++i) {
+template <typename Scalar>
+void fused_panel(const Scalar* x, Eigen::Index m, const PackedWeights<Scalar>& w, const Eigen::VectorXd& b,
+                 const int32_t* y, const Scalar* next, Scalar* z, Scalar* r, Scalar* g, double* gb,
+                 double& loss) {
+  const Eigen::Index k = w.k, d = w.d;
+  score_block(x, m, w, z);
+  for (Eigen::Index i = 0; i < m; ++i) {
     row_residual(z + i * k, k, b, y[i], r + i * k, loss);
     for (Eigen::Index c = 0; c < k; ++c) gb[c] += double(r[i * k + c]);
   }
-  for (Eigen::Index c = 0; c < k; ++c) {
-    Scalar rc[R];
-    for (int i = 0; i < R; ++i) rc[i] = r[i * k + c];
-    Scalar* gc = g + c * d;
-    if constexpr (R == 4) {
-      const Scalar *x0 = x, *x1 = x + d, *x2 = x + 2 * d, *x3 = x + 3 * d;
-#pragma omp simd
-      for (Eigen::Index j = 0; j < d; ++j)
-        gc[j] += rc[0] * x0[j] + rc[1] * x1[j] + rc[2] * x2[j] + rc[3] * x3[j];
-    } else {
-      for (int i = 0; i < R; ++i) {
-        const Scalar* xi = x + i * d;
-#pragma omp simd
-        for (Eigen::Index j = 0; j < d; ++j) gc[j] += rc[i] * xi[j];
-      }
-    }
-  }
+  add_outer_block(x, m, d, r, k, g, next);
 }
 
 // Scalar = float: float32 products over a tile, float64 softmax, the tile's gradient added into float64
@@ -85,7 +76,8 @@ Pass data_pass(const DesignMatrix& x, const std::vector<int32_t>& y, const Eigen
                const Eigen::VectorXd& b) {
   using Mat = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const Eigen::Index k = w.rows(), d = w.cols();
-  const Mat ws = w.cast<Scalar>();  // [k, d]
+  const Mat wd = w.cast<Scalar>();  // [k, d]
+  const PackedWeights<Scalar> ws(wd.data(), k, d);
   const int threads = omp_get_max_threads();
   std::vector<Pass> parts(threads);
   for (Pass& p : parts) p.gw = Eigen::MatrixXd::Zero(k, d), p.gb = Eigen::VectorXd::Zero(k);
@@ -96,8 +88,8 @@ Pass data_pass(const DesignMatrix& x, const std::vector<int32_t>& y, const Eigen
 #pragma omp parallel if (parallel)
     {
       Pass& p = parts[omp_get_thread_num()];
-      Mat g(k, d), widened;                    // [k, d] tile gradient; [m, d] float64 tile
-      std::vector<Scalar> z(4 * k), r(4 * k);  // [4, k]
+      Mat g(k, d), widened;                              // [k, d] tile gradient; [m, d] float64 tile
+      std::vector<Scalar> z(kPanel * k), r(kPanel * k);  // [kPanel, k]
 #pragma omp for schedule(dynamic)
       for (Eigen::Index t = 0; t < tiles; ++t) {
         const Eigen::Index r0 = t * kTile, m = std::min(kTile, block.rows() - r0);
@@ -110,13 +102,13 @@ Pass data_pass(const DesignMatrix& x, const std::vector<int32_t>& y, const Eigen
         }
         g.setZero();
         const int32_t* yt = y.data() + first + r0;
-        Eigen::Index i = 0;
-        for (; i + 4 <= m; i += 4)
-          fused_rows<4>(xt + i * d, d, ws.data(), k, b, yt + i, z.data(), r.data(), g.data(), p.gb.data(),
-                        p.loss);
-        for (; i < m; ++i)
-          fused_rows<1>(xt + i * d, d, ws.data(), k, b, yt + i, z.data(), r.data(), g.data(), p.gb.data(),
-                        p.loss);
+        for (Eigen::Index i = 0; i < m; i += kPanel) {
+          const Eigen::Index rows = std::min(kPanel, m - i);
+          // Prefetch only a whole next panel of this tile: the next tile may be another thread's.
+          const Scalar* next = i + rows + kPanel <= m ? xt + (i + rows) * d : nullptr;
+          fused_panel(xt + i * d, rows, ws, b, yt + i, next, z.data(), r.data(), g.data(), p.gb.data(),
+                      p.loss);
+        }
         p.gw += g.template cast<double>();
       }
     }

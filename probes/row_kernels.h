@@ -1,58 +1,198 @@
-// Row-wise products of a row-major example block with a small weight matrix, without packing the block.
-// Eigen's GEMM copies (packs) both operands; for [m, d] x [d, k] with k ~ 10 that copy of the block cost more
-// than the arithmetic, so these loops read each row once and keep several FMA chains in flight instead.
+// Products of a row-major example block with a small weight matrix (scores) and of residuals with the block
+// (gradients), without packing the block. Eigen's GEMM copies (packs) both operands; for [m, d] x [d, k] with
+// k ~ 10 that copy of the block cost more than the arithmetic, so these loops read each row once and keep
+// several multiply-add chains in flight instead. The vectors are GCC's vector extension at the width of the
+// target's registers, so the same code is AVX-512 or AVX2 (or SSE).
 #pragma once
 #include <Eigen/Core>
+#include <algorithm>
+#include <cstring>
+#include <utility>
+#include <vector>
 
 namespace resid::probes {
 
-// z [R, k] = x [R, d] * w^T, w [k, d] row-major. R = 4 uses four rows by two classes per pass over d (eight
-// independent accumulators: one chain alone would wait on its own FMA latency); other R go row by row.
-template <int R, typename Scalar>
-inline void score_rows(const Scalar* x, Eigen::Index d, const Scalar* w, Eigen::Index k, Scalar* z) {
-  if constexpr (R == 4) {
-    const Scalar *x0 = x, *x1 = x + d, *x2 = x + 2 * d, *x3 = x + 3 * d;
-    Eigen::Index c = 0;
-    for (; c + 2 <= k; c += 2) {
-      const Scalar *wa = w + c * d, *wb = wa + d;
-      Scalar a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-#pragma omp simd reduction(+ : a0, a1, a2, a3, b0, b1, b2, b3)
-      for (Eigen::Index j = 0; j < d; ++j) {
-        a0 += x0[j] * wa[j], a1 += x1[j] * wa[j], a2 += x2[j] * wa[j], a3 += x3[j] * wa[j];
-        b0 += x0[j] * wb[j], b1 += x1[j] * wb[j], b2 += x2[j] * wb[j], b3 += x3[j] * wb[j];
-      }
-      z[c] = a0, z[k + c] = a1, z[2 * k + c] = a2, z[3 * k + c] = a3;
-      z[c + 1] = b0, z[k + c + 1] = b1, z[2 * k + c + 1] = b2, z[3 * k + c + 1] = b3;
-    }
-    for (; c < k; ++c) {
-      const Scalar* wa = w + c * d;
-      Scalar a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-#pragma omp simd reduction(+ : a0, a1, a2, a3)
-      for (Eigen::Index j = 0; j < d; ++j)
-        a0 += x0[j] * wa[j], a1 += x1[j] * wa[j], a2 += x2[j] * wa[j], a3 += x3[j] * wa[j];
-      z[c] = a0, z[k + c] = a1, z[2 * k + c] = a2, z[3 * k + c] = a3;
-    }
+#ifdef __AVX512F__
+inline constexpr int kVectorBytes = 64, kMaxClassBlock = 12;  // 2 x 12 accumulators of 32 registers
+#elif defined(__AVX__)
+inline constexpr int kVectorBytes = 32, kMaxClassBlock = 6;  // 2 x 6 of 16
+#else
+inline constexpr int kVectorBytes = 16, kMaxClassBlock = 6;  // SSE: 2 x 6 of 16
+#endif
+
+// GCC ignores vector_size on a dependent element type, so float and double each get their own typedef (the
+// width may depend on a template parameter).
+template <typename Scalar, int Bytes>
+struct SimdOf;
+template <int Bytes>
+struct SimdOf<float, Bytes> {
+  typedef float type __attribute__((vector_size(Bytes)));
+};
+template <int Bytes>
+struct SimdOf<double, Bytes> {
+  typedef double type __attribute__((vector_size(Bytes)));
+};
+template <typename Scalar>
+using SimdVector = typename SimdOf<Scalar, kVectorBytes>::type;
+
+// The sum of a vector's lanes by halving (512 -> 256 -> 128 bits ...): a few shuffles and adds where a lane
+// at a time cost a store, W loads and W - 1 dependent adds, as many instructions as a row's multiply-adds.
+template <typename Scalar, int Bytes = kVectorBytes>
+inline Scalar lane_sum(typename SimdOf<Scalar, Bytes>::type v) {
+  if constexpr (Bytes == 2 * sizeof(Scalar)) {
+    return v[0] + v[1];
   } else {
-    for (Eigen::Index c = 0; c < k; ++c) {
-      const Scalar* wc = w + c * d;
-      for (int i = 0; i < R; ++i) {
-        const Scalar* xi = x + i * d;
-        Scalar a = 0;
-#pragma omp simd reduction(+ : a)
-        for (Eigen::Index j = 0; j < d; ++j) a += xi[j] * wc[j];
-        z[i * k + c] = a;
-      }
+    typename SimdOf<Scalar, Bytes / 2>::type low, high;
+    std::memcpy(&low, &v, Bytes / 2);
+    std::memcpy(&high, reinterpret_cast<const char*>(&v) + Bytes / 2, Bytes / 2);
+    return lane_sum<Scalar, Bytes / 2>(low + high);
+  }
+}
+
+template <typename Scalar>
+inline SimdVector<Scalar> load_vector(const Scalar* p) {
+  SimdVector<Scalar> v;
+  std::memcpy(&v, p, sizeof v);  // an unaligned load
+  return v;
+}
+
+// A weight matrix w [k, d] (row-major) laid out for score_block: the vectors of all k classes at one offset
+// of d sit next to each other, [d / W, k, W], so a tile of classes reads them through one pointer at fixed
+// offsets. (Row-major w needs a pointer per class; with one per row of x too, the tile ran out of
+// general-purpose registers and reloaded its pointers from the stack on every step.) The last d % W columns
+// stay row-major in `tail`.
+template <typename Scalar>
+struct PackedWeights {
+  static constexpr Eigen::Index W = kVectorBytes / sizeof(Scalar);  // lanes per vector
+  Eigen::Index k = 0, d = 0;
+  std::vector<Scalar> vectors;  // [d / W, k, W]
+  std::vector<Scalar> tail;     // [k, d % W]
+
+  PackedWeights() = default;
+  PackedWeights(const Scalar* w, Eigen::Index k_, Eigen::Index d_) : k(k_), d(d_) {
+    const Eigen::Index full = d / W, rest = d % W;
+    vectors.resize(static_cast<size_t>(full * k * W));
+    tail.resize(static_cast<size_t>(k * rest));
+    for (Eigen::Index jb = 0; jb < full; ++jb)
+      for (Eigen::Index c = 0; c < k; ++c)
+        std::memcpy(&vectors[(jb * k + c) * W], w + c * d + jb * W, W * sizeof(Scalar));
+    for (Eigen::Index c = 0; c < k; ++c)
+      for (Eigen::Index t = 0; t < rest; ++t) tail[c * rest + t] = w[c * d + full * W + t];
+  }
+};
+
+// z [R, C] (row stride k) = x [R, d] * w [c0 .. c0 + C, d]^T: R x C dot products at once, each an accumulator
+// vector along d summed across its lanes at the end. Every loaded vector of x feeds C of them and every
+// vector of w R, so loads stay below the multiply-adds.
+template <int R, int C, typename Scalar>
+inline void score_tile(const Scalar* x, const PackedWeights<Scalar>& w, Eigen::Index c0, Scalar* z) {
+  constexpr Eigen::Index W = PackedWeights<Scalar>::W;
+  const Eigen::Index d = w.d, k = w.k, full = d / W, rest = d % W;
+  SimdVector<Scalar> acc[R][C] = {};
+  const Scalar* wp = w.vectors.data() + c0 * W;
+  for (Eigen::Index jb = 0; jb < full; ++jb, wp += k * W) {
+    SimdVector<Scalar> xv[R];
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) xv[i] = load_vector(x + i * d + jb * W);
+#pragma GCC unroll 16
+    for (int c = 0; c < C; ++c) {
+      const SimdVector<Scalar> wv = load_vector(wp + c * W);
+#pragma GCC unroll 16
+      for (int i = 0; i < R; ++i) acc[i][c] += xv[i] * wv;
     }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int c = 0; c < C; ++c) {
+      Scalar sum = lane_sum<Scalar>(acc[i][c]);
+      const Scalar* xt = x + i * d + full * W;
+      const Scalar* wt = w.tail.data() + (c0 + c) * rest;
+      for (Eigen::Index t = 0; t < rest; ++t) sum += xt[t] * wt[t];  // the tail of d
+      z[i * k + c0 + c] = sum;
+    }
+}
+
+#ifdef __AVX512F__
+inline constexpr int kScoreRows = 4, kScoreClasses = 6;  // 4 x 6 accumulators + 4 + 1 of 32 registers
+#else
+inline constexpr int kScoreRows = 2, kScoreClasses = 5;      // 2 x 5 + 2 + 1 of 16
+#endif
+
+// z [R, k] = x [R, d] * w^T: the classes in near-equal blocks of at most kScoreClasses (10 is 5 + 5).
+template <int R, typename Scalar>
+inline void score_rows(const Scalar* x, const PackedWeights<Scalar>& w, Scalar* z) {
+  Eigen::Index c0 = 0;
+  for (Eigen::Index blocks = (w.k + kScoreClasses - 1) / kScoreClasses; blocks > 0; --blocks) {
+    const int c = static_cast<int>((w.k - c0 + blocks - 1) / blocks);
+    [&]<int... C>(std::integer_sequence<int, C...>) {
+      ((c == C + 1 ? score_tile<R, C + 1>(x, w, c0, z) : void()), ...);
+    }
+    (std::make_integer_sequence<int, kScoreClasses>());
+    c0 += c;
   }
 }
 
 // z [m, k] = x [m, d] * w^T for any m.
 template <typename Scalar>
-inline void score_block(const Scalar* x, Eigen::Index m, Eigen::Index d, const Scalar* w, Eigen::Index k,
-                        Scalar* z) {
+inline void score_block(const Scalar* x, Eigen::Index m, const PackedWeights<Scalar>& w, Scalar* z) {
+  const Eigen::Index d = w.d, k = w.k;
   Eigen::Index i = 0;
-  for (; i + 4 <= m; i += 4) score_rows<4>(x + i * d, d, w, k, z + i * k);
-  for (; i < m; ++i) score_rows<1>(x + i * d, d, w, k, z + i * k);
+  for (; i + kScoreRows <= m; i += kScoreRows) score_rows<kScoreRows>(x + i * d, w, z + i * k);
+  for (; i < m; ++i) score_rows<1>(x + i * d, w, z + i * k);
+}
+
+// g [KC, d] += r^T x over m rows (r with row stride k): the columns [0, d - d % (2W)); the caller does the
+// tail.
+template <int KC, typename Scalar>
+inline void add_outer_columns(const Scalar* x, Eigen::Index m, Eigen::Index d, const Scalar* r,
+                              Eigen::Index k, Scalar* g, const Scalar* next) {
+  using Vec = SimdVector<Scalar>;
+  constexpr Eigen::Index W = kVectorBytes / sizeof(Scalar);  // lanes per vector
+  for (Eigen::Index j = 0; j + 2 * W <= d; j += 2 * W) {
+    Vec a[KC], b[KC];
+#pragma GCC unroll 16
+    for (int c = 0; c < KC; ++c) a[c] = load_vector(g + c * d + j), b[c] = load_vector(g + c * d + j + W);
+    for (Eigen::Index i = 0; i < m; ++i) {
+      const Vec xa = load_vector(x + i * d + j), xb = load_vector(x + i * d + j + W);
+      if (next) {
+        __builtin_prefetch(next + i * d + j);
+        if constexpr (2 * kVectorBytes > 64) __builtin_prefetch(next + i * d + j + W);
+      }
+#pragma GCC unroll 16
+      for (int c = 0; c < KC; ++c) a[c] += r[i * k + c] * xa, b[c] += r[i * k + c] * xb;
+    }
+#pragma GCC unroll 16
+    for (int c = 0; c < KC; ++c) {
+      std::memcpy(g + c * d + j, &a[c], sizeof(Vec));
+      std::memcpy(g + c * d + j + W, &b[c], sizeof(Vec));
+    }
+  }
+}
+
+// g [k, d] += r^T x for x [m, d] row-major (m rows: a tile that sits in L2) and r [m, k]: the gradient of a
+// linear map's weights. Blocked like a GEMM micro-kernel: two vectors of d by up to kMaxClassBlock classes
+// are accumulated in registers over all m rows, so g is loaded and stored once per call instead of once per
+// row (the row-at-a-time update was bound by those loads and stores). The vectors are GCC's vector extension
+// at the width of the target's registers, so the same code is AVX-512 or AVX2.
+template <typename Scalar>
+inline void add_outer_block(const Scalar* x, Eigen::Index m, Eigen::Index d, const Scalar* r, Eigen::Index k,
+                            Scalar* g, const Scalar* next = nullptr) {
+  constexpr Eigen::Index W = kVectorBytes / sizeof(Scalar);
+  for (Eigen::Index c0 = 0; c0 < k; c0 += kMaxClassBlock) {
+    const int kc = static_cast<int>(std::min<Eigen::Index>(kMaxClassBlock, k - c0));
+    const Scalar* rc = r + c0;
+    Scalar* gc = g + c0 * d;
+    [&]<int... KC>(std::integer_sequence<int, KC...>) {
+      ((kc == KC + 1 ? add_outer_columns<KC + 1>(x, m, d, rc, k, gc, c0 == 0 ? next : nullptr) : void()),
+       ...);
+    }
+    (std::make_integer_sequence<int, kMaxClassBlock>());
+    for (Eigen::Index j = d - d % (2 * W); j < d; ++j)  // the tail of d: scalar
+      for (int c = 0; c < kc; ++c) {
+        Scalar acc = gc[c * d + j];
+        for (Eigen::Index i = 0; i < m; ++i) acc += rc[i * k + c] * x[i * d + j];
+        gc[c * d + j] = acc;
+      }
+  }
 }
 
 }  // namespace resid::probes
