@@ -7,16 +7,13 @@
 
 #include "core/error.h"
 #include "probes/row_kernels.h"
+#include "probes/vector_exp.h"
 
 namespace resid::probes {
 
 namespace {
 
 constexpr Eigen::Index kTile = 1024;  // rows whose float32 gradient is summed before adding it into float64
-
-double log1p_exp(double z) {
-  return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
-}
 
 // Loss sum and gradient sums over all rows for parameters (w [k, d], b [k]); k = 1 means binary.
 struct Pass {
@@ -25,47 +22,68 @@ struct Pass {
   Eigen::VectorXd gb;  // [k]
 };
 
-// d loss / d score for one row with scores z [k] (intercept not yet added), class y; adds the row's loss.
+// Rows scored, then differentiated, while they sit in L2 (192 KB at d 768).
+constexpr Eigen::Index kPanel = 64;
+
+// d loss / d score for the m <= kPanel rows of a panel with scores z [m, k] (intercept not yet added) and
+// classes y: writes the residuals r [m, k], adds their column sums to gb [k] and the rows' losses to `loss`.
+// k = 1 is binary. The exps go through vector_exp over the whole panel at once (`e` [m, k] float64 scratch);
+// the softmax and the loss are float64 whatever Scalar is.
 template <typename Scalar>
-void row_residual(const Scalar* z, Eigen::Index k, const Eigen::VectorXd& b, int32_t y, Scalar* r,
-                  double& loss) {
+void panel_residuals(const Scalar* z, Eigen::Index m, Eigen::Index k, const Eigen::VectorXd& b,
+                     const int32_t* y, Scalar* r, double* e, double* gb, double& loss) {
   if (k == 1) {
-    const double s = double(z[0]) + b[0];
-    loss += log1p_exp(y == 1 ? -s : s);
-    r[0] = static_cast<Scalar>(1.0 / (1.0 + std::exp(-s)) - (y == 1 ? 1.0 : 0.0));
+    for (Eigen::Index i = 0; i < m; ++i) e[i] = -std::abs(double(z[i]) + b[0]);
+#pragma omp simd
+    for (Eigen::Index i = 0; i < m; ++i) e[i] = vector_exp(e[i]);  // exp(-|s|), in (0, 1]
+    for (Eigen::Index i = 0; i < m; ++i) {
+      const double s = double(z[i]) + b[0], t = y[i] == 1 ? -s : s;
+      loss += std::max(t, 0.0) + std::log1p(e[i]);  // log(1 + exp(t)), stable for either sign of t
+      const double sigmoid = s >= 0 ? 1.0 / (1.0 + e[i]) : e[i] / (1.0 + e[i]);
+      r[i] = static_cast<Scalar>(sigmoid - (y[i] == 1 ? 1.0 : 0.0));
+      gb[0] += double(r[i]);
+    }
     return;
   }
-  double mx = -INFINITY;
-  for (Eigen::Index c = 0; c < k; ++c) mx = std::max(mx, double(z[c]) + b[c]);
-  double sum = 0;
-  for (Eigen::Index c = 0; c < k; ++c) {
-    const double e = std::exp(double(z[c]) + b[c] - mx);
-    r[c] = static_cast<Scalar>(e);
-    sum += e;
+  double top[kPanel];  // each row's largest score
+  for (Eigen::Index i = 0; i < m; ++i) {
+    double mx = -INFINITY;
+    for (Eigen::Index c = 0; c < k; ++c) mx = std::max(mx, double(z[i * k + c]) + b[c]);
+    for (Eigen::Index c = 0; c < k; ++c) e[i * k + c] = double(z[i * k + c]) + b[c] - mx;  // <= 0
+    top[i] = mx;
   }
-  loss += mx + std::log(sum) - (double(z[y]) + b[y]);
-  for (Eigen::Index c = 0; c < k; ++c) r[c] = static_cast<Scalar>(double(r[c]) / sum - (c == y ? 1.0 : 0.0));
+#pragma omp simd
+  for (Eigen::Index j = 0; j < m * k; ++j) e[j] = vector_exp(e[j]);
+  for (Eigen::Index i = 0; i < m; ++i) {
+    const double* ei = e + i * k;
+    double sum = 0;
+    for (Eigen::Index c = 0; c < k; ++c) sum += ei[c];
+    loss += top[i] + std::log(sum) - (double(z[i * k + y[i]]) + b[y[i]]);
+    for (Eigen::Index c = 0; c < k; ++c) {
+      r[i * k + c] = static_cast<Scalar>(ei[c] / sum - (c == y[i] ? 1.0 : 0.0));
+      gb[c] += double(r[i * k + c]);
+    }
+  }
 }
-
-constexpr Eigen::Index kPanel =
-    64;  // rows scored, then differentiated, while they sit in L2 (192 KB at d 768)
 
 // m consecutive rows x [m, d] (m <= kPanel): scores z = x W^T, residuals r, then g [k, d] += r^T x and
 // gb [k] += the residuals' column sums. The panel is read from memory once, by the scores; the gradient reads
-// it again from L2 and meanwhile prefetches the next panel (`next`, or null), so the next scores find their
-// rows in cache: a pass then costs about what reading the data costs. (Eigen's GEMMs for these shapes,
+// it again from L2. Both prefetch half of the next panel (`next` [next_rows, d], or null), so the next scores
+// find their rows in cache and the memory's reads overlap the arithmetic. (Eigen's GEMMs for these shapes,
 // [m, d] x [d, k] with k ~ 10, spent most of their time packing X: a full copy of X per product.)
 template <typename Scalar>
 void fused_panel(const Scalar* x, Eigen::Index m, const PackedWeights<Scalar>& w, const Eigen::VectorXd& b,
-                 const int32_t* y, const Scalar* next, Scalar* z, Scalar* r, Scalar* g, double* gb,
-                 double& loss) {
+                 const int32_t* y, const Scalar* next, Eigen::Index next_rows, Scalar* z, Scalar* r,
+                 double* e, Scalar* g, double* gb, double& loss) {
   const Eigen::Index k = w.k, d = w.d;
-  score_block(x, m, w, z);
-  for (Eigen::Index i = 0; i < m; ++i) {
-    row_residual(z + i * k, k, b, y[i], r + i * k, loss);
-    for (Eigen::Index c = 0; c < k; ++c) gb[c] += double(r[i * k + c]);
-  }
-  add_outer_block(x, m, d, r, k, g, next);
+  const Eigen::Index bytes = next ? next_rows * d * Eigen::Index(sizeof(Scalar)) : 0,
+                     half = bytes / 2 / 64 * 64;
+  PrefetchStream during_scores(next, half, score_block_steps(m, w));
+  PrefetchStream during_gradient(reinterpret_cast<const char*>(next) + half, bytes - half,
+                                 add_outer_block_steps<Scalar>(m, d, k));
+  score_block(x, m, w, z, during_scores);
+  panel_residuals(z, m, k, b, y, r, e, gb, loss);
+  add_outer_block(x, m, d, r, k, g, during_gradient);
 }
 
 // Scalar = float: float32 products over a tile, float64 softmax, the tile's gradient added into float64
@@ -89,7 +107,8 @@ Pass data_pass(const DesignMatrix& x, const std::vector<int32_t>& y, const Eigen
     {
       Pass& p = parts[omp_get_thread_num()];
       Mat g(k, d), widened;                              // [k, d] tile gradient; [m, d] float64 tile
-      std::vector<Scalar> z(kPanel * k), r(kPanel * k);  // [kPanel, k]
+      std::vector<Scalar> z(kPanel * k), r(kPanel * k);  // [kPanel, k] scores, residuals
+      std::vector<double> e(kPanel * k);                 // [kPanel, k] exps
 #pragma omp for schedule(dynamic)
       for (Eigen::Index t = 0; t < tiles; ++t) {
         const Eigen::Index r0 = t * kTile, m = std::min(kTile, block.rows() - r0);
@@ -104,10 +123,11 @@ Pass data_pass(const DesignMatrix& x, const std::vector<int32_t>& y, const Eigen
         const int32_t* yt = y.data() + first + r0;
         for (Eigen::Index i = 0; i < m; i += kPanel) {
           const Eigen::Index rows = std::min(kPanel, m - i);
-          // Prefetch only a whole next panel of this tile: the next tile may be another thread's.
-          const Scalar* next = i + rows + kPanel <= m ? xt + (i + rows) * d : nullptr;
-          fused_panel(xt + i * d, rows, ws, b, yt + i, next, z.data(), r.data(), g.data(), p.gb.data(),
-                      p.loss);
+          // Prefetch only within this tile: the next tile may be another thread's.
+          const Eigen::Index next_rows = std::min(kPanel, m - i - rows);
+          const Scalar* next = next_rows > 0 ? xt + (i + rows) * d : nullptr;
+          fused_panel(xt + i * d, rows, ws, b, yt + i, next, next_rows, z.data(), r.data(), e.data(),
+                      g.data(), p.gb.data(), p.loss);
         }
         p.gw += g.template cast<double>();
       }

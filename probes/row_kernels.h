@@ -56,6 +56,26 @@ inline SimdVector<Scalar> load_vector(const Scalar* p) {
   return v;
 }
 
+// A byte range to bring into cache one line per call of step(), spread over a kernel's inner loop so the
+// fetches overlap its arithmetic. A pass prefetches each next panel, half during the scores and half during
+// the gradient: the hardware prefetcher alone left the scores waiting on memory.
+struct PrefetchStream {
+  const char* at = nullptr;
+  const char* end = nullptr;
+  Eigen::Index lines_per_step = 1;
+
+  PrefetchStream() = default;
+  // `bytes` from `begin`, spread over `steps` calls of step().
+  PrefetchStream(const void* begin, Eigen::Index bytes, Eigen::Index steps)
+      : at(static_cast<const char*>(begin)),
+        end(at + bytes),
+        lines_per_step(
+            std::max<Eigen::Index>(1, ((bytes + 63) / 64 + steps - 1) / std::max<Eigen::Index>(1, steps))) {}
+  void step() {
+    for (Eigen::Index l = 0; l < lines_per_step && at < end; ++l, at += 64) __builtin_prefetch(at);
+  }
+};
+
 // A weight matrix w [k, d] (row-major) laid out for score_block: the vectors of all k classes at one offset
 // of d sit next to each other, [d / W, k, W], so a tile of classes reads them through one pointer at fixed
 // offsets. (Row-major w needs a pointer per class; with one per row of x too, the tile ran out of
@@ -85,12 +105,14 @@ struct PackedWeights {
 // vector along d summed across its lanes at the end. Every loaded vector of x feeds C of them and every
 // vector of w R, so loads stay below the multiply-adds.
 template <int R, int C, typename Scalar>
-inline void score_tile(const Scalar* x, const PackedWeights<Scalar>& w, Eigen::Index c0, Scalar* z) {
+inline void score_tile(const Scalar* x, const PackedWeights<Scalar>& w, Eigen::Index c0, Scalar* z,
+                       PrefetchStream& prefetch) {
   constexpr Eigen::Index W = PackedWeights<Scalar>::W;
   const Eigen::Index d = w.d, k = w.k, full = d / W, rest = d % W;
   SimdVector<Scalar> acc[R][C] = {};
   const Scalar* wp = w.vectors.data() + c0 * W;
   for (Eigen::Index jb = 0; jb < full; ++jb, wp += k * W) {
+    prefetch.step();
     SimdVector<Scalar> xv[R];
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) xv[i] = load_vector(x + i * d + jb * W);
@@ -119,32 +141,45 @@ inline constexpr int kScoreRows = 2, kScoreClasses = 5;      // 2 x 5 + 2 + 1 of
 
 // z [R, k] = x [R, d] * w^T: the classes in near-equal blocks of at most kScoreClasses (10 is 5 + 5).
 template <int R, typename Scalar>
-inline void score_rows(const Scalar* x, const PackedWeights<Scalar>& w, Scalar* z) {
+inline void score_rows(const Scalar* x, const PackedWeights<Scalar>& w, Scalar* z, PrefetchStream& prefetch) {
   Eigen::Index c0 = 0;
   for (Eigen::Index blocks = (w.k + kScoreClasses - 1) / kScoreClasses; blocks > 0; --blocks) {
     const int c = static_cast<int>((w.k - c0 + blocks - 1) / blocks);
     [&]<int... C>(std::integer_sequence<int, C...>) {
-      ((c == C + 1 ? score_tile<R, C + 1>(x, w, c0, z) : void()), ...);
+      ((c == C + 1 ? score_tile<R, C + 1>(x, w, c0, z, prefetch) : void()), ...);
     }
     (std::make_integer_sequence<int, kScoreClasses>());
     c0 += c;
   }
 }
 
-// z [m, k] = x [m, d] * w^T for any m.
+// z [m, k] = x [m, d] * w^T for any m; `prefetch` steps once per vector of d in each tile.
 template <typename Scalar>
-inline void score_block(const Scalar* x, Eigen::Index m, const PackedWeights<Scalar>& w, Scalar* z) {
+inline void score_block(const Scalar* x, Eigen::Index m, const PackedWeights<Scalar>& w, Scalar* z,
+                        PrefetchStream& prefetch) {
   const Eigen::Index d = w.d, k = w.k;
   Eigen::Index i = 0;
-  for (; i + kScoreRows <= m; i += kScoreRows) score_rows<kScoreRows>(x + i * d, w, z + i * k);
-  for (; i < m; ++i) score_rows<1>(x + i * d, w, z + i * k);
+  for (; i + kScoreRows <= m; i += kScoreRows) score_rows<kScoreRows>(x + i * d, w, z + i * k, prefetch);
+  for (; i < m; ++i) score_rows<1>(x + i * d, w, z + i * k, prefetch);
+}
+template <typename Scalar>
+inline void score_block(const Scalar* x, Eigen::Index m, const PackedWeights<Scalar>& w, Scalar* z) {
+  PrefetchStream none;
+  score_block(x, m, w, z, none);
+}
+// How many times score_block steps its prefetch stream.
+template <typename Scalar>
+inline Eigen::Index score_block_steps(Eigen::Index m, const PackedWeights<Scalar>& w) {
+  const Eigen::Index tiles = m / kScoreRows + m % kScoreRows,
+                     class_blocks = (w.k + kScoreClasses - 1) / kScoreClasses;
+  return tiles * class_blocks * (w.d / PackedWeights<Scalar>::W);
 }
 
 // g [KC, d] += r^T x over m rows (r with row stride k): the columns [0, d - d % (2W)); the caller does the
 // tail.
 template <int KC, typename Scalar>
 inline void add_outer_columns(const Scalar* x, Eigen::Index m, Eigen::Index d, const Scalar* r,
-                              Eigen::Index k, Scalar* g, const Scalar* next) {
+                              Eigen::Index k, Scalar* g, PrefetchStream& prefetch) {
   using Vec = SimdVector<Scalar>;
   constexpr Eigen::Index W = kVectorBytes / sizeof(Scalar);  // lanes per vector
   for (Eigen::Index j = 0; j + 2 * W <= d; j += 2 * W) {
@@ -153,10 +188,7 @@ inline void add_outer_columns(const Scalar* x, Eigen::Index m, Eigen::Index d, c
     for (int c = 0; c < KC; ++c) a[c] = load_vector(g + c * d + j), b[c] = load_vector(g + c * d + j + W);
     for (Eigen::Index i = 0; i < m; ++i) {
       const Vec xa = load_vector(x + i * d + j), xb = load_vector(x + i * d + j + W);
-      if (next) {
-        __builtin_prefetch(next + i * d + j);
-        if constexpr (2 * kVectorBytes > 64) __builtin_prefetch(next + i * d + j + W);
-      }
+      prefetch.step();
 #pragma GCC unroll 16
       for (int c = 0; c < KC; ++c) a[c] += r[i * k + c] * xa, b[c] += r[i * k + c] * xb;
     }
@@ -175,15 +207,14 @@ inline void add_outer_columns(const Scalar* x, Eigen::Index m, Eigen::Index d, c
 // at the width of the target's registers, so the same code is AVX-512 or AVX2.
 template <typename Scalar>
 inline void add_outer_block(const Scalar* x, Eigen::Index m, Eigen::Index d, const Scalar* r, Eigen::Index k,
-                            Scalar* g, const Scalar* next = nullptr) {
+                            Scalar* g, PrefetchStream& prefetch) {
   constexpr Eigen::Index W = kVectorBytes / sizeof(Scalar);
   for (Eigen::Index c0 = 0; c0 < k; c0 += kMaxClassBlock) {
     const int kc = static_cast<int>(std::min<Eigen::Index>(kMaxClassBlock, k - c0));
     const Scalar* rc = r + c0;
     Scalar* gc = g + c0 * d;
     [&]<int... KC>(std::integer_sequence<int, KC...>) {
-      ((kc == KC + 1 ? add_outer_columns<KC + 1>(x, m, d, rc, k, gc, c0 == 0 ? next : nullptr) : void()),
-       ...);
+      ((kc == KC + 1 ? add_outer_columns<KC + 1>(x, m, d, rc, k, gc, prefetch) : void()), ...);
     }
     (std::make_integer_sequence<int, kMaxClassBlock>());
     for (Eigen::Index j = d - d % (2 * W); j < d; ++j)  // the tail of d: scalar
@@ -193,6 +224,18 @@ inline void add_outer_block(const Scalar* x, Eigen::Index m, Eigen::Index d, con
         gc[c * d + j] = acc;
       }
   }
+}
+template <typename Scalar>
+inline void add_outer_block(const Scalar* x, Eigen::Index m, Eigen::Index d, const Scalar* r, Eigen::Index k,
+                            Scalar* g) {
+  PrefetchStream none;
+  add_outer_block(x, m, d, r, k, g, none);
+}
+// How many times add_outer_block steps its prefetch stream.
+template <typename Scalar>
+inline Eigen::Index add_outer_block_steps(Eigen::Index m, Eigen::Index d, Eigen::Index k) {
+  constexpr Eigen::Index W = kVectorBytes / sizeof(Scalar);
+  return (k + kMaxClassBlock - 1) / kMaxClassBlock * (d / (2 * W)) * m;
 }
 
 }  // namespace resid::probes

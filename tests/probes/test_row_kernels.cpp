@@ -49,8 +49,9 @@ void check_outer(double tol) {
         for (Eigen::Index i = 0; i < g.size(); ++i) g.data()[i] = static_cast<Scalar>(normal(rng));
         const Eigen::MatrixXd ref =
             g.template cast<double>() + r.template cast<double>().transpose() * x.template cast<double>();
-        // `next` only prefetches: pointing it at x itself must not change the result.
-        add_outer_block(x.data(), m, d, r.data(), k, g.data(), m % 2 ? x.data() : nullptr);
+        // The stream only prefetches: pointing it at x itself must not change the result.
+        PrefetchStream prefetch(x.data(), x.size() * Eigen::Index(sizeof(Scalar)), 3);
+        add_outer_block(x.data(), m, d, r.data(), k, g.data(), prefetch);
         // Sums of m products (plus the start value): tol * sqrt(m) is generous for m <= 64.
         EXPECT_LE((g.template cast<double>() - ref).cwiseAbs().maxCoeff(), tol * std::sqrt(double(m + 1)))
             << "m " << m << " k " << k << " d " << d;
