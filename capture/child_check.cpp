@@ -82,13 +82,15 @@ void write_all(int fd, const char* data, size_t n) {
   ::_exit(0);  // no atexit handlers, no stdio flush: the caller's buffers are not the child's to write
 }
 
-// Threads of this process, from /proc/self/status (0 when unknown).
+#ifdef RESID_SANITIZER_ALLOCATOR
+// Threads of this process, from /proc/self/status (0 when unknown). Only sanitizer builds ask (below).
 int thread_count() {
   std::ifstream status("/proc/self/status");
   for (std::string line; std::getline(status, line);)
     if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
   return 0;
 }
+#endif
 
 // Whether a forked child can allocate. glibc's fork takes malloc's locks, so with glibc a child of a process
 // with busy threads is fine; a sanitizer's allocator (GCC 12's libasan) does not, so a child forked while

@@ -31,8 +31,9 @@ TEST(ProbePositions, OneProbePerTokenPositionOnItsOwnExamples) {
     for (int32_t off : all.offset) at_p += off == p;
     if (r[p].report.contains("skipped")) {
       // Position 0 is the BOS token, labelled "none" and dropped: no examples there.
-      if (p == 0)
+      if (p == 0) {
         EXPECT_NE(r[p].report["skipped"].get<std::string>().find("no labelled examples"), std::string::npos);
+      }
       continue;
     }
     ++fitted;

@@ -23,10 +23,12 @@ TEST(VectorExp, WithinTwoUlpOfLibm) {
   std::mt19937_64 rng(5);
   std::vector<double> xs;
   std::uniform_real_distribution<double> wide(-708.0, 709.7), narrow(-40.0, 1.0), tiny(-1e-8, 1e-8);
-  for (int i = 0; i < 200000; ++i) xs.push_back(wide(rng)), xs.push_back(narrow(rng)), xs.push_back(tiny(rng));
+  for (int i = 0; i < 200000; ++i)
+    xs.push_back(wide(rng)), xs.push_back(narrow(rng)), xs.push_back(tiny(rng));
   // Around the reduction's rounding boundaries, n ln2 +- ln2/2.
   for (int n = -1000; n <= 1000; ++n)
-    for (double off : {-0.3465735902799726, 0.3465735902799726, 0.0}) xs.push_back(n * 0.6931471805599453 + off);
+    for (double off : {-0.3465735902799726, 0.3465735902799726, 0.0})
+      xs.push_back(n * 0.6931471805599453 + off);
   std::vector<double> out(xs.size());
 #pragma omp simd
   for (size_t i = 0; i < xs.size(); ++i) out[i] = vector_exp(xs[i]);
