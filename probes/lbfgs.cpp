@@ -72,10 +72,12 @@ LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Ei
         break;
       }
       // Near the optimum the decrease Armijo asks for falls below the rounding of f itself; then accept a
-      // step that keeps f within rounding and shrinks the gradient (the approximate Wolfe condition of Hager
-      // & Zhang).
-      if (std::isfinite(f_new) && f_new <= fx + options.epsilon * std::abs(fx) &&
-          g_new.norm() < r.grad_norm) {
+      // step that keeps f within rounding and whose directional derivative lies in
+      // [sigma, 2 delta - 1] x the initial one (sigma = 0.9, delta = 0.1): the approximate Wolfe conditions
+      // of Hager & Zhang (2005), which need only the gradient, exact to far below f's rounding.
+      const double slope_new = g_new.dot(d);
+      if (std::isfinite(f_new) && f_new <= fx + options.epsilon * std::abs(fx) && slope_new >= 0.9 * slope &&
+          slope_new <= -0.8 * slope) {
         accepted = true;
         break;
       }
