@@ -1,8 +1,8 @@
 // Products of a row-major example block with a small weight matrix (scores) and of residuals with the block
 // (gradients), without packing the block. Eigen's GEMM copies (packs) both operands; for [m, d] x [d, k] with
-// k ~ 10 that copy of the block cost more than the arithmetic, so these loops read each row once and keep
-// several multiply-add chains in flight instead. The vectors are GCC's vector extension at the width of the
-// target's registers, so the same code is AVX-512 or AVX2 (or SSE).
+// k ~ 10 that copy of the block cost more than the arithmetic, so these loops read the block in place and
+// keep a register tile of multiply-add chains in flight instead. The vectors are GCC's vector extension at
+// the width of the target's registers, so the same code is AVX-512 or AVX2 (or SSE).
 #pragma once
 #include <Eigen/Core>
 #include <algorithm>
@@ -34,9 +34,21 @@ struct SimdOf<double, Bytes> {
 };
 template <typename Scalar>
 using SimdVector = typename SimdOf<Scalar, kVectorBytes>::type;
+template <typename Scalar>
+inline constexpr Eigen::Index kLanes = kVectorBytes / sizeof(Scalar);  // elements per SimdVector
 
-// The sum of a vector's lanes by halving (512 -> 256 -> 128 bits ...): a few shuffles and adds where a lane
-// at a time cost a store, W loads and W - 1 dependent adds, as many instructions as a row's multiply-adds.
+// Calls f(std::integral_constant<int, n>()) for a runtime n in [1, Max]: the kernels' tile widths are
+// template parameters (their accumulators live in registers), chosen at run time from the class count.
+template <int Max, typename F>
+inline void with_width(int n, F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) {
+    ((n == I + 1 ? f(std::integral_constant<int, I + 1>()) : void()), ...);
+  }
+  (std::make_integer_sequence<int, Max>());
+}
+
+// The sum of a vector's lanes by halving (512 -> 256 -> 128 bits ...): a few shuffles and adds instead of a
+// store, W scalar loads and W - 1 dependent adds.
 template <typename Scalar, int Bytes = kVectorBytes>
 inline Scalar lane_sum(typename SimdOf<Scalar, Bytes>::type v) {
   if constexpr (Bytes == 2 * sizeof(Scalar)) {
@@ -56,9 +68,10 @@ inline SimdVector<Scalar> load_vector(const Scalar* p) {
   return v;
 }
 
-// A byte range to bring into cache one line per call of step(), spread over a kernel's inner loop so the
-// fetches overlap its arithmetic. A pass prefetches each next panel, half during the scores and half during
-// the gradient: the hardware prefetcher alone left the scores waiting on memory.
+// A byte range to bring into cache a few lines per call of step() (as many as spread it evenly over the
+// calls), from a kernel's inner loop so the fetches overlap its arithmetic. A pass prefetches each next
+// panel, half during the scores and half during the gradient: the hardware prefetcher alone left the scores
+// waiting on memory.
 struct PrefetchStream {
   const char* at = nullptr;
   const char* end = nullptr;
@@ -83,12 +96,11 @@ struct PrefetchStream {
 // stay row-major in `tail`.
 template <typename Scalar>
 struct PackedWeights {
-  static constexpr Eigen::Index W = kVectorBytes / sizeof(Scalar);  // lanes per vector
+  static constexpr Eigen::Index W = kLanes<Scalar>;
   Eigen::Index k = 0, d = 0;
   std::vector<Scalar> vectors;  // [d / W, k, W]
   std::vector<Scalar> tail;     // [k, d % W]
 
-  PackedWeights() = default;
   PackedWeights(const Scalar* w, Eigen::Index k_, Eigen::Index d_) : k(k_), d(d_) {
     const Eigen::Index full = d / W, rest = d % W;
     vectors.resize(static_cast<size_t>(full * k * W));
@@ -145,10 +157,7 @@ inline void score_rows(const Scalar* x, const PackedWeights<Scalar>& w, Scalar* 
   Eigen::Index c0 = 0;
   for (Eigen::Index blocks = (w.k + kScoreClasses - 1) / kScoreClasses; blocks > 0; --blocks) {
     const int c = static_cast<int>((w.k - c0 + blocks - 1) / blocks);
-    [&]<int... C>(std::integer_sequence<int, C...>) {
-      ((c == C + 1 ? score_tile<R, C + 1>(x, w, c0, z, prefetch) : void()), ...);
-    }
-    (std::make_integer_sequence<int, kScoreClasses>());
+    with_width<kScoreClasses>(c, [&](auto C) { score_tile<R, C()>(x, w, c0, z, prefetch); });
     c0 += c;
   }
 }
@@ -181,7 +190,7 @@ template <int KC, typename Scalar>
 inline void add_outer_columns(const Scalar* x, Eigen::Index m, Eigen::Index d, const Scalar* r,
                               Eigen::Index k, Scalar* g, PrefetchStream& prefetch) {
   using Vec = SimdVector<Scalar>;
-  constexpr Eigen::Index W = kVectorBytes / sizeof(Scalar);  // lanes per vector
+  constexpr Eigen::Index W = kLanes<Scalar>;
   for (Eigen::Index j = 0; j + 2 * W <= d; j += 2 * W) {
     Vec a[KC], b[KC];
 #pragma GCC unroll 16
@@ -208,15 +217,12 @@ inline void add_outer_columns(const Scalar* x, Eigen::Index m, Eigen::Index d, c
 template <typename Scalar>
 inline void add_outer_block(const Scalar* x, Eigen::Index m, Eigen::Index d, const Scalar* r, Eigen::Index k,
                             Scalar* g, PrefetchStream& prefetch) {
-  constexpr Eigen::Index W = kVectorBytes / sizeof(Scalar);
+  constexpr Eigen::Index W = kLanes<Scalar>;
   for (Eigen::Index c0 = 0; c0 < k; c0 += kMaxClassBlock) {
     const int kc = static_cast<int>(std::min<Eigen::Index>(kMaxClassBlock, k - c0));
     const Scalar* rc = r + c0;
     Scalar* gc = g + c0 * d;
-    [&]<int... KC>(std::integer_sequence<int, KC...>) {
-      ((kc == KC + 1 ? add_outer_columns<KC + 1>(x, m, d, rc, k, gc, prefetch) : void()), ...);
-    }
-    (std::make_integer_sequence<int, kMaxClassBlock>());
+    with_width<kMaxClassBlock>(kc, [&](auto KC) { add_outer_columns<KC()>(x, m, d, rc, k, gc, prefetch); });
     for (Eigen::Index j = d - d % (2 * W); j < d; ++j)  // the tail of d: scalar
       for (int c = 0; c < kc; ++c) {
         Scalar acc = gc[c * d + j];
@@ -234,7 +240,7 @@ inline void add_outer_block(const Scalar* x, Eigen::Index m, Eigen::Index d, con
 // How many times add_outer_block steps its prefetch stream.
 template <typename Scalar>
 inline Eigen::Index add_outer_block_steps(Eigen::Index m, Eigen::Index d, Eigen::Index k) {
-  constexpr Eigen::Index W = kVectorBytes / sizeof(Scalar);
+  constexpr Eigen::Index W = kLanes<Scalar>;
   return (k + kMaxClassBlock - 1) / kMaxClassBlock * (d / (2 * W)) * m;
 }
 
