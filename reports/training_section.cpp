@@ -40,6 +40,10 @@ Chart curve_chart(const std::string& title, const std::vector<TrainingHistory>& 
   if (log_scale) y["scale"] = {{"type", "log"}};
   if (!format.empty()) y["axis"] = {{"format", format}};
   spec["mark"] = {{"type", "line"}, {"point", true}, {"tooltip", true}};
+  // Layers differ by point shape as well as by dash: the points sit close together and hide the dashes, and
+  // the legend shows a point (with points on the line its symbol is one), so a dash alone did not tell the
+  // layers apart there.
+  const json layer = channel("layer", "nominal", "hidden layer");
   spec["encoding"] = {{"x", channel("epoch", "quantitative", "epoch")},
                       {"y", y},
                       {"color", run_colour(runs)},
@@ -129,18 +133,23 @@ Section training_section(const std::vector<TrainingHistory>& runs) {
   y["axis"] = {{"format", ".0%"}};
   y["scale"] = {{"domain", {0, 1}}};
   spec["mark"] = {{"type", "line"}, {"point", true}, {"tooltip", true}};
+  // Layers differ by point shape as well as by dash: the points sit close together and hide the dashes, and
+  // the legend shows a point (with points on the line its symbol is one), so a dash alone did not tell the
+  // layers apart there.
+  const json layer = channel("layer", "nominal", "hidden layer");
   spec["encoding"] = {
       {"x", channel("epoch", "quantitative", "epoch")},
       {"y", y},
       {"color", run_colour(runs)},
-      {"strokeDash", channel("layer", "nominal", "hidden layer")},
+      {"strokeDash", layer},
+      {"shape", layer},
       {"tooltip",
        {tooltip("run", "nominal", "run"), tooltip("layer", "nominal", "layer"),
         tooltip("epoch", "quantitative", "epoch"), tooltip("dead", "quantitative", "dead", ".1%")}}};
   sec.charts.push_back(
       {"Dead ReLUs by epoch", spec,
        "Fraction of each hidden layer's units that were off on every training example, after each "
-       "epoch; one line style per layer."});
+       "epoch; one point shape and line style per layer."});
   return sec;
 }
 

@@ -24,6 +24,11 @@ TEST(TrainingSection, LossAccuracyAndDeadFractionPerRunAndLayer) {
   EXPECT_EQ(dead[9]["run"], "lr 2");
   EXPECT_EQ(dead[10]["layer"], "layer 0");
   EXPECT_DOUBLE_EQ(dead[10]["dead"].get<double>(), 0.6);
+  // Layers differ by point shape, not only by dash: the legend draws points, and points hide dashes.
+  const auto& encoding = s.charts[2].spec["encoding"];
+  EXPECT_EQ(encoding["shape"]["field"], "layer");
+  EXPECT_EQ(encoding["strokeDash"]["field"], "layer");
+  EXPECT_EQ(encoding["color"]["field"], "run");
   EXPECT_EQ(s.sources.size(), 2u);
 }
 
