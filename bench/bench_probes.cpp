@@ -1,9 +1,10 @@
 // Probe solvers on .npy data, for bench_probes.py (which runs scikit-learn on the same arrays and prints the
 // ratios). Modes:
-//   bench_probes logistic DIR LAMBDA        DIR/x.npy [n, d] float32, DIR/y.npy [n] class ids (float32)
+//   bench_probes logistic DIR LAMBDA [TOL]  DIR/x.npy [n, d] float32, DIR/y.npy [n] class ids (float32);
+//                                           TOL as resid probe fit --tol (default 1e-4)
 //   bench_probes ridge DIR                  DIR/x.npy, DIR/t.npy [n] targets: stats, eigendecomposition,
-//   20-lambda path bench_probes sweep DIR HOOKS JOBS LAMBDA DIR/x<h>.npy, DIR/y<h>.npy for h < HOOKS; JOBS
-//   hooks at once
+//   20-lambda path bench_probes sweep DIR HOOKS JOBS LAMBDA [TOL] DIR/x<h>.npy, DIR/y<h>.npy for h < HOOKS;
+//   JOBS hooks at once
 // Prints one JSON line; writes DIR/ours_coef.npy (logistic, ridge at lambda 1e-2).
 #include <omp.h>
 
@@ -63,7 +64,7 @@ struct LogisticRun {
   LinearModel model;
 };
 
-LogisticRun run_logistic(RowMatrix x, const std::vector<int32_t>& y, double lambda) {
+LogisticRun run_logistic(RowMatrix x, const std::vector<int32_t>& y, double lambda, double tol) {
   const double t0 = now();
   int k = 0;
   for (int32_t v : y) k = std::max(k, v + 1);
@@ -72,6 +73,7 @@ LogisticRun run_logistic(RowMatrix x, const std::vector<int32_t>& y, double lamb
   const InMemoryDesign design(std::move(x));
   LogisticOptions o;
   o.lambda = lambda;
+  o.tol = tol;
   LogisticRun r;
   r.model = fit_logistic(design, y, k, o, &r.report);
   r.seconds = now() - t0;
@@ -90,8 +92,10 @@ int main(int argc, char** argv) {
   const std::string mode = argv[1], dir = argv[2];
   nlohmann::json out = {{"mode", mode}, {"threads", omp_get_max_threads()}};
   if (mode == "logistic") {
-    const double lambda = std::stod(argv[3]);
-    const LogisticRun r = run_logistic(read_npy(dir + "/x.npy"), labels(read_npy(dir + "/y.npy")), lambda);
+    const double lambda = std::stod(argv[3]), tol = argc > 4 ? std::stod(argv[4]) : LogisticOptions().tol;
+    const LogisticRun r =
+        run_logistic(read_npy(dir + "/x.npy"), labels(read_npy(dir + "/y.npy")), lambda, tol);
+    out["tol"] = tol;
     out["seconds"] = r.seconds;
     out["train_accuracy"] = r.accuracy;
     out["iterations"] = r.report.iterations;
@@ -129,7 +133,8 @@ int main(int argc, char** argv) {
     write_npy_f32(dir + "/ours_coef.npy", w.data(), {w.rows(), w.cols()});
   } else if (mode == "sweep") {
     const int hooks = std::stoi(argv[3]), jobs = std::stoi(argv[4]);
-    const double lambda = std::stod(argv[5]);
+    const double lambda = std::stod(argv[5]), tol = argc > 6 ? std::stod(argv[6]) : LogisticOptions().tol;
+    out["tol"] = tol;
     std::vector<RowMatrix> xs(hooks);
     std::vector<std::vector<int32_t>> ys(hooks);
     for (int h = 0; h < hooks; ++h) {
@@ -139,7 +144,7 @@ int main(int argc, char** argv) {
     const double t0 = now();
     std::vector<double> acc(hooks);
 #pragma omp parallel for schedule(dynamic) num_threads(jobs) if (jobs > 1)
-    for (int h = 0; h < hooks; ++h) acc[h] = run_logistic(std::move(xs[h]), ys[h], lambda).accuracy;
+    for (int h = 0; h < hooks; ++h) acc[h] = run_logistic(std::move(xs[h]), ys[h], lambda, tol).accuracy;
     out["seconds"] = now() - t0;
     out["jobs"] = jobs;
     out["train_accuracy"] = acc;
