@@ -40,10 +40,6 @@ Chart curve_chart(const std::string& title, const std::vector<TrainingHistory>& 
   if (log_scale) y["scale"] = {{"type", "log"}};
   if (!format.empty()) y["axis"] = {{"format", format}};
   spec["mark"] = {{"type", "line"}, {"point", true}, {"tooltip", true}};
-  // Layers differ by point shape as well as by dash: the points sit close together and hide the dashes, and
-  // the legend shows a point (with points on the line its symbol is one), so a dash alone did not tell the
-  // layers apart there.
-  const json layer = channel("layer", "nominal", "hidden layer");
   spec["encoding"] = {{"x", channel("epoch", "quantitative", "epoch")},
                       {"y", y},
                       {"color", run_colour(runs)},
