@@ -46,6 +46,11 @@ def data(n, d, k, seed):
     return x.astype(np.float32), y
 
 
+def from_optimum(w, ref):
+    """||W - W*|| / ||W*||: how far coefficients w lie from the reference optimum ref."""
+    return np.linalg.norm(w.astype(np.float64) - ref) / np.linalg.norm(ref)
+
+
 def child_cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -83,18 +88,15 @@ with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=2):
     ours("logistic", tmp, lam, 1e-9)
     ref = np.load(f"{tmp}/ours_coef.npy").astype(np.float64)
 
-    def error(w):
-        return np.linalg.norm(w.astype(np.float64) - ref) / np.linalg.norm(ref)
-
     rel = np.abs(ours_w - m.coef_).max() / np.abs(m.coef_).max()
     print(f"\n1. logistic {n} x {d}, {k} classes, lambda {lam} (C = {1 / (n * lam):g})")
     print(f"   resid   {r['seconds']:7.2f} s (process CPU {r['cpu_seconds']:.2f} s)  {r['iterations']} iterations ({r['evaluations']} passes), "
-          f"converged {r['converged']}, train accuracy {r['train_accuracy']:.4f}, {error(ours_w):.1e} from the optimum")
+          f"converged {r['converged']}, train accuracy {r['train_accuracy']:.4f}, {from_optimum(ours_w, ref):.1e} from the optimum")
     print(f"   sklearn {t_sk:7.2f} s (CPU {c_sk:.2f} s)  {int(np.max(m.n_iter_))} iterations, train accuracy {m.score(xs, y):.4f}, "
-          f"{error(m.coef_):.1e} from the optimum")
+          f"{from_optimum(m.coef_, ref):.1e} from the optimum")
     print(f"   ratio sklearn/resid wall {t_sk / r['seconds']:.1f}x, CPU {c_sk / r['cpu_seconds']:.1f}x; max relative coefficient difference {rel:.2e}")
     print(f"   resid --tol 1e-2 {loose['seconds']:.2f} s ({loose['evaluations']} passes), train accuracy {loose['train_accuracy']:.4f}, "
-          f"{error(loose_w):.1e} from the optimum: ratio {t_sk / loose['seconds']:.1f}x")
+          f"{from_optimum(loose_w, ref):.1e} from the optimum: ratio {t_sk / loose['seconds']:.1f}x")
     print("   (distance from the optimum: ||W - W*|| / ||W*||, W* from resid at --tol 1e-9)")
 
     t = (x[:, :20] @ np.linspace(-1, 1, 20).astype(np.float32) + np.random.default_rng(1).standard_normal(n)).astype(np.float32)
@@ -127,14 +129,11 @@ with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=2):
     os.makedirs(f"{tmp}/h0", exist_ok=True)
     os.replace(f"{tmp}/x0.npy", f"{tmp}/h0/x.npy")
     os.replace(f"{tmp}/y0.npy", f"{tmp}/h0/y.npy")
-    errors = {}
+    coef_at_tol = {}
     for tol in (1e-4, 1e-2, 1e-9):
         ours("logistic", f"{tmp}/h0", lam, tol)
-        errors[tol] = np.load(f"{tmp}/h0/ours_coef.npy").astype(np.float64)
-    ref = errors.pop(1e-9)
-
-    def error(w):
-        return np.linalg.norm(w - ref) / np.linalg.norm(ref)
+        coef_at_tol[tol] = np.load(f"{tmp}/h0/ours_coef.npy").astype(np.float64)
+    ref = coef_at_tol.pop(1e-9)
 
     print(f"\n3. sweep, {hooks} hooks x {nh} x {d}, binary: resid threads-inside {r1['seconds']:.2f} s "
           f"(process CPU {r1['cpu_seconds']:.2f} s), 2 hooks at once {r2['seconds']:.2f} s (process CPU "
@@ -142,6 +141,6 @@ with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=2):
           f"{t_sk:.2f} s (CPU {c_sk:.2f} s; scaling included); ratio wall {t_sk / best:.1f}x, "
           f"CPU {c_sk / best_run['cpu_seconds']:.1f}x (faster resid run)")
     print(f"   resid --tol 1e-2 {loose['seconds']:.2f} s ({loose['jobs']} hooks at once): ratio {t_sk / loose['seconds']:.1f}x")
-    print(f"   hook 0 from the optimum: resid {error(errors[1e-4]):.1e} (--tol 1e-2: {error(errors[1e-2]):.1e}), "
-          f"sklearn {error(sk_coef[0]):.1e}")
+    print(f"   hook 0 from the optimum: resid {from_optimum(coef_at_tol[1e-4], ref):.1e} (--tol 1e-2: {from_optimum(coef_at_tol[1e-2], ref):.1e}), "
+          f"sklearn {from_optimum(sk_coef[0], ref):.1e}")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
