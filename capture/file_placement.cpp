@@ -1,7 +1,11 @@
 // Placing new activation files (capture/detail/file_placement.h).
 #include "capture/detail/file_placement.h"
 
+#include <signal.h>
 #include <sys/file.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 #include "capture/detail/activation_schema.h"
 
@@ -105,6 +109,12 @@ void remove_stale_side_files(const fs::path& dir, const std::string& prefix) {
     const std::string name = it->path().filename().string();
     if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size()) continue;
     if (name.find_first_not_of("0123456789", prefix.size()) != std::string::npos) continue;
+    // A side file is created a moment before its lock is taken; in that moment its lock is free although its
+    // writer is alive, and taking the lock and unlinking the file then sent that run's rows to a deleted
+    // file while both runs reported success. So the file of a live process is never stale (a reused pid only
+    // leaves a stale file behind, which is harmless).
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) continue;
     struct stat st {};
     if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     try {

@@ -129,7 +129,7 @@ std::filesystem::path directory_of(const std::string& path);
 std::string side_file_prefix(const std::string& path);
 
 // Removes side files of earlier runs that were killed while building (`<name>.creating-<pid>`): a side file
-// whose lock nobody holds is stale.
+// whose process is gone and whose lock nobody holds is stale.
 void remove_stale_side_files(const std::filesystem::path& dir, const std::string& prefix);
 
 }  // namespace resid::detail
