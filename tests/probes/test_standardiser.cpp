@@ -1,0 +1,87 @@
+// The standardiser's mean and scale against a float64 two-pass reference, on features with offsets far
+// larger than their spreads (which one-pass sums of squares cancel unless shifted), a width that is
+// not a multiple of the vector kernel's 2 x 16 floats (so its scalar tail runs), a constant feature, and a
+// matrix handed out in uneven blocks as a streamed capture is.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "probes/design_matrix.h"
+#include "probes/standardiser.h"
+
+using namespace resid;
+using namespace resid::probes;
+
+namespace {
+
+constexpr int64_t kN = 1003, kD = 77;  // 77 = 2 x 32 + 13: two vector steps and a scalar tail
+
+RowMatrix offset_features() {
+  std::mt19937 rng(11);
+  std::normal_distribution<double> normal;
+  RowMatrix x(kN, kD);
+  for (int64_t i = 0; i < kN; ++i)
+    for (int64_t j = 0; j < kD; ++j)
+      x(i, j) = j == 5 ? 42.5f  // a constant feature
+                       : static_cast<float>(100.0 * (j % 7) + normal(rng) * (0.05 + 0.3 * (j % 4)));
+  return x;
+}
+
+// Hands out rows in blocks of 1, 2, 3, ... rows (the last one shorter), like a capture read chunk by chunk.
+class UnevenBlocks : public DesignMatrix {
+ public:
+  explicit UnevenBlocks(const RowMatrix& x) : x_(x) {}
+  int64_t rows() const override { return x_.rows(); }
+  int64_t cols() const override { return x_.cols(); }
+  void for_each_block(const std::function<void(int64_t, ConstMatrixMap)>& fn) const override {
+    for (int64_t first = 0, size = 1; first < x_.rows(); first += size, ++size) {
+      const int64_t m = std::min(size, x_.rows() - first);
+      fn(first, ConstMatrixMap(x_.data() + first * x_.cols(), m, x_.cols()));
+    }
+  }
+
+ private:
+  const RowMatrix& x_;
+};
+
+}  // namespace
+
+TEST(Standardiser, MeanAndScaleEqualATwoPassFloat64Reference) {
+  const RowMatrix x = offset_features();
+  const Standardiser whole = Standardiser::fit(InMemoryDesign(x));
+  const Standardiser blocks = Standardiser::fit(UnevenBlocks(x));
+  for (int64_t j = 0; j < kD; ++j) {
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < kN; ++i) mean += x(i, j);
+    mean /= kN;
+    for (int64_t i = 0; i < kN; ++i) var += (x(i, j) - mean) * (x(i, j) - mean);
+    const double sd = std::sqrt(var / kN);
+    // Float64 sums of about 1,000 shifted values: both results are good to ~1e-13 relative; 1e-10 leaves
+    // room for the different summation orders (per-thread tiles, blocks) and nothing more.
+    for (const Standardiser* s : {&whole, &blocks}) {
+      EXPECT_NEAR(s->mean[j], mean, 1e-10 * std::abs(mean)) << "feature " << j;
+      if (j == 5)
+        EXPECT_EQ(s->scale[j], 1.0) << "a constant feature keeps scale 1";
+      else
+        EXPECT_NEAR(s->scale[j], sd, 1e-10 * sd) << "feature " << j;
+    }
+  }
+}
+
+TEST(Standardiser, AppliedFeaturesHaveMeanZeroAndUnitSpread) {
+  RowMatrix x = offset_features();
+  const Standardiser s = Standardiser::fit(InMemoryDesign(x));
+  s.apply(MatrixMap(x.data(), x.rows(), x.cols()));
+  for (int64_t j = 0; j < kD; ++j) {
+    double mean = 0, sq = 0;
+    for (int64_t i = 0; i < kN; ++i) mean += x(i, j), sq += double(x(i, j)) * x(i, j);
+    mean /= kN;
+    const double sd = std::sqrt(sq / kN - mean * mean);
+    // Float32 (x - mean) / scale: the mean rounded to float32 (at most 600 x 2^-24 = 4e-5, under 1e-3 of the
+    // smallest spread, 0.05) shifts a feature's mean, and float32 rounding the rest; 1e-2 bounds both.
+    EXPECT_NEAR(mean, 0.0, 1e-2) << "feature " << j;
+    EXPECT_NEAR(sd, j == 5 ? 0.0 : 1.0, 1e-2) << "feature " << j;
+  }
+}
