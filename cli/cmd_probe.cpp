@@ -89,7 +89,7 @@ struct FitFlags {
         "no-control", po::bool_switch(&no_control), "skip the control task")(
         "max-iter", po::value(&max_iter)->default_value(1000), "logistic: L-BFGS iterations")(
         "tol", po::value(&tol)->default_value(1e-4),
-        "logistic: stop when |grad| <= tol * lambda * max(1, |W|)")(
+        "logistic: stop within about tol (relative) of the optimum (docs/probes.md)")(
         "memory", po::value(&memory)->default_value("1G"), "memory budget; larger captures are streamed")(
         "threads", po::value(&threads)->default_value(0), "threads (0 = all cores)")(
         "json", po::bool_switch(&json), "print JSON instead of tables");

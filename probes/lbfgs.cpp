@@ -1,12 +1,13 @@
 #include "probes/lbfgs.h"
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 
 namespace resid::probes {
 
 LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Eigen::VectorXd&)>& f,
-                           const std::function<bool(const Eigen::VectorXd&, double)>& done,
+                           const std::function<bool(const Eigen::VectorXd&, double, double)>& done,
                            Eigen::VectorXd& x, const LbfgsOptions& options) {
   LbfgsReport r;
   Eigen::VectorXd g(x.size()), g_new(x.size()), x_new(x.size());
@@ -23,9 +24,16 @@ LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Ei
       r.stop_reason = "objective is not finite";
       return r;
     }
-    if (done(x, r.grad_norm)) {
+    // The smallest curvature s'y / s's along the steps in the history (0 until it holds enough of them).
+    double curvature = 0;
+    if (static_cast<int>(s_hist.size()) >= options.min_pairs_for_curvature) {
+      curvature = INFINITY;
+      for (size_t i = 0; i < s_hist.size(); ++i)
+        curvature = std::min(curvature, 1.0 / (rho_hist[i] * s_hist[i].squaredNorm()));
+    }
+    if (done(x, r.grad_norm, curvature)) {
       r.converged = true;
-      r.stop_reason = "gradient norm below tolerance";
+      r.stop_reason = "tolerance reached";
       return r;
     }
     if (r.iterations >= options.max_iter) {

@@ -1,6 +1,6 @@
 // Limited-memory BFGS for smooth convex objectives in float64, with a backtracking line search (Armijo, or
 // approximate Wolfe below the objective's precision).
-// Stops when the gradient norm reaches the caller's threshold (`converged`), after max_iter iterations, or
+// Stops when the caller's test of the gradient norm says so (`converged`), after max_iter iterations, or
 // when the line search can no longer decrease the objective or (with stall_window) the gradient norm stops
 // falling (the gradient is then at the precision of its evaluation).
 #pragma once
@@ -21,6 +21,8 @@ struct LbfgsOptions {
   // hundreds of iterations at the gradient's noise floor, every step accepted on rounding noise.
   int stall_window = 0;
   int max_backtracks = 40;
+  // `done` is told the smallest curvature along the history's steps once it holds this many of them.
+  int min_pairs_for_curvature = 3;
   // Called after each iteration with the iteration number, objective and gradient 2-norm.
   std::function<void(int, double, double)> on_iter;
 };
@@ -31,13 +33,15 @@ struct LbfgsReport {
   bool converged = false;
   double objective = 0, grad_norm = 0;
   int float64_iterations = 0;  // of `iterations`, those run with float64 passes (logistic regression)
-  std::string stop_reason;     // "gradient norm below tolerance", "max_iter reached", "line search stalled"
+  std::string stop_reason;     // "tolerance reached", "max_iter reached", "line search stalled"
 };
 
 // Minimises f from x (updated in place). f(x, grad) returns the objective and writes the gradient.
-// `done(x, grad_norm)` says whether the gradient is small enough.
+// `done(x, grad_norm, curvature)` says whether x is near enough the minimum, given the gradient's norm and
+// the smallest curvature s'y / s's seen along the last `history` steps (0 while fewer than
+// min_pairs_for_curvature steps are kept), a measure of how strongly convex f is where the search goes.
 LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Eigen::VectorXd&)>& f,
-                           const std::function<bool(const Eigen::VectorXd&, double)>& done,
+                           const std::function<bool(const Eigen::VectorXd&, double, double)>& done,
                            Eigen::VectorXd& x, const LbfgsOptions& options);
 
 }  // namespace resid::probes

@@ -15,8 +15,9 @@ namespace resid::probes {
 struct LogisticOptions {
   double lambda = 1e-3;
   int max_iter = 1000;
-  // Converged when ||grad||_2 <= tol * lambda * max(1, ||W||_2): by strong convexity the coefficients are
-  // then within about tol (relative) of the optimum.
+  // Converged when ||grad||_2 <= tol * mu * max(1, ||W||_2), so that by mu-strong convexity the coefficients
+  // lie within about tol (relative) of the optimum; mu = max(lambda, a tenth of the smallest curvature L-BFGS
+  // has seen along its recent steps). mu = lambda alone would be a proof, but ~100x stricter than tol.
   double tol = 1e-4;
   const LinearModel* warm_start = nullptr;  // start from this model (same shape) instead of zero
   std::function<void(int, double, double)> on_iter;
