@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <string>
 
 #include "core/openmp_wait.h"
@@ -59,7 +60,7 @@ std::vector<int32_t> labels(const RowMatrix& y) {
 }
 
 struct LogisticRun {
-  double seconds, accuracy;
+  double seconds, accuracy, standardise_seconds;
   LbfgsReport report;
   LinearModel model;
 };
@@ -71,12 +72,14 @@ LogisticRun run_logistic(RowMatrix x, const std::vector<int32_t>& y, double lamb
   const Standardiser s = Standardiser::fit(MatrixViewDesign(ConstMatrixMap(x.data(), x.rows(), x.cols())));
   s.apply(MatrixMap(x.data(), x.rows(), x.cols()));
   const InMemoryDesign design(std::move(x));
+  const double t_std = now();
   LogisticOptions o;
   o.lambda = lambda;
   o.tol = tol;
   LogisticRun r;
   r.model = fit_logistic(design, y, k, o, &r.report);
   r.seconds = now() - t0;
+  r.standardise_seconds = t_std - t0;
   r.accuracy = classification_metrics(y, predict_classes(r.model.scores(design)), k).accuracy;
   return r;
 }
@@ -97,6 +100,7 @@ int main(int argc, char** argv) {
         run_logistic(read_npy(dir + "/x.npy"), labels(read_npy(dir + "/y.npy")), lambda, tol);
     out["tol"] = tol;
     out["seconds"] = r.seconds;
+    out["standardise_seconds"] = r.standardise_seconds;
     out["train_accuracy"] = r.accuracy;
     out["iterations"] = r.report.iterations;
     out["evaluations"] = r.report.evaluations;
@@ -142,12 +146,20 @@ int main(int argc, char** argv) {
       ys[h] = labels(read_npy(dir + "/y" + std::to_string(h) + ".npy"));
     }
     const double t0 = now();
-    std::vector<double> acc(hooks);
+    std::vector<double> acc(hooks), standardise(hooks);
+    std::vector<int> passes(hooks), float64_passes(hooks);
 #pragma omp parallel for schedule(dynamic) num_threads(jobs) if (jobs > 1)
-    for (int h = 0; h < hooks; ++h) acc[h] = run_logistic(std::move(xs[h]), ys[h], lambda, tol).accuracy;
+    for (int h = 0; h < hooks; ++h) {
+      const LogisticRun r = run_logistic(std::move(xs[h]), ys[h], lambda, tol);
+      acc[h] = r.accuracy, standardise[h] = r.standardise_seconds;
+      passes[h] = r.report.evaluations, float64_passes[h] = r.report.float64_iterations;
+    }
     out["seconds"] = now() - t0;
+    out["standardise_seconds"] = std::accumulate(standardise.begin(), standardise.end(), 0.0);
     out["jobs"] = jobs;
     out["train_accuracy"] = acc;
+    out["evaluations"] = passes;
+    out["float64_iterations"] = float64_passes;
   }
   std::cout << out.dump() << "\n";
   return 0;
