@@ -120,7 +120,7 @@ TEST(Logistic, MulticlassSeparatesClassesAndReportsConvergence) {
 
 // --tol promises coefficients within about tol (relative) of the optimum. The fit may stop on the
 // quasi-Newton step's length, an estimate, so the promise is checked against the optimum itself (a fit to
-// tol 1e-11, which finishes in float64 passes) on problems whose curvature the estimate could get wrong:
+// tol 1e-8, which finishes in float64 passes) on problems whose curvature the estimate could get wrong:
 // correlated features of unequal scale, weak and strong regularisation, two and seven classes.
 TEST(Logistic, ToleranceBoundsTheDistanceFromTheOptimum) {
   struct Case {
@@ -138,10 +138,12 @@ TEST(Logistic, ToleranceBoundsTheDistanceFromTheOptimum) {
     const InMemoryDesign design(mixed);
     LogisticOptions o;
     o.lambda = c.lambda;
-    o.tol = 1e-11;
+    o.tol = 1e-8;  // 1000x below the smallest tol checked: the reference's own error does not matter
     LbfgsReport rep;
     const LinearModel best = fit_logistic(design, y, c.k, o, &rep);
-    ASSERT_TRUE(rep.converged) << rep.stop_reason;
+    ASSERT_TRUE(rep.converged) << c.k << " classes, lambda " << c.lambda << ": " << rep.stop_reason << " after "
+                               << rep.iterations << " iterations (" << rep.float64_iterations
+                               << " float64), gradient norm " << rep.grad_norm;
     for (const double tol : {1e-3, 1e-4, 1e-5}) {
       o.tol = tol;
       const LinearModel m = fit_logistic(design, y, c.k, o, &rep);
