@@ -13,6 +13,7 @@
 #include "probes/ridge.h"
 #include "probes/splits.h"
 #include "probes/standardiser.h"
+#include "random_features.h"
 
 using namespace resid;
 using namespace resid::probes;
@@ -24,13 +25,8 @@ constexpr int64_t kN = 240, kD = 6;
 // One example per sequence; feature scales and offsets vary strongly between sequences, so every fold's
 // standard deviations differ from the whole training set's.
 RowMatrix features() {
-  std::mt19937 rng(3);
-  std::normal_distribution<double> normal;
-  RowMatrix x(kN, kD);
-  for (int64_t i = 0; i < kN; ++i)
-    for (int64_t j = 0; j < kD; ++j)
-      x(i, j) = static_cast<float>(normal(rng) * (i % 5 == j % 5 ? 12.0 : 1.0) + 3.0 * j);
-  return x;
+  return resid::testing::random_features(
+      kN, kD, 3, [](int64_t i, int64_t j, double z) { return z * (i % 5 == j % 5 ? 12.0 : 1.0) + 3.0 * j; });
 }
 
 ProbeTargets groups_only() {

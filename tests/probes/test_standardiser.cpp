@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 
 #include "probes/design_matrix.h"
 #include "probes/standardiser.h"
+#include "random_features.h"
 
 using namespace resid;
 using namespace resid::probes;
@@ -19,14 +19,9 @@ namespace {
 constexpr int64_t kN = 1003, kD = 77;  // 77 = 2 x 32 + 13: two vector steps and a scalar tail
 
 RowMatrix offset_features() {
-  std::mt19937 rng(11);
-  std::normal_distribution<double> normal;
-  RowMatrix x(kN, kD);
-  for (int64_t i = 0; i < kN; ++i)
-    for (int64_t j = 0; j < kD; ++j)
-      x(i, j) = j == 5 ? 42.5f  // a constant feature
-                       : static_cast<float>(100.0 * (j % 7) + normal(rng) * (0.05 + 0.3 * (j % 4)));
-  return x;
+  return resid::testing::random_features(kN, kD, 11, [](int64_t, int64_t j, double z) {
+    return j == 5 ? 42.5 : 100.0 * (j % 7) + z * (0.05 + 0.3 * (j % 4));  // feature 5 is constant
+  });
 }
 
 // Hands out rows in blocks of 1, 2, 3, ... rows (the last one shorter), like a capture read chunk by chunk.
