@@ -377,7 +377,7 @@ void compress_in_place(const std::string& path, int64_t chunk_rows) {
   h5::Handle src = open_for_read(path);
   const ActivationFileSummary s = summarize(src.get(), path);
   SideFile side((directory_of(path) / (side_file_prefix(path) + std::to_string(::getpid()))).string());
-  WriterLock side_lock = WriterLock::acquire(side.path(), path, O_CREAT | O_TRUNC);
+  WriterLock side_lock = lock_side_file(side.path(), path);
   WriterOptions options;
   options.dtype = s.dtype;
   options.chunk_rows = chunk_rows;
@@ -438,10 +438,11 @@ std::unique_ptr<ActivationFileWriter> ActivationFileWriter::create(const std::st
   remove_stale_side_files(dir, side_prefix);
 
   // Built beside the target (same filesystem, so the rename is atomic), then placed. The side file is locked
-  // from its first instant: the lock tells other runs it is not stale, and it becomes the writer lock of the
-  // placed file (a rename keeps the inode), whose descriptor the writer writes through.
+  // right after it is created: the lock (and, in the moment before it, the live pid in its name) tells other
+  // runs it is not stale, and it becomes the writer lock of the placed file (a rename keeps the inode), whose
+  // descriptor the writer writes through.
   SideFile side((dir / (side_prefix + std::to_string(::getpid()))).string());
-  WriterLock lock = WriterLock::acquire(side.path(), path, O_CREAT | O_TRUNC);
+  WriterLock lock = lock_side_file(side.path(), path);
   build_file(side.path(), path, info, hooks, labels, options, options.rows, RowStorage::Raw);
   FileRegions regions;
   {

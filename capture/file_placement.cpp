@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <limits>
 
 #include "capture/detail/activation_schema.h"
 
@@ -112,9 +113,12 @@ void remove_stale_side_files(const fs::path& dir, const std::string& prefix) {
     // A side file is created a moment before its lock is taken; in that moment its lock is free although its
     // writer is alive, and taking the lock and unlinking the file then sent that run's rows to a deleted
     // file while both runs reported success. So the file of a live process is never stale (a reused pid only
-    // leaves a stale file behind, which is harmless).
-    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-    if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) continue;
+    // leaves a stale file behind until that process ends). A writer in another pid namespace looks dead
+    // here; lock_side_file() makes that writer fail instead of writing to a deleted file.
+    errno = 0;
+    const long long pid = std::strtoll(name.c_str() + prefix.size(), nullptr, 10);
+    const bool valid_pid = errno == 0 && pid > 0 && pid <= std::numeric_limits<pid_t>::max();
+    if (valid_pid && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) continue;
     struct stat st {};
     if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     try {
@@ -124,6 +128,14 @@ void remove_stale_side_files(const fs::path& dir, const std::string& prefix) {
       // Locked: a run is building it right now.
     }
   }
+}
+
+WriterLock lock_side_file(const std::string& side, const std::string& shown) {
+  WriterLock lock = WriterLock::acquire(side, shown, O_CREAT | O_TRUNC);
+  if (!lock.names(side))
+    throw InputError(shown + ": its side file " + side +
+                     " was removed while being created (another run cleaning up); run again");
+  return lock;
 }
 
 fs::path directory_of(const std::string& path) {

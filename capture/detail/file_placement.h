@@ -128,6 +128,10 @@ void place_file(const std::string& side, const std::string& path, const std::fil
 std::filesystem::path directory_of(const std::string& path);
 std::string side_file_prefix(const std::string& path);
 
+// Creates (or truncates) the side file `side` and takes its writer lock; InputError naming `shown` if another
+// run removed the file in the moment before the lock was taken (the rows would go to a deleted file).
+WriterLock lock_side_file(const std::string& side, const std::string& shown);
+
 // Removes side files of earlier runs that were killed while building (`<name>.creating-<pid>`): a side file
 // whose process is gone and whose lock nobody holds is stale.
 void remove_stale_side_files(const std::filesystem::path& dir, const std::string& prefix);
