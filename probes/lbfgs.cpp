@@ -26,7 +26,7 @@ LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Ei
     }
     // The smallest curvature s'y / s's along the steps in the history (0 until it holds enough of them).
     double curvature = 0;
-    if (static_cast<int>(s_hist.size()) >= options.min_pairs_for_curvature) {
+    if (!s_hist.empty() && static_cast<int>(s_hist.size()) >= options.min_pairs_for_curvature) {
       curvature = INFINITY;
       for (size_t i = 0; i < s_hist.size(); ++i)
         curvature = std::min(curvature, 1.0 / (rho_hist[i] * s_hist[i].squaredNorm()));

@@ -118,8 +118,8 @@ TEST(Logistic, MulticlassSeparatesClassesAndReportsConvergence) {
   EXPECT_EQ(rep.stop_reason, "max_iter reached");
 }
 
-// --tol promises coefficients within about tol (relative) of the optimum. The fit may stop on the
-// quasi-Newton step's length, an estimate, so the promise is checked against the optimum itself (a fit to
+// --tol promises coefficients within about tol (relative) of the optimum. The fit stops on the curvature
+// L-BFGS has observed, an estimate, so the promise is checked against the optimum itself (a fit to
 // tol 1e-8, which finishes in float64 passes) on problems whose curvature the estimate could get wrong:
 // correlated features of unequal scale, weak and strong regularisation, two and seven classes.
 TEST(Logistic, ToleranceBoundsTheDistanceFromTheOptimum) {
@@ -141,8 +141,8 @@ TEST(Logistic, ToleranceBoundsTheDistanceFromTheOptimum) {
     o.tol = 1e-8;  // 1000x below the smallest tol checked: the reference's own error does not matter
     LbfgsReport rep;
     const LinearModel best = fit_logistic(design, y, c.k, o, &rep);
-    ASSERT_TRUE(rep.converged) << c.k << " classes, lambda " << c.lambda << ": " << rep.stop_reason << " after "
-                               << rep.iterations << " iterations (" << rep.float64_iterations
+    ASSERT_TRUE(rep.converged) << c.k << " classes, lambda " << c.lambda << ": " << rep.stop_reason
+                               << " after " << rep.iterations << " iterations (" << rep.float64_iterations
                                << " float64), gradient norm " << rep.grad_norm;
     for (const double tol : {1e-3, 1e-4, 1e-5}) {
       o.tol = tol;

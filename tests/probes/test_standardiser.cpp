@@ -1,7 +1,8 @@
 // The standardiser's mean and scale against a float64 two-pass reference, on features with offsets far
-// larger than their spreads (which one-pass sums of squares cancel unless shifted), a width that is
-// not a multiple of the vector kernel's 2 x 16 floats (so its scalar tail runs), a constant feature, and a
-// matrix handed out in uneven blocks as a streamed capture is.
+// larger than their spreads (which one-pass sums of squares cancel unless shifted), widths below, at and
+// between multiples of the kernel's two float vectors (so its scalar tail runs alone, not at all, and after
+// vector steps, at any register width), a constant feature, a matrix large enough for the per-thread sums,
+// and one handed out in uneven blocks as a streamed capture is.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,10 +17,11 @@ using namespace resid::probes;
 
 namespace {
 
-constexpr int64_t kN = 1003, kD = 77;  // 77 = 2 x 32 + 13: two vector steps and a scalar tail
+// 4,001 x 77 is above the 2^18 elements from which the sums run on several threads.
+constexpr int64_t kN = 4001, kD = 77;
 
-RowMatrix offset_features() {
-  return resid::testing::random_features(kN, kD, 11, [](int64_t, int64_t j, double z) {
+RowMatrix offset_features(int64_t d = kD) {
+  return resid::testing::random_features(kN, d, 11, [](int64_t, int64_t j, double z) {
     return j == 5 ? 42.5 : 100.0 * (j % 7) + z * (0.05 + 0.3 * (j % 4));  // feature 5 is constant
   });
 }
@@ -44,23 +46,25 @@ class UnevenBlocks : public DesignMatrix {
 }  // namespace
 
 TEST(Standardiser, MeanAndScaleEqualATwoPassFloat64Reference) {
-  const RowMatrix x = offset_features();
-  const Standardiser whole = Standardiser::fit(InMemoryDesign(x));
-  const Standardiser blocks = Standardiser::fit(UnevenBlocks(x));
-  for (int64_t j = 0; j < kD; ++j) {
-    double mean = 0, var = 0;
-    for (int64_t i = 0; i < kN; ++i) mean += x(i, j);
-    mean /= kN;
-    for (int64_t i = 0; i < kN; ++i) var += (x(i, j) - mean) * (x(i, j) - mean);
-    const double sd = std::sqrt(var / kN);
-    // Float64 sums of about 1,000 shifted values: both results are good to ~1e-13 relative; 1e-10 leaves
-    // room for the different summation orders (per-thread tiles, blocks) and nothing more.
-    for (const Standardiser* s : {&whole, &blocks}) {
-      EXPECT_NEAR(s->mean[j], mean, 1e-10 * std::abs(mean)) << "feature " << j;
-      if (j == 5)
-        EXPECT_EQ(s->scale[j], 1.0) << "a constant feature keeps scale 1";
-      else
-        EXPECT_NEAR(s->scale[j], sd, 1e-10 * sd) << "feature " << j;
+  for (const int64_t d : {int64_t{7}, int64_t{64}, kD}) {
+    const RowMatrix x = offset_features(d);
+    const Standardiser whole = Standardiser::fit(InMemoryDesign(x));
+    const Standardiser blocks = Standardiser::fit(UnevenBlocks(x));
+    for (int64_t j = 0; j < d; ++j) {
+      double mean = 0, var = 0;
+      for (int64_t i = 0; i < kN; ++i) mean += x(i, j);
+      mean /= kN;
+      for (int64_t i = 0; i < kN; ++i) var += (x(i, j) - mean) * (x(i, j) - mean);
+      const double sd = std::sqrt(var / kN);
+      // Float64 sums of about 4,000 shifted values: both results are good to ~1e-13 relative; 1e-10 leaves
+      // room for the different summation orders (per-thread tiles, blocks) and nothing more.
+      for (const Standardiser* s : {&whole, &blocks}) {
+        EXPECT_NEAR(s->mean[j], mean, 1e-10 * std::max(std::abs(mean), sd)) << "d " << d << ", feature " << j;
+        if (j == 5)
+          EXPECT_EQ(s->scale[j], 1.0) << "a constant feature keeps scale 1";
+        else
+          EXPECT_NEAR(s->scale[j], sd, 1e-10 * sd) << "d " << d << ", feature " << j;
+      }
     }
   }
 }
