@@ -12,9 +12,9 @@ usage: bench_probes.py BUILD_DIR [--quick]
 3. A 12-hook sweep (12 x 20,000 x 768, binary): resid with threads inside each fit and with 2 hooks at once,
    vs 12 sequential sklearn fits.
 resid's time in 1 is the faster of two runs, in 3 the faster of its two ways of running; scikit-learn's the
-faster of a run with numpy's huge-page advice on and one with it off (see sklearn_fastest). scikit-learn is an anchor only on a fast BLAS: install
-libopenblas0-pthread (the BLAS in use is printed). With Debian's reference BLAS alone, the same sklearn fits ran
-5x slower (20.4 s instead of 3.8 s for item 1).
+faster of a run with numpy's huge-page advice on and one with it off (see sklearn_fastest). scikit-learn is an
+anchor only on a fast BLAS: install libopenblas0-pthread (the BLAS in use is printed). With Debian's reference
+BLAS alone, the same sklearn fits ran 5x slower (20.4 s instead of 3.8 s for item 1).
 """
 import json
 import os
@@ -88,7 +88,7 @@ def sklearn_fastest(fit):
                "numpy's default pages" if huge is None else "huge pages" if huge else "no huge pages")
         if set_huge:
             set_huge(previous)
-        # Keep only the faster result, so the slower one's arrays do not sit in memory during the next run.
+        # Keep only the faster result: at most one finished run's arrays are held while the next one runs.
         if best is None or run[0] < best[0]:
             best = run
         del result, run
