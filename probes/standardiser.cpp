@@ -13,32 +13,44 @@ namespace {
 
 constexpr Eigen::Index kRows = 64;  // rows summed in registers before the sums go to memory (192 KB at d 768)
 
-// Adds the sums and sums of squares of x [m, d] - shift, per feature, into s and q [d] (float64). Each pair
-// of float vectors of d is widened and accumulated in registers down all m rows, so the float64 sums are
-// loaded and stored once per m rows; the row-at-a-time loop spent its time on those loads and stores. Going
-// down the columns reads memory out of order, so the rows come from L2: `next` brings the next tile there
-// meanwhile (without it the kernel waited on memory and ran slower than the row-at-a-time loop).
-void add_moments(const float* x, Eigen::Index m, Eigen::Index d, const double* shift, double* s, double* q,
-                 PrefetchStream& next) {
+// Adds the sums and sums of squares of x [m, d] - shift for the features [j0, j1) into s and q (float64), V
+// float vectors of each row at a time, each widened and accumulated in registers down all m rows, so the
+// float64 sums are loaded and stored once per m rows; the row-at-a-time loop spent its time on those loads
+// and stores. Going down the columns reads memory out of order, so the rows come from L2: `next` brings the
+// next tile there meanwhile (without it the kernel waited on memory and ran slower than the row-at-a-time
+// loop).
+template <int V>
+void add_moments(const float* x, Eigen::Index m, Eigen::Index d, Eigen::Index j0, Eigen::Index j1,
+                 const double* shift, double* s, double* q, PrefetchStream& next) {
   using Wide = SimdOf<double, 2 * kVectorBytes>::type;  // one float vector, widened to float64
   constexpr Eigen::Index W = kLanes<float>;
-  Eigen::Index j = 0;
-  for (; j + 2 * W <= d; j += 2 * W) {
-    Wide sa{}, sb{}, qa{}, qb{}, ha, hb;
-    std::memcpy(&ha, shift + j, sizeof ha);
-    std::memcpy(&hb, shift + j + W, sizeof hb);
+  for (Eigen::Index j = j0; j + V * W <= j1; j += V * W) {
+    Wide sv[V] = {}, qv[V] = {}, hv[V];
+    for (int v = 0; v < V; ++v) std::memcpy(&hv[v], shift + j + v * W, sizeof(Wide));
     for (Eigen::Index i = 0; i < m; ++i) {
       next.step();
-      const Wide a = __builtin_convertvector(load_vector(x + i * d + j), Wide) - ha;
-      const Wide b = __builtin_convertvector(load_vector(x + i * d + j + W), Wide) - hb;
-      sa += a, sb += b, qa += a * a, qb += b * b;
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) {
+        const Wide a = __builtin_convertvector(load_vector(x + i * d + j + v * W), Wide) - hv[v];
+        sv[v] += a, qv[v] += a * a;
+      }
     }
-    for (Eigen::Index l = 0; l < W; ++l) {
-      s[j + l] += sa[l], s[j + W + l] += sb[l];
-      q[j + l] += qa[l], q[j + W + l] += qb[l];
-    }
+    for (int v = 0; v < V; ++v)
+      for (Eigen::Index l = 0; l < W; ++l) s[j + v * W + l] += sv[v][l], q[j + v * W + l] += qv[v][l];
   }
-  for (; j < d; ++j)  // the tail of d
+}
+
+// Four vectors of a row at a time (512 bytes at AVX-512: fitting 20,000 x 768 took 3.7 ms against 4.1 ms with
+// two), then one at a time, then the tail of d.
+constexpr int kMomentVectors = 4;
+
+void add_moments(const float* x, Eigen::Index m, Eigen::Index d, const double* shift, double* s, double* q,
+                 PrefetchStream& next) {
+  constexpr Eigen::Index W = kLanes<float>;
+  const Eigen::Index wide = d / (kMomentVectors * W) * (kMomentVectors * W), full = d / W * W;
+  add_moments<kMomentVectors>(x, m, d, 0, wide, shift, s, q, next);
+  add_moments<1>(x, m, d, wide, full, shift, s, q, next);
+  for (Eigen::Index j = full; j < d; ++j)  // the tail of d
     for (Eigen::Index i = 0; i < m; ++i) {
       const double v = double(x[i * d + j]) - shift[j];
       s[j] += v, q[j] += v * v;
@@ -56,6 +68,9 @@ Standardiser Standardiser::fit(const DesignMatrix& x) {
   x.for_each_block([&](int64_t, ConstMatrixMap block) {
     if (shift.size() == 0) shift = block.row(0).transpose().cast<double>();
     const Eigen::Index tiles = (block.rows() + kRows - 1) / kRows;
+    // Steps of add_moments per row: one per group of kMomentVectors vectors, one per vector left.
+    constexpr Eigen::Index W = kLanes<float>;
+    const Eigen::Index moment_steps = d / (kMomentVectors * W) + d % (kMomentVectors * W) / W;
     // One pass over each row, float64 sums per thread (no float64 copy of the block).
 #pragma omp parallel if (tiles > 1 && block.size() > (1 << 18))
     {
@@ -65,7 +80,7 @@ Standardiser Standardiser::fit(const DesignMatrix& x) {
         const Eigen::Index r0 = t * kRows, m = std::min(kRows, block.rows() - r0);
         const Eigen::Index next_rows = std::clamp<Eigen::Index>(block.rows() - r0 - m, 0, kRows);
         PrefetchStream next(block.data() + (r0 + m) * d, next_rows * d * Eigen::Index(sizeof(float)),
-                            m * (d / (2 * kLanes<float>)));
+                            m * moment_steps);
         add_moments(block.data() + r0 * d, m, d, shift.data(), s.data(), q.data(), next);
       }
 #pragma omp critical

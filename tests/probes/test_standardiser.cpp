@@ -46,7 +46,9 @@ class UnevenBlocks : public DesignMatrix {
 }  // namespace
 
 TEST(Standardiser, MeanAndScaleEqualATwoPassFloat64Reference) {
-  for (const int64_t d : {int64_t{7}, int64_t{64}, kD}) {
+  // Widths that reach every path of the sums (groups of four vectors, single vectors, the tail of d): 7 (the
+  // tail alone), 64, 100 (64 + 2 x 16 + 4 at AVX-512) and kD (77 = 64 + 8 + 5 at AVX2).
+  for (const int64_t d : {int64_t{7}, int64_t{64}, int64_t{100}, kD}) {
     const RowMatrix x = offset_features(d);
     const Standardiser whole = Standardiser::fit(InMemoryDesign(x));
     const Standardiser blocks = Standardiser::fit(UnevenBlocks(x));
