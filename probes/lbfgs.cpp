@@ -99,9 +99,10 @@ LbfgsReport minimise_lbfgs(const std::function<double(const Eigen::VectorXd&, Ei
         accepted = true;
         break;
       }
-      // A rejected trial still measured the curvature along d: kept, it spared the 10-class bench fit one of
-      // its three backtracks (29 -> 28 passes, same distance from the optimum).
-      if (std::isfinite(f_new)) remember(x_new - x, g_new - g);
+      // The rejected full step still measured the curvature along d: kept, it spared the 10-class bench fit
+      // one of its three backtracks (29 -> 28 passes, same distance from the optimum). Only the first
+      // trial's: a long backtrack would otherwise fill the history with pairs along one direction.
+      if (tries == 0 && std::isfinite(f_new)) remember(x_new - x, g_new - g);
       step *= 0.5;
     }
     if (!accepted) {
