@@ -44,10 +44,19 @@ void add_moments(const float* x, Eigen::Index m, Eigen::Index d, Eigen::Index j0
 // two), then one at a time, then the tail of d.
 constexpr int kMomentVectors = 4;
 
+// The features add_moments covers in groups of kMomentVectors vectors ([0, wide)) and in single vectors
+// ([wide, full)); the rest is the scalar tail.
+struct MomentSpans {
+  static constexpr Eigen::Index kVector = kLanes<float>, kGroup = kMomentVectors * kVector;  // floats
+  Eigen::Index wide, full;
+  explicit MomentSpans(Eigen::Index d) : wide(d / kGroup * kGroup), full(d / kVector * kVector) {}
+  // How many times add_moments steps its prefetch stream per row.
+  Eigen::Index steps_per_row() const { return wide / kGroup + (full - wide) / kVector; }
+};
+
 void add_moments(const float* x, Eigen::Index m, Eigen::Index d, const double* shift, double* s, double* q,
                  PrefetchStream& next) {
-  constexpr Eigen::Index W = kLanes<float>;
-  const Eigen::Index wide = d / (kMomentVectors * W) * (kMomentVectors * W), full = d / W * W;
+  const auto [wide, full] = MomentSpans(d);
   add_moments<kMomentVectors>(x, m, d, 0, wide, shift, s, q, next);
   add_moments<1>(x, m, d, wide, full, shift, s, q, next);
   for (Eigen::Index j = full; j < d; ++j)  // the tail of d
@@ -68,9 +77,7 @@ Standardiser Standardiser::fit(const DesignMatrix& x) {
   x.for_each_block([&](int64_t, ConstMatrixMap block) {
     if (shift.size() == 0) shift = block.row(0).transpose().cast<double>();
     const Eigen::Index tiles = (block.rows() + kRows - 1) / kRows;
-    // Steps of add_moments per row: one per group of kMomentVectors vectors, one per vector left.
-    constexpr Eigen::Index W = kLanes<float>;
-    const Eigen::Index moment_steps = d / (kMomentVectors * W) + d % (kMomentVectors * W) / W;
+    const Eigen::Index moment_steps = MomentSpans(d).steps_per_row();
     // One pass over each row, float64 sums per thread (no float64 copy of the block).
 #pragma omp parallel if (tiles > 1 && block.size() > (1 << 18))
     {

@@ -1,8 +1,8 @@
 // The standardiser's mean and scale against a float64 two-pass reference, on features with offsets far
-// larger than their spreads (which one-pass sums of squares cancel unless shifted), widths below, at and
-// between multiples of the kernel's two float vectors (so its scalar tail runs alone, not at all, and after
-// vector steps, at any register width), a constant feature, a matrix large enough for the per-thread sums,
-// and one handed out in uneven blocks as a streamed capture is.
+// larger than their spreads (which one-pass sums of squares cancel unless shifted), widths that reach each of
+// the kernel's paths (groups of four float vectors, single vectors, the scalar tail) at any register width, a
+// constant feature, a matrix large enough for the per-thread sums, and one handed out in uneven blocks as a
+// streamed capture is.
 #include <gtest/gtest.h>
 
 #include <algorithm>
