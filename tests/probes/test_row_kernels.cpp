@@ -1,5 +1,6 @@
 // The unpacked row kernels (probes/row_kernels.h) against Eigen's product, over shapes that exercise the
-// row and class blocks and every remainder (rows not a multiple of the block, odd class counts, k = 1).
+// row and class blocks and every remainder (rows not a multiple of the block, odd class counts, k = 1 and its
+// row-at-a-time kernel).
 #include <gtest/gtest.h>
 
 #include <random>
@@ -19,7 +20,8 @@ void check_shapes(double tol) {
   std::normal_distribution<double> normal;
   for (Eigen::Index m : {1, 3, 4, 5, 8, 11})
     for (Eigen::Index k : {1, 2, 3, 5, 6, 7, 10, 12, 13, 25})
-      for (Eigen::Index d : {1, 7, 64, 77}) {
+      for (Eigen::Index d :
+           {1, 7, 64, 77, 300}) {  // 300: the one-class kernel's groups of 8 vectors, then single vectors
         Mat x(m, d), w(k, d), z(m, k);
         for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<Scalar>(normal(rng));
         for (Eigen::Index i = 0; i < w.size(); ++i) w.data()[i] = static_cast<Scalar>(normal(rng));
