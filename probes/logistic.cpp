@@ -35,6 +35,7 @@ constexpr Eigen::Index kPanel = 32;
 // guest, min / median of 6 interleaved runs: 0.354 / 0.380 s with 32-row panels and 4 x 1 score tiles,
 // 0.298 / 0.313 s with 4-row panels and the in-order score_one_class, 0.282 / 0.302 s with 8-row panels.
 constexpr Eigen::Index kBinaryPanel = 8;
+static_assert(kBinaryPanel <= kPanel, "the per-panel buffers hold kPanel rows");
 
 // d loss / d score for the m <= kPanel rows of a panel with scores z [m, k] (intercept not yet added) and
 // classes y: writes the residuals r [m, k], adds their column sums to gb [k] and the rows' losses to `loss`.
