@@ -15,6 +15,9 @@ resid's time in 1 is the faster of two runs, in 3 the faster of its two ways of 
 faster of a run with numpy's huge-page advice on and one with it off (see sklearn_fastest). scikit-learn is an
 anchor only on a fast BLAS: install libopenblas0-pthread (the BLAS in use is printed). With Debian's reference
 BLAS alone, the same sklearn fits ran 5x slower (20.4 s instead of 3.8 s for item 1).
+Both sides start from arrays written in user space: numpy's are, and bench_probes copies each .npy through a small
+buffer (on a Zen 5 guest the first touch of pages the kernel filled during read() cost 4.5 us a page, which would
+have landed in resid's clock alone; docs/probes.md, *Speed*).
 """
 import json
 import os
