@@ -62,7 +62,7 @@ RowMatrix read_npy(const std::string& path) {
   char* to = reinterpret_cast<char*>(m.data());
   for (size_t left = size_t(rows * cols) * 4; left > 0;) {
     const size_t take = std::min(left, buffer.size());
-    in.read(buffer.data(), take);
+    if (!in.read(buffer.data(), take)) throw std::runtime_error(path + ": shorter than its header says");
     std::memcpy(to, buffer.data(), take);
     to += take, left -= take;
   }

@@ -108,6 +108,7 @@ Pass data_pass(const DesignMatrix& x, const std::vector<int32_t>& y, const Eigen
   const Eigen::Index k = w.rows(), d = w.cols();
   const Mat wd = w.cast<Scalar>();  // [k, d]
   const PackedWeights<Scalar> ws(wd.data(), k, d);
+  const Eigen::Index panel = k == 1 ? kBinaryPanel : kPanel;
   const int threads = omp_get_max_threads();
   std::vector<Pass> parts(threads);
   for (Pass& p : parts) p.gw = Eigen::MatrixXd::Zero(k, d), p.gb = Eigen::VectorXd::Zero(k);
@@ -133,7 +134,6 @@ Pass data_pass(const DesignMatrix& x, const std::vector<int32_t>& y, const Eigen
         }
         g.setZero();
         const int32_t* yt = y.data() + first + r0;
-        const Eigen::Index panel = k == 1 ? kBinaryPanel : kPanel;
         for (Eigen::Index i = 0; i < m; i += panel) {
           const Eigen::Index rows = std::min(panel, m - i);
           // Prefetch only within this tile: the next tile may be another thread's.

@@ -71,10 +71,10 @@ inline SimdVector<Scalar> load_vector(const Scalar* p) {
 // A byte range to bring into cache a few lines per call of step() (as many as spread it evenly over the
 // calls), from a kernel's inner loop so the fetches overlap its arithmetic. A pass prefetches each next
 // panel, half during the scores and half during the gradient: the hardware prefetcher alone left the scores
-// waiting on memory. The lines go to L2, not L1 (prefetcht1): a panel is larger than L1 (then 192 KB, now 96
-// KB against 48 KB), and fetching it there evicted the rows and weights the kernel was using (binary pass at
-// 20,000 x 768: 1.60-1.67 ms with prefetcht0, 1.48-1.52 ms with prefetcht1; 12-hook bench sweep 0.57-0.87 s,
-// 0.54-0.62 s).
+// waiting on memory. The lines go to L2, not L1 (prefetcht1): a multi-class panel is larger than L1 (then 192
+// KB, now 96 KB against 48 KB), and fetching it there evicted the rows and weights the kernel was using
+// (binary pass at 20,000 x 768, then also in 64-row panels: 1.60-1.67 ms with prefetcht0, 1.48-1.52 ms with
+// prefetcht1; 12-hook bench sweep 0.57-0.87 s, 0.54-0.62 s).
 struct PrefetchStream {
   const char* at = nullptr;
   const char* end = nullptr;

@@ -20,8 +20,8 @@ void check_shapes(double tol) {
   std::normal_distribution<double> normal;
   for (Eigen::Index m : {1, 3, 4, 5, 8, 11})
     for (Eigen::Index k : {1, 2, 3, 5, 6, 7, 10, 12, 13, 25})
-      for (Eigen::Index d :
-           {1, 7, 64, 77, 300}) {  // 300: the one-class kernel's groups of 8 vectors, then single vectors
+      // d 300: the one-class kernel's groups of 8 vectors, then single vectors, then the tail.
+      for (Eigen::Index d : {1, 7, 64, 77, 300}) {
         Mat x(m, d), w(k, d), z(m, k);
         for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<Scalar>(normal(rng));
         for (Eigen::Index i = 0; i < w.size(); ++i) w.data()[i] = static_cast<Scalar>(normal(rng));
