@@ -71,8 +71,10 @@ std::string resid_binary();
 // not a "hang".
 #if defined(__SANITIZE_ADDRESS__)
 inline constexpr double kSanitizerSlowdown = 6;
+inline constexpr bool kUnderAddressSanitizer = true;
 #else
 inline constexpr double kSanitizerSlowdown = 1;
+inline constexpr bool kUnderAddressSanitizer = false;
 #endif
 
 // How a child process is run: stdin from /dev/null, stdout and stderr captured.
